@@ -1,0 +1,267 @@
+//! Organisations, API tokens and carriers.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cubby_domain::ids;
+use cubby_domain::model::{Role, clean_text};
+use cubby_store::{ops, queries};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, MANAGERS, token_mac};
+use crate::error::{ApiError, ApiResult};
+use crate::write::{JsonBody, idempotency_key, write_json};
+use crate::{AppState, new_api_token, new_id, now_ms};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+}
+
+/// Create an organisation (a property management company; admin only).
+#[utoipa::path(post, path = "/api/v1/organisations", request_body = NewOrganisation,
+    responses((status = 201, body = Organisation), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_organisation(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody<NewOrganisation>,
+) -> ApiResult<Response> {
+    caller.require(&[])?;
+    let name = clean_text("name", &body.value.name, 200)?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let id = new_id(ids::ORG);
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            ops::create_org(conn, &id, &name, now).await?;
+            Ok(Organisation { id, name })
+        })
+    })
+    .await
+}
+
+/// List organisations (admin only).
+#[utoipa::path(get, path = "/api/v1/organisations", responses((status = 200, body = Vec<Organisation>)))]
+pub async fn list_organisations(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<Organisation>>> {
+    caller.require(&[])?;
+    let mut conn = state
+        .store
+        .reader()
+        .await
+        .map_err(cubby_store::OpError::from)?;
+    let orgs = queries::organisations(&mut conn).await?;
+    Ok(axum::Json(
+        orgs.into_iter()
+            .map(|o| Organisation {
+                id: o.id,
+                name: o.name,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// admin, manager, concierge, carrier or courier.
+    pub role: String,
+    /// Required unless the caller is a manager (whose organisation is used).
+    pub organisation_id: Option<String>,
+    /// Carrier code the token acts for (carrier and courier roles).
+    pub carrier: Option<String>,
+    pub label: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedToken {
+    pub id: String,
+    /// The bearer token. Shown once; only its MAC is stored.
+    pub token: String,
+    pub role: String,
+    pub organisation_id: Option<String>,
+}
+
+/// Issue an API token. Managers issue tokens for their own organisation, never admin tokens.
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewToken,
+    responses((status = 201, body = IssuedToken), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody<NewToken>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let req = body.value;
+    let role: Role = req.role.parse().map_err(|_| {
+        ApiError::invalid(
+            "role",
+            "must be admin, manager, concierge, carrier or courier",
+        )
+    })?;
+    if role == Role::Resident {
+        return Err(ApiError::invalid(
+            "role",
+            "resident tokens come with the resident portal",
+        ));
+    }
+    let org_id = match (caller.role, req.organisation_id) {
+        (Role::Admin, _) if role == Role::Admin => None,
+        (Role::Admin, Some(org)) => Some(org),
+        (Role::Admin, None) => {
+            return Err(ApiError::invalid(
+                "organisation_id",
+                "is required for this role",
+            ));
+        }
+        (_, _) if role == Role::Admin => return Err(ApiError::forbidden()),
+        (_, Some(org)) if Some(&org) != caller.org_id.as_ref() => {
+            return Err(ApiError::not_found("organisation"));
+        }
+        (_, _) => caller.org_id.clone(),
+    };
+    let carrier = match (role, req.carrier) {
+        (Role::Carrier | Role::Courier, Some(c)) => Some(carrier_code(&c)?),
+        (Role::Carrier | Role::Courier, None) => {
+            return Err(ApiError::invalid(
+                "carrier",
+                "is required for carrier and courier tokens",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::invalid(
+                "carrier",
+                "only carrier and courier tokens have a carrier",
+            ));
+        }
+        (_, None) => None,
+    };
+    let label = clean_text("label", &req.label, 200)?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let token = new_api_token();
+    let mac = token_mac(&state.secret, &token);
+    let id = new_id(ids::TOKEN);
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            ops::create_token(
+                conn,
+                &id,
+                &mac,
+                org_id.as_deref(),
+                role,
+                carrier.as_deref(),
+                &label,
+                now,
+            )
+            .await?;
+            Ok(IssuedToken {
+                id,
+                token,
+                role: role.to_string(),
+                organisation_id: org_id,
+            })
+        })
+    })
+    .await
+}
+
+/// Carrier codes: lower-case letters, digits and dashes, 1–32 long (`dhl`, `inpost`).
+pub fn carrier_code(raw: &str) -> Result<String, ApiError> {
+    let code = raw.trim().to_ascii_lowercase();
+    if (1..=32).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        Ok(code)
+    } else {
+        Err(ApiError::invalid(
+            "carrier",
+            "must be 1 to 32 letters, digits or dashes",
+        ))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCarrier {
+    pub code: String,
+    pub name: String,
+    pub organisation_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Carrier {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+/// Register a carrier with an organisation.
+#[utoipa::path(post, path = "/api/v1/carriers", request_body = NewCarrier,
+    responses((status = 201, body = Carrier), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_carrier(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody<NewCarrier>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let req = body.value;
+    let org_id = resolve_org(&state, &caller, req.organisation_id).await?;
+    let code = carrier_code(&req.code)?;
+    let name = clean_text("name", &req.name, 200)?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let id = new_id(ids::CARRIER);
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            ops::create_carrier(conn, &id, &org_id, &code, &name).await?;
+            Ok(Carrier { id, code, name })
+        })
+    })
+    .await
+}
+
+/// The organisation a request acts in: the caller's own, or for admins the one
+/// named (or the first, default organisation when none is named).
+pub(crate) async fn resolve_org(
+    state: &AppState,
+    caller: &Caller,
+    requested: Option<String>,
+) -> ApiResult<String> {
+    match (&caller.org_id, requested) {
+        (Some(own), None) => Ok(own.clone()),
+        (Some(own), Some(req)) if &req == own => Ok(req),
+        (Some(_), Some(_)) => Err(ApiError::not_found("organisation")),
+        (None, requested) => {
+            let mut conn = state
+                .store
+                .reader()
+                .await
+                .map_err(cubby_store::OpError::from)?;
+            let orgs = queries::organisations(&mut conn).await?;
+            match requested {
+                Some(req) => orgs
+                    .into_iter()
+                    .find(|o| o.id == req)
+                    .map(|o| o.id)
+                    .ok_or_else(|| ApiError::not_found("organisation")),
+                None => orgs
+                    .into_iter()
+                    .next()
+                    .map(|o| o.id)
+                    .ok_or_else(|| ApiError::not_found("organisation")),
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The HTTP API under `/api/v1`, its OpenAPI document and the offline docs page.
+
+mod admin;
+mod lockers;
+mod parcels;
+mod sites;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+
+pub use parcels::{CompartmentRef, DepositBody, PickupBody};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cubby API", description = "Parcel lockers and parcel rooms: sites, residents, lockers, deposits, pick-ups and the chain of custody. Errors always carry a stable `code`."),
+    paths(
+        healthz,
+        admin::create_organisation, admin::list_organisations, admin::create_token, admin::create_carrier,
+        sites::create_site, sites::list_sites, sites::get_site, sites::create_building, sites::create_resident, sites::list_residents,
+        sites::get_resident, sites::create_room,
+        lockers::create_locker, lockers::list_lockers, lockers::get_locker, lockers::set_compartment_status, lockers::reset_keypad,
+        lockers::reissue_code,
+        parcels::announce, parcels::deposit, parcels::pickup, parcels::get_parcel, parcels::list_parcels, parcels::transition,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    tags((name = "cubby", description = "Cubby API v1"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The OpenAPI document as served and as committed in `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/organisations",
+            post(admin::create_organisation).get(admin::list_organisations),
+        )
+        .route("/tokens", post(admin::create_token))
+        .route("/carriers", post(admin::create_carrier))
+        .route("/sites", post(sites::create_site).get(sites::list_sites))
+        .route("/sites/{site_id}", get(sites::get_site))
+        .route("/sites/{site_id}/buildings", post(sites::create_building))
+        .route(
+            "/sites/{site_id}/residents",
+            post(sites::create_resident).get(sites::list_residents),
+        )
+        .route("/residents/{resident_id}", get(sites::get_resident))
+        .route("/sites/{site_id}/parcel-rooms", post(sites::create_room))
+        .route(
+            "/sites/{site_id}/lockers",
+            post(lockers::create_locker).get(lockers::list_lockers),
+        )
+        .route("/lockers/{locker_id}", get(lockers::get_locker))
+        .route(
+            "/lockers/{locker_id}/compartments/{compartment_id}/status",
+            post(lockers::set_compartment_status),
+        )
+        .route(
+            "/lockers/{locker_id}/keypad/reset",
+            post(lockers::reset_keypad),
+        )
+        .route(
+            "/lockers/{locker_id}/residents/{resident_id}/code",
+            post(lockers::reissue_code),
+        )
+        .route("/sites/{site_id}/announcements", post(parcels::announce))
+        .route("/sites/{site_id}/parcels", get(parcels::list_parcels))
+        .route("/lockers/{locker_id}/deposits", post(parcels::deposit))
+        .route("/lockers/{locker_id}/pickups", post(parcels::pickup))
+        .route("/parcels/{parcel_id}", get(parcels::get_parcel))
+        .route(
+            "/parcels/{parcel_id}/transitions",
+            post(parcels::transition),
+        )
+        .route("/openapi.json", get(openapi_handler))
+        .fallback(api_not_found);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/docs", get(docs_page))
+        .route("/api/docs.js", get(docs_script))
+        .nest("/api/v1", api)
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "The server is up", body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn openapi_handler() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+const DOCS_HTML: &str = include_str!("docs.html");
+
+async fn docs_page() -> Html<&'static str> {
+    Html(DOCS_HTML)
+}
+
+async fn docs_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("docs.js"),
+    )
+        .into_response()
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Path ids of the wrong shape are simply not found (no parsing errors leak).
+pub(crate) fn check_id(prefix: &str, id: &str, what: &str) -> Result<(), ApiError> {
+    if cubby_domain::ids::looks_like(prefix, id) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(what))
+    }
+}

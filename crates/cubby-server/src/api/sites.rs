@@ -1,0 +1,417 @@
+//! Sites, buildings, residents and parcel rooms.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cubby_domain::ids;
+use cubby_domain::model::{Language, ReachBand, Timezone, clean_email, clean_phone, clean_text};
+use cubby_store::OpError;
+use cubby_store::ops::{self, NewResident, NewRoom};
+use cubby_store::queries::{self, ResidentRow, SiteRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::check_id;
+use crate::auth::{Caller, MANAGERS, STAFF};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::write::{JsonBody, QueryParams, idempotency_key, write_json};
+use crate::{AppState, new_id, now_ms};
+
+/// Loads a site the caller may see; another organisation's site is "not found".
+pub(crate) async fn site_for(
+    state: &AppState,
+    caller: &Caller,
+    site_id: &str,
+) -> ApiResult<SiteRow> {
+    check_id(ids::SITE, site_id, "site")?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    match queries::site(&mut conn, site_id).await? {
+        Some(site) if caller.sees_org(&site.org_id) => Ok(site),
+        _ => Err(ApiError::not_found("site")),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSite {
+    pub name: String,
+    /// IANA time zone, e.g. `Europe/Warsaw`.
+    pub timezone: String,
+    /// Admins may name the organisation; others create in their own.
+    pub organisation_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Site {
+    pub id: String,
+    pub organisation_id: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+impl From<SiteRow> for Site {
+    fn from(s: SiteRow) -> Self {
+        Site {
+            id: s.id,
+            organisation_id: s.org_id,
+            name: s.name,
+            timezone: s.timezone,
+        }
+    }
+}
+
+/// Create a site.
+#[utoipa::path(post, path = "/api/v1/sites", request_body = NewSite,
+    responses((status = 201, body = Site), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody<NewSite>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let req = body.value;
+    let name = clean_text("name", &req.name, 200)?;
+    let tz = Timezone::parse(&req.timezone)?;
+    let org_id = super::admin::resolve_org(&state, &caller, req.organisation_id).await?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let id = new_id(ids::SITE);
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            Ok(Site::from(
+                ops::create_site(conn, &id, &org_id, &name, &tz, now).await?,
+            ))
+        })
+    })
+    .await
+}
+
+/// List the sites the caller may see.
+#[utoipa::path(get, path = "/api/v1/sites", responses((status = 200, body = Vec<Site>)))]
+pub async fn list_sites(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Site>>> {
+    caller.require(STAFF)?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let org = if caller.role == cubby_domain::model::Role::Admin {
+        None
+    } else {
+        caller.org_id.as_deref()
+    };
+    Ok(Json(
+        queries::sites(&mut conn, org)
+            .await?
+            .into_iter()
+            .map(Site::from)
+            .collect(),
+    ))
+}
+
+/// Get a site.
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}", params(("site_id" = String, Path)),
+    responses((status = 200, body = Site), (status = 404, body = ErrorBody)))]
+pub async fn get_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+) -> ApiResult<Json<Site>> {
+    caller.require(STAFF)?;
+    Ok(Json(site_for(&state, &caller, &site_id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBuilding {
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Building {
+    pub id: String,
+    pub site_id: String,
+    pub name: String,
+}
+
+/// Add a building to a site.
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/buildings", params(("site_id" = String, Path)), request_body = NewBuilding,
+    responses((status = 201, body = Building), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_building(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<NewBuilding>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let name = clean_text("name", &body.value.name, 200)?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let id = new_id(ids::BUILDING);
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            ops::create_building(conn, &id, &site.id, &name).await?;
+            Ok(Building {
+                id,
+                site_id: site.id,
+                name,
+            })
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Reach {
+    pub min_mm: u32,
+    pub max_mm: u32,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewResidentBody {
+    pub name: String,
+    /// Unit label, e.g. `B-204`; created on first use.
+    pub unit: String,
+    pub email: Option<String>,
+    /// E.164, e.g. `+48601234567`.
+    pub phone: Option<String>,
+    /// en, es, pl or de (default en).
+    pub language: Option<String>,
+    pub building_id: Option<String>,
+    /// Heights above the floor the resident can reach; compartments inside the band are preferred.
+    pub reach: Option<Reach>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Resident {
+    pub id: String,
+    pub site_id: String,
+    pub unit: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: String,
+    pub reach: Option<Reach>,
+}
+
+impl From<ResidentRow> for Resident {
+    fn from(r: ResidentRow) -> Self {
+        let reach = match (r.reach_min_mm, r.reach_max_mm) {
+            (Some(lo), Some(hi)) => Some(Reach {
+                min_mm: lo as u32,
+                max_mm: hi as u32,
+            }),
+            _ => None,
+        };
+        Resident {
+            id: r.id,
+            site_id: r.site_id,
+            unit: r.unit,
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            language: r.language,
+            reach,
+        }
+    }
+}
+
+/// Add a resident (and their unit if it is new).
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/residents", params(("site_id" = String, Path)), request_body = NewResidentBody,
+    responses((status = 201, body = Resident), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_resident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<NewResidentBody>,
+) -> ApiResult<Response> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let req = body.value;
+    let resident = NewResident {
+        id: new_id(ids::RESIDENT),
+        site_id: site.id,
+        unit: clean_text("unit", &req.unit, 40)?,
+        building_id: req.building_id,
+        name: clean_text("name", &req.name, 200)?,
+        email: req.email.as_deref().map(clean_email).transpose()?,
+        phone: req.phone.as_deref().map(clean_phone).transpose()?,
+        language: req
+            .language
+            .as_deref()
+            .map(str::parse::<Language>)
+            .transpose()
+            .map_err(|_| ApiError::invalid("language", "must be en, es, pl or de"))?
+            .unwrap_or(Language::En),
+        reach: req
+            .reach
+            .map(|r| ReachBand::new(r.min_mm, r.max_mm))
+            .transpose()?,
+    };
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            Ok(Resident::from(
+                ops::create_resident(conn, &resident, now).await?,
+            ))
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// At most this many (1–500, default 100).
+    pub limit: Option<i64>,
+    /// Return items after this id (from the last item of the previous page).
+    pub after: Option<String>,
+}
+
+/// List a site's residents, by id.
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/residents", params(("site_id" = String, Path), Page),
+    responses((status = 200, body = Vec<Resident>), (status = 404, body = ErrorBody)))]
+pub async fn list_residents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Json<Vec<Resident>>> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 500);
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = queries::residents(
+        &mut conn,
+        &site.id,
+        limit,
+        page.after.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(Json(rows.into_iter().map(Resident::from).collect()))
+}
+
+/// Get a resident.
+#[utoipa::path(get, path = "/api/v1/residents/{resident_id}", params(("resident_id" = String, Path)),
+    responses((status = 200, body = Resident), (status = 404, body = ErrorBody)))]
+pub async fn get_resident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(resident_id): Path<String>,
+) -> ApiResult<Json<Resident>> {
+    caller.require(STAFF)?;
+    check_id(ids::RESIDENT, &resident_id, "resident")?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let resident = queries::resident(&mut conn, &resident_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("resident"))?;
+    drop(conn);
+    site_for(&state, &caller, &resident.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("resident"))?;
+    Ok(Json(resident.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewZone {
+    pub label: String,
+    /// Parcels the shelf zone holds.
+    pub capacity: u32,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoomBody {
+    pub name: String,
+    pub zones: Vec<NewZone>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Zone {
+    pub id: String,
+    pub label: String,
+    pub capacity: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ParcelRoom {
+    pub id: String,
+    pub site_id: String,
+    pub name: String,
+    pub zones: Vec<Zone>,
+    /// Total shelf capacity in parcels.
+    pub capacity: i64,
+}
+
+/// Add an open-shelf parcel room with its shelf zones.
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/parcel-rooms", params(("site_id" = String, Path)), request_body = NewRoomBody,
+    responses((status = 201, body = ParcelRoom), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_room(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<NewRoomBody>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let req = body.value;
+    if req.zones.is_empty() || req.zones.len() > 200 {
+        return Err(ApiError::invalid(
+            "zones",
+            "a parcel room needs 1 to 200 shelf zones",
+        ));
+    }
+    let mut zones = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for z in &req.zones {
+        let label = clean_text("zones.label", &z.label, 40)?;
+        if !seen.insert(label.clone()) {
+            return Err(ApiError::invalid(
+                "zones.label",
+                format!("{label:?} appears twice"),
+            ));
+        }
+        if z.capacity == 0 || z.capacity > 10_000 {
+            return Err(ApiError::invalid("zones.capacity", "must be 1 to 10000"));
+        }
+        zones.push((new_id(ids::ZONE), label, z.capacity));
+    }
+    let room = NewRoom {
+        id: new_id(ids::ROOM),
+        site_id: site.id,
+        name: clean_text("name", &req.name, 200)?,
+        zones,
+    };
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            let r = ops::create_room(conn, &room, now).await?;
+            let zones: Vec<Zone> = r
+                .zones
+                .into_iter()
+                .map(|(id, label, capacity)| Zone {
+                    id,
+                    label,
+                    capacity,
+                })
+                .collect();
+            Ok(ParcelRoom {
+                id: r.id,
+                site_id: r.site_id,
+                name: r.name,
+                capacity: zones.iter().map(|z| z.capacity).sum(),
+                zones,
+            })
+        })
+    })
+    .await
+}

@@ -1,0 +1,97 @@
+//! Bearer API tokens. A token is stored as a MAC under the server secret; the
+//! caller it resolves to carries a role and, except for admins, one organisation.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use cubby_domain::credentials::mac;
+use cubby_domain::model::Role;
+use cubby_store::queries::{self, TokenRow};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token_id: String,
+    pub role: Role,
+    pub org_id: Option<String>,
+    pub carrier: Option<String>,
+}
+
+pub fn token_mac(secret: &[u8], token: &str) -> [u8; 32] {
+    mac(secret, &["api-token", token])
+}
+
+impl Caller {
+    fn from_row(row: TokenRow) -> Self {
+        Caller {
+            token_id: row.id,
+            role: row.role,
+            org_id: row.org_id,
+            carrier: row.carrier,
+        }
+    }
+
+    /// Whether this caller may see data of organisation `org_id`.
+    pub fn sees_org(&self, org_id: &str) -> bool {
+        self.role == Role::Admin || self.org_id.as_deref() == Some(org_id)
+    }
+
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if self.role == Role::Admin || allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    pub fn is_carrier_side(&self) -> bool {
+        matches!(self.role, Role::Carrier | Role::Courier)
+    }
+
+    /// The actor string written into custody events.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.role, self.token_id)
+    }
+}
+
+pub const STAFF: &[Role] = &[Role::Manager, Role::Concierge];
+pub const MANAGERS: &[Role] = &[Role::Manager];
+pub const DEPOSITORS: &[Role] = &[Role::Manager, Role::Concierge, Role::Carrier, Role::Courier];
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorised = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required",
+            )
+        };
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(unauthorised)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or_else(unauthorised)?;
+        let mac = token_mac(&state.secret, token);
+        let mut conn = state
+            .store
+            .reader()
+            .await
+            .map_err(|e| ApiError::from(cubby_store::OpError::Store(e)))?;
+        let row = queries::token_by_mac(&mut conn, &mac).await?;
+        row.map(Caller::from_row).ok_or_else(unauthorised)
+    }
+}

@@ -1,0 +1,201 @@
+//! Cubby's server: the HTTP API over the store, the notification outbox delivery,
+//! and start-up (secret, first admin token).
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod outbox;
+pub mod write;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use cubby_domain::credentials::{CodePolicy, WeakPolicy};
+use cubby_domain::throttle::ThrottlePolicy;
+use cubby_domain::{Millis, ids};
+use cubby_store::{OpError, Store, ops, queries};
+use rand::TryRngCore;
+
+/// Settings that shape security decisions, checked at start-up.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    pub code_digits: u32,
+    pub throttle: ThrottlePolicy,
+    /// Most compartments one locker may have (each can hold one live code).
+    pub max_compartments_per_locker: u32,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Self {
+            code_digits: 8,
+            throttle: ThrottlePolicy::default(),
+            max_compartments_per_locker: 500,
+        }
+    }
+}
+
+impl Policies {
+    pub fn code_policy(&self) -> CodePolicy {
+        CodePolicy {
+            digits: self.code_digits,
+            keypad_daily_failure_limit: self.throttle.daily_limit,
+            max_active_codes: self.max_compartments_per_locker,
+        }
+    }
+
+    /// Refuses settings under the floors of security.md.
+    pub fn check(&self) -> Result<(), WeakPolicy> {
+        self.code_policy().check()
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub secret: Arc<Vec<u8>>,
+    pub policies: Arc<Policies>,
+}
+
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Secrets and ids come from the operating system's CSPRNG.
+pub fn os_rng() -> rand::rand_core::UnwrapErr<rand::rngs::OsRng> {
+    rand::rngs::OsRng.unwrap_err()
+}
+
+/// Fills `buf` from the OS CSPRNG. Failure to read it is not recoverable: nothing
+/// secret may be made without it.
+pub fn os_random(buf: &mut [u8]) {
+    if let Err(e) = rand::rngs::OsRng.try_fill_bytes(buf) {
+        panic!("the operating system's random generator failed: {e}");
+    }
+}
+
+pub fn new_id(prefix: &str) -> String {
+    ids::new_id(prefix, &mut os_rng())
+}
+
+pub fn router(state: AppState) -> Router {
+    api::router(state)
+}
+
+/// Loads the server secret (keys every MAC: API tokens, pick-up codes), creating
+/// it on first start. `CUBBY_SECRET` (hex, ≥ 32 bytes) wins, so several instances
+/// on one PostgreSQL database can share it.
+pub fn load_or_create_secret(from_env: Option<&str>, file: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    if let Some(hex_text) = from_env {
+        let bytes = hex::decode(hex_text.trim()).context("CUBBY_SECRET must be hex")?;
+        anyhow::ensure!(
+            bytes.len() >= 32,
+            "CUBBY_SECRET must hold at least 32 bytes (64 hex characters)"
+        );
+        return Ok(bytes);
+    }
+    if file.exists() {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let bytes =
+            hex::decode(text.trim()).with_context(|| format!("{} is not hex", file.display()))?;
+        anyhow::ensure!(
+            bytes.len() >= 32,
+            "{} holds fewer than 32 bytes",
+            file.display()
+        );
+        return Ok(bytes);
+    }
+    let mut bytes = vec![0u8; 32];
+    os_random(&mut bytes);
+    write_private(file, hex::encode(&bytes).as_bytes())
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(bytes)
+}
+
+fn write_private(path: &PathBuf, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+/// What the first start created.
+pub struct Bootstrap {
+    /// The admin token in plain text when this start generated it (print it once).
+    pub generated_admin_token: Option<String>,
+}
+
+/// On an empty database: a default organisation and the first admin token, with
+/// the value of `CUBBY_ADMIN_TOKEN` when given.
+pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::Result<Bootstrap> {
+    let mut conn = state.store.reader().await?;
+    if queries::count_tokens(&mut conn).await.map_err(anyhow_op)? > 0 {
+        return Ok(Bootstrap {
+            generated_admin_token: None,
+        });
+    }
+    drop(conn);
+    let (token, generated) = match admin_token {
+        Some(t) => {
+            anyhow::ensure!(
+                t.len() >= 12 && t.len() <= 200,
+                "CUBBY_ADMIN_TOKEN must be 12 to 200 characters"
+            );
+            (t.to_string(), false)
+        }
+        None => (new_api_token(), true),
+    };
+    let mac = auth::token_mac(&state.secret, &token);
+    let org_id = new_id(ids::ORG);
+    let token_id = new_id(ids::TOKEN);
+    let now = now_ms();
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                ops::create_org(conn, &org_id, "Default organisation", now).await?;
+                ops::create_token(
+                    conn,
+                    &token_id,
+                    &mac,
+                    None,
+                    cubby_domain::model::Role::Admin,
+                    None,
+                    "first admin",
+                    now,
+                )
+                .await
+            })
+        })
+        .await
+        .map_err(anyhow_op)?;
+    Ok(Bootstrap {
+        generated_admin_token: generated.then_some(token),
+    })
+}
+
+/// A fresh API token: `cby_` and 160 random bits.
+pub fn new_api_token() -> String {
+    let mut bytes = [0u8; 20];
+    os_random(&mut bytes);
+    format!("cby_{}", hex::encode(bytes))
+}
+
+pub fn anyhow_op(e: OpError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}

@@ -1,0 +1,188 @@
+//! State-changing requests: the body extractor (strict JSON with clear errors)
+//! and the idempotent write helper.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cubby_store::AnyConnection;
+use cubby_store::ops::{self, IdempotencyKey, Stored};
+use cubby_store::{JobFuture, OpError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::{AppState, now_ms};
+
+/// A JSON body parsed strictly (unknown fields refused), with its fingerprint for
+/// `Idempotency-Key`.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub fingerprint: [u8; 32],
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let method = req.method().to_string();
+        let path = req.uri().path().to_string();
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is too large or unreadable",
+            )
+        })?;
+        let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
+            let message = e.to_string();
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("the JSON body is not valid for this request: {message}"),
+            )
+        })?;
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update([0]);
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update(&bytes);
+        Ok(JsonBody {
+            value,
+            fingerprint: h.finalize().into(),
+        })
+    }
+}
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The caller's `Idempotency-Key`, scoped to their token.
+pub fn idempotency_key(
+    headers: &HeaderMap,
+    caller: &Caller,
+    fingerprint: [u8; 32],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    match key {
+        Some(k) => Ok(Some(IdempotencyKey {
+            scope: caller.token_id.clone(),
+            key: k.to_string(),
+            fingerprint,
+        })),
+        None => Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )),
+    }
+}
+
+/// Runs `job` in one durable transaction and answers with `status` and the job's
+/// value as JSON, once committed. With an idempotency key, a repeat of the same
+/// request gets the first answer (and `Idempotent-Replayed: true`) without running
+/// the job again.
+pub async fn write_json<T, F>(
+    state: &AppState,
+    key: Option<IdempotencyKey>,
+    status: StatusCode,
+    job: F,
+) -> Result<Response, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, T> + Send + 'static,
+{
+    let now = now_ms();
+    let (stored, replayed) = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                if let Some(k) = &key
+                    && let Some(previous) = ops::recall(conn, k).await?
+                {
+                    return Ok((previous, true));
+                }
+                let value = job(&mut *conn).await?;
+                let body = serde_json::to_string(&value).map_err(|e| {
+                    OpError::Store(cubby_store::StoreError::Unavailable(e.to_string()))
+                })?;
+                let stored = Stored {
+                    status: status.as_u16(),
+                    body,
+                };
+                if let Some(k) = &key {
+                    ops::remember(conn, k, &stored, now).await?;
+                }
+                Ok((stored, false))
+            })
+        })
+        .await?;
+    let mut response = (
+        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        stored.body,
+    )
+        .into_response();
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+/// Query string parameters with the same error shape as everything else.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded_parse(query).map(QueryParams).map_err(|m| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_query",
+                format!("the query string is not valid: {m}"),
+            )
+        })
+    }
+}
+
+fn serde_urlencoded_parse<T: DeserializeOwned>(query: &str) -> Result<T, String> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| "unreadable".to_string())?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| e.body_text())
+}

@@ -1,0 +1,45 @@
+//! Writes. Each function runs inside a write job (see [`crate::Store::transact`])
+//! and leaves the database consistent or returns an error (and the job's savepoint
+//! is rolled back).
+
+mod custody;
+mod idempotency;
+mod lockers;
+mod outbox;
+mod parcels;
+mod tenants;
+
+pub use custody::append_event;
+pub use idempotency::{IdempotencyKey, Stored, recall, remember};
+pub use lockers::{
+    NewCompartment, NewLocker, NewRoom, create_locker, create_room, set_compartment_status,
+};
+pub use outbox::{Message, enqueue, mark_delivered, mark_failed};
+pub use parcels::{
+    Announcement, DepositOutcome, DepositRequest, DepositSecrets, IssuedCredential, PickupOutcome,
+    PresentedMac, Recipient, announce, deposit, pickup, reissue_code, reset_keypad, transition,
+};
+pub use tenants::{
+    NewResident, create_building, create_carrier, create_org, create_resident, create_site,
+    create_token,
+};
+
+use sqlx::AnyConnection;
+
+/// Whether the connection is PostgreSQL (row locks needed) rather than SQLite.
+pub(crate) fn is_postgres(conn: &AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("postgresql")
+        || conn.backend_name().eq_ignore_ascii_case("postgres")
+}
+
+/// Picks the locking variant of a statement on PostgreSQL.
+macro_rules! locked {
+    ($conn:expr, $sql:literal) => {
+        if crate::ops::is_postgres($conn) {
+            concat!($sql, " FOR UPDATE")
+        } else {
+            $sql
+        }
+    };
+}
+pub(crate) use locked;

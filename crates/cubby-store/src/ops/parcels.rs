@@ -1,0 +1,803 @@
+//! Parcel custody: pre-advice, deposit, pick-up and staff transitions. Every change
+//! of state goes through [`cubby_domain::lifecycle::apply`] and appends a custody event.
+
+use cubby_domain::Millis;
+use cubby_domain::allocation::{self, Allocation, NoCompartmentFits, ParcelRequest};
+use cubby_domain::credentials::CREDENTIAL_FAILURE_LIMIT;
+use cubby_domain::dims::Dimensions;
+use cubby_domain::lifecycle::{self, ParcelState, Transition};
+use cubby_domain::model::{ReachBand, TemperatureZone, match_recipient};
+use cubby_domain::throttle::{KeypadRefusal, KeypadState, ThrottlePolicy};
+use cubby_domain::tracking::TrackingNumber;
+use sqlx::AnyConnection;
+
+use crate::OpError;
+use crate::ops::{append_event, locked};
+use crate::queries::{self, LockerRow, ParcelRow, ResidentRow, int, text};
+
+/// Who a parcel is for, as the courier or carrier gave it.
+#[derive(Debug, Clone)]
+pub enum Recipient {
+    Resident(String),
+    UnitAndName { unit: String, name: String },
+}
+
+/// Secrets made by the caller from the OS random generator; the store keeps MACs only.
+#[derive(Debug, Clone)]
+pub struct DepositSecrets {
+    pub code: String,
+    pub code_mac: [u8; 32],
+    pub code_credential_id: String,
+    pub qr_token: String,
+    pub qr_mac: [u8; 32],
+    pub qr_credential_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DepositRequest {
+    pub parcel_id: String,
+    pub locker_id: String,
+    pub tracking_number: TrackingNumber,
+    pub carrier: Option<String>,
+    pub recipient: Recipient,
+    pub dims: Dimensions,
+    pub weight_g: Option<u32>,
+    pub temperature: TemperatureZone,
+    pub actor: String,
+    pub now: Millis,
+}
+
+/// The plain credentials to tell the recipient (never stored).
+#[derive(Debug, Clone)]
+pub struct IssuedCredential {
+    /// `None` when the recipient already holds a code for this locker: it now
+    /// opens this parcel too (one code for all parcels waiting in one locker).
+    pub code: Option<String>,
+    pub qr_token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DepositOutcome {
+    pub parcel: ParcelRow,
+    pub allocation: Allocation,
+    pub locker: LockerRow,
+    pub resident: Option<ResidentRow>,
+    pub credential: Option<IssuedCredential>,
+}
+
+async fn lock_locker(conn: &mut AnyConnection, locker_id: &str) -> Result<LockerRow, OpError> {
+    // Locks the locker row on PostgreSQL so allocations at one locker are serialised
+    // across server instances (quotas and smallest-fit stay exact).
+    sqlx::query(locked!(conn, "SELECT id FROM lockers WHERE id = $1"))
+        .bind(locker_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what: "locker" })?;
+    queries::locker(conn, locker_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "locker" })
+}
+
+async fn resolve_recipient(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    recipient: &Recipient,
+) -> Result<Option<ResidentRow>, OpError> {
+    match recipient {
+        Recipient::Resident(id) => match queries::resident(conn, id).await? {
+            Some(r) if r.site_id == site_id => Ok(Some(r)),
+            _ => Err(OpError::NotFound { what: "resident" }),
+        },
+        Recipient::UnitAndName { unit, name } => {
+            let candidates = queries::residents_in_unit(conn, site_id, unit).await?;
+            let keys: Vec<(String, String)> = candidates
+                .iter()
+                .map(|(r, k)| (r.id.clone(), k.clone()))
+                .collect();
+            let chosen = match_recipient(name, &keys).map(str::to_string);
+            Ok(candidates
+                .into_iter()
+                .map(|(r, _)| r)
+                .find(|r| Some(&r.id) == chosen.as_ref()))
+        }
+    }
+}
+
+fn reach_of(resident: &ResidentRow) -> Option<ReachBand> {
+    match (resident.reach_min_mm, resident.reach_max_mm) {
+        (Some(lo), Some(hi)) => {
+            ReachBand::new(u32::try_from(lo).ok()?, u32::try_from(hi).ok()?).ok()
+        }
+        _ => None,
+    }
+}
+
+/// Deposits a parcel: finds the recipient, allocates a compartment, records custody
+/// and issues pick-up credentials.
+pub async fn deposit(
+    conn: &mut AnyConnection,
+    req: &DepositRequest,
+    secrets: &DepositSecrets,
+) -> Result<DepositOutcome, OpError> {
+    let locker = lock_locker(conn, &req.locker_id).await?;
+    let resident = resolve_recipient(conn, &locker.site_id, &req.recipient).await?;
+
+    // A pre-advised parcel is the same parcel: its id and history carry on.
+    let existing = queries::parcels_where(
+        conn,
+        "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
+        &locker.site_id,
+        req.tracking_number.as_str(),
+    )
+    .await?;
+    let announced = match existing.first() {
+        Some(p) if p.state == ParcelState::Announced => Some(p.clone()),
+        Some(_) => {
+            return Err(OpError::Conflict {
+                code: "parcel_already_deposited",
+                message:
+                    "a parcel with this tracking number is already in a compartment on this site"
+                        .into(),
+            });
+        }
+        None => None,
+    };
+    let parcel_id = announced
+        .as_ref()
+        .map(|p| p.id.clone())
+        .unwrap_or_else(|| req.parcel_id.clone());
+    let transition = if resident.is_some() {
+        Transition::Deposit
+    } else {
+        Transition::DepositUnassigned
+    };
+    let new_state = lifecycle::apply(announced.as_ref().map(|p| p.state), transition)?;
+
+    let request = ParcelRequest {
+        dims: req.dims,
+        temperature: req.temperature,
+        recipient_key: resident.as_ref().map(|r| r.id.clone()),
+        carrier: req.carrier.clone(),
+        reach: resident.as_ref().and_then(reach_of),
+    };
+    let view = queries::allocation_view(conn, &locker.id).await?;
+    let ranked = match allocation::rank(&request, &view, &locker.carrier_quotas) {
+        Ok(r) => r,
+        Err(reason) => return Err(no_fit(conn, &locker, reason).await),
+    };
+    let holder_key = resident
+        .as_ref()
+        .map(|r| r.id.clone())
+        .unwrap_or_else(|| format!("unassigned:{parcel_id}"));
+    let mut chosen = None;
+    for candidate in ranked {
+        if candidate.consolidated {
+            chosen = Some(candidate);
+            break;
+        }
+        // The primary key on compartment_holders is the last word on double booking.
+        let claimed = sqlx::query(
+            "INSERT INTO compartment_holders (compartment_id, locker_id, recipient_key, carrier) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (compartment_id) DO NOTHING",
+        )
+        .bind(candidate.compartment_id.clone())
+        .bind(locker.id.clone())
+        .bind(holder_key.clone())
+        .bind(req.carrier.clone())
+        .execute(&mut *conn)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            chosen = Some(candidate);
+            break;
+        }
+    }
+    let Some(allocation) = chosen else {
+        return Err(no_fit(
+            conn,
+            &locker,
+            NoCompartmentFits::AllOccupied {
+                zone: req.temperature,
+            },
+        )
+        .await);
+    };
+
+    let (unit, name) = match &req.recipient {
+        Recipient::Resident(_) => (resident.as_ref().map(|r| r.unit.clone()), None),
+        Recipient::UnitAndName { unit, name } => (Some(unit.clone()), Some(name.clone())),
+    };
+    if announced.is_some() {
+        sqlx::query(
+            "UPDATE parcels SET state = $1, resident_id = $2, recipient_unit = $3, recipient_name = $4, width_mm = $5, height_mm = $6, \
+             depth_mm = $7, weight_g = $8, temperature = $9, locker_id = $10, compartment_id = $11, updated_ms = $12, \
+             carrier = COALESCE($13, carrier) WHERE id = $14",
+        )
+        .bind(new_state.as_str().to_string())
+        .bind(resident.as_ref().map(|r| r.id.clone()))
+        .bind(unit)
+        .bind(name)
+        .bind(i64::from(req.dims.width_mm))
+        .bind(i64::from(req.dims.height_mm))
+        .bind(i64::from(req.dims.depth_mm))
+        .bind(req.weight_g.map(i64::from))
+        .bind(req.temperature.as_str().to_string())
+        .bind(locker.id.clone())
+        .bind(allocation.compartment_id.clone())
+        .bind(req.now)
+        .bind(req.carrier.clone())
+        .bind(parcel_id.clone())
+        .execute(&mut *conn)
+        .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO parcels (id, site_id, tracking_number, carrier, resident_id, recipient_unit, recipient_name, width_mm, height_mm, \
+             depth_mm, weight_g, temperature, state, locker_id, compartment_id, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+        )
+        .bind(parcel_id.clone())
+        .bind(locker.site_id.clone())
+        .bind(req.tracking_number.as_str().to_string())
+        .bind(req.carrier.clone())
+        .bind(resident.as_ref().map(|r| r.id.clone()))
+        .bind(unit)
+        .bind(name)
+        .bind(i64::from(req.dims.width_mm))
+        .bind(i64::from(req.dims.height_mm))
+        .bind(i64::from(req.dims.depth_mm))
+        .bind(req.weight_g.map(i64::from))
+        .bind(req.temperature.as_str().to_string())
+        .bind(new_state.as_str().to_string())
+        .bind(locker.id.clone())
+        .bind(allocation.compartment_id.clone())
+        .bind(req.now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let place = format!("locker {} / {}", locker.name, allocation.label);
+    let reason = match (allocation.consolidated, resident.is_some()) {
+        (_, false) => "deposited; recipient not recognised, waiting in the manager queue",
+        (true, true) => "deposited with the recipient's other parcels",
+        (false, true) => "deposited",
+    };
+    append_event(
+        conn,
+        &locker.site_id,
+        &parcel_id,
+        transition.event_kind(),
+        &req.actor,
+        req.now,
+        &place,
+        reason,
+    )
+    .await?;
+
+    let credential = match &resident {
+        Some(r) => {
+            Some(issue_credentials(conn, &locker.id, &r.id, &parcel_id, secrets, req.now).await?)
+        }
+        None => None,
+    };
+    let parcel = queries::parcel(conn, &parcel_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })?;
+    Ok(DepositOutcome {
+        parcel,
+        allocation,
+        locker,
+        resident,
+        credential,
+    })
+}
+
+async fn no_fit(
+    conn: &mut AnyConnection,
+    locker: &LockerRow,
+    reason: NoCompartmentFits,
+) -> OpError {
+    match queries::overflow_options(conn, &locker.site_id, &locker.id).await {
+        Ok(overflow) => OpError::NoCompartmentFits { reason, overflow },
+        Err(e) => e,
+    }
+}
+
+/// A keypad code for (locker, resident) unless one is active, and a QR token for the parcel.
+async fn issue_credentials(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    resident_id: &str,
+    parcel_id: &str,
+    s: &DepositSecrets,
+    now: Millis,
+) -> Result<IssuedCredential, OpError> {
+    let active = sqlx::query("SELECT id FROM pickup_credentials WHERE locker_id = $1 AND resident_id = $2 AND kind = 'keypad' AND active = 1")
+        .bind(locker_id.to_string())
+        .bind(resident_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let code = if active.is_some() {
+        None
+    } else {
+        insert_credential(
+            conn,
+            &s.code_credential_id,
+            locker_id,
+            resident_id,
+            "keypad",
+            &s.code_mac,
+            None,
+            now,
+        )
+        .await?;
+        Some(s.code.clone())
+    };
+    insert_credential(
+        conn,
+        &s.qr_credential_id,
+        locker_id,
+        resident_id,
+        "qr",
+        &s.qr_mac,
+        Some(parcel_id),
+        now,
+    )
+    .await?;
+    Ok(IssuedCredential {
+        code,
+        qr_token: s.qr_token.clone(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_credential(
+    conn: &mut AnyConnection,
+    id: &str,
+    locker_id: &str,
+    resident_id: &str,
+    kind: &str,
+    mac: &[u8; 32],
+    parcel_id: Option<&str>,
+    now: Millis,
+) -> Result<(), OpError> {
+    let inserted = sqlx::query(
+        "INSERT INTO pickup_credentials (id, locker_id, resident_id, kind, mac, parcel_id, active, failures, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7) ON CONFLICT (mac) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(locker_id.to_string())
+    .bind(resident_id.to_string())
+    .bind(kind.to_string())
+    .bind(mac.to_vec())
+    .bind(parcel_id.map(str::to_string))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // Two live codes collided in one locker's code space (about 1 in 250,000 at
+        // a full 410-door bank): the caller retries with fresh secrets.
+        return Err(OpError::Conflict {
+            code: "credential_collision",
+            message: "a fresh code collided; retry".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Pre-advice from a carrier: the parcel exists before it arrives.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    pub parcel_id: String,
+    pub site_id: String,
+    pub tracking_number: TrackingNumber,
+    pub carrier: Option<String>,
+    pub resident_id: Option<String>,
+    pub dims: Dimensions,
+    pub weight_g: Option<u32>,
+    pub temperature: TemperatureZone,
+    pub actor: String,
+    pub now: Millis,
+}
+
+pub async fn announce(conn: &mut AnyConnection, a: &Announcement) -> Result<ParcelRow, OpError> {
+    let site = queries::site(conn, &a.site_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "site" })?;
+    if let Some(rid) = &a.resident_id {
+        match queries::resident(conn, rid).await? {
+            Some(r) if r.site_id == site.id => {}
+            _ => return Err(OpError::NotFound { what: "resident" }),
+        }
+    }
+    let live = queries::parcels_where(
+        conn,
+        "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
+        &site.id,
+        a.tracking_number.as_str(),
+    )
+    .await?;
+    if !live.is_empty() {
+        return Err(OpError::Conflict {
+            code: "parcel_exists",
+            message: "a parcel with this tracking number is already expected or here".into(),
+        });
+    }
+    let state = lifecycle::apply(None, Transition::Announce)?;
+    sqlx::query(
+        "INSERT INTO parcels (id, site_id, tracking_number, carrier, resident_id, width_mm, height_mm, depth_mm, weight_g, temperature, \
+         state, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(a.parcel_id.clone())
+    .bind(site.id.clone())
+    .bind(a.tracking_number.as_str().to_string())
+    .bind(a.carrier.clone())
+    .bind(a.resident_id.clone())
+    .bind(i64::from(a.dims.width_mm))
+    .bind(i64::from(a.dims.height_mm))
+    .bind(i64::from(a.dims.depth_mm))
+    .bind(a.weight_g.map(i64::from))
+    .bind(a.temperature.as_str().to_string())
+    .bind(state.as_str().to_string())
+    .bind(a.now)
+    .execute(&mut *conn)
+    .await?;
+    append_event(
+        conn,
+        &site.id,
+        &a.parcel_id,
+        Transition::Announce.event_kind(),
+        &a.actor,
+        a.now,
+        "carrier pre-advice",
+        "pre-advised",
+    )
+    .await?;
+    queries::parcel(conn, &a.parcel_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })
+}
+
+/// A presented pick-up credential, already turned into its MAC by the caller.
+#[derive(Debug, Clone)]
+pub enum PresentedMac {
+    Keypad([u8; 32]),
+    Qr([u8; 32]),
+    Malformed,
+}
+
+#[derive(Debug, Clone)]
+pub enum PickupOutcome {
+    /// The doors to open.
+    Opened {
+        resident_id: String,
+        parcels: Vec<ParcelRow>,
+    },
+    /// Wrong code, unknown parcel, used token: one answer for all of them.
+    Rejected,
+    /// Keypad locked or disabled; nothing was checked.
+    Refused(KeypadRefusal),
+}
+
+async fn load_throttle(conn: &mut AnyConnection, locker_id: &str) -> Result<KeypadState, OpError> {
+    let row = sqlx::query(locked!(
+        conn,
+        "SELECT state FROM keypad_throttle WHERE locker_id = $1"
+    ))
+    .bind(locker_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => serde_json::from_str(&text(&r, "state")?).unwrap_or_default(),
+        None => KeypadState::default(),
+    })
+}
+
+async fn save_throttle(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    state: &KeypadState,
+) -> Result<(), OpError> {
+    let json = serde_json::to_string(state).unwrap_or_default();
+    sqlx::query("INSERT INTO keypad_throttle (locker_id, state) VALUES ($1, $2) ON CONFLICT (locker_id) DO UPDATE SET state = excluded.state")
+        .bind(locker_id.to_string())
+        .bind(json)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Checks a presented credential at a locker and, when it is good, records the
+/// pick-up of every parcel its holder has waiting there. Failures are counted
+/// durably (this job commits them) before the answer is given.
+pub async fn pickup(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    presented: &PresentedMac,
+    policy: &ThrottlePolicy,
+    actor_via: &str,
+    now: Millis,
+) -> Result<PickupOutcome, OpError> {
+    let locker = lock_locker(conn, locker_id).await?;
+    let is_keypad = !matches!(presented, PresentedMac::Qr(_));
+    let mut throttle = load_throttle(conn, &locker.id).await?;
+    if is_keypad && let Err(refusal) = throttle.check(now) {
+        return Ok(PickupOutcome::Refused(refusal));
+    }
+    let found = match presented {
+        PresentedMac::Keypad(mac) | PresentedMac::Qr(mac) => {
+            sqlx::query("SELECT id, locker_id, resident_id, kind, failures FROM pickup_credentials WHERE mac = $1 AND active = 1")
+                .bind(mac.to_vec())
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        PresentedMac::Malformed => None,
+    };
+    let holder = match found {
+        Some(row) if text(&row, "locker_id")? == locker.id => Some(text(&row, "resident_id")?),
+        Some(row) => {
+            // A real token at the wrong locker: count it against that token.
+            let failures = int(&row, "failures")? + 1;
+            sqlx::query("UPDATE pickup_credentials SET failures = $1, active = CASE WHEN $1 >= $2 THEN 0 ELSE active END WHERE id = $3")
+                .bind(failures)
+                .bind(i64::from(CREDENTIAL_FAILURE_LIMIT))
+                .bind(text(&row, "id")?)
+                .execute(&mut *conn)
+                .await?;
+            None
+        }
+        None => None,
+    };
+    let collected = match &holder {
+        Some(resident_id) => {
+            collect(
+                conn,
+                &locker,
+                resident_id,
+                &format!("resident:{resident_id} ({actor_via})"),
+                now,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
+    if collected.is_empty() {
+        if is_keypad {
+            throttle.record_failure(now, policy);
+            save_throttle(conn, &locker.id, &throttle).await?;
+        }
+        return Ok(PickupOutcome::Rejected);
+    }
+    if is_keypad && throttle.consecutive_failures > 0 {
+        throttle.record_success();
+        save_throttle(conn, &locker.id, &throttle).await?;
+    }
+    Ok(PickupOutcome::Opened {
+        resident_id: holder.unwrap_or_default(),
+        parcels: collected,
+    })
+}
+
+/// Every collectable parcel of `resident_id` at `locker` is picked up.
+async fn collect(
+    conn: &mut AnyConnection,
+    locker: &LockerRow,
+    resident_id: &str,
+    actor: &str,
+    now: Millis,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let waiting = queries::parcels_where(
+        conn,
+        "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
+        &locker.id,
+        resident_id,
+    )
+    .await?;
+    let mut out = Vec::with_capacity(waiting.len());
+    for p in waiting {
+        out.push(
+            apply_transition(
+                conn,
+                &p,
+                Transition::PickUp,
+                actor,
+                "collected with the pick-up credential",
+                now,
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Applies one lifecycle transition to a stored parcel and keeps compartments and
+/// credentials in step: a compartment is released when its last parcel leaves, and
+/// the recipient's credentials at a locker end when nothing is left to collect.
+async fn apply_transition(
+    conn: &mut AnyConnection,
+    p: &ParcelRow,
+    t: Transition,
+    actor: &str,
+    reason: &str,
+    now: Millis,
+) -> Result<ParcelRow, OpError> {
+    let next = lifecycle::apply(Some(p.state), t)?;
+    sqlx::query("UPDATE parcels SET state = $1, updated_ms = $2 WHERE id = $3")
+        .bind(next.as_str().to_string())
+        .bind(now)
+        .bind(p.id.clone())
+        .execute(&mut *conn)
+        .await?;
+    let place = match (&p.locker_id, &p.compartment_label) {
+        (Some(_), Some(label)) => {
+            let name = match &p.locker_id {
+                Some(id) => queries::locker(conn, id)
+                    .await?
+                    .map(|l| l.name)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            format!("locker {name} / {label}")
+        }
+        _ => "site".to_string(),
+    };
+    append_event(
+        conn,
+        &p.site_id,
+        &p.id,
+        t.event_kind(),
+        actor,
+        now,
+        &place,
+        reason,
+    )
+    .await?;
+    if p.state.is_in_compartment() && !next.is_in_compartment() {
+        if let Some(cid) = &p.compartment_id {
+            let others = sqlx::query(
+                "SELECT COUNT(*) AS n FROM parcels WHERE compartment_id = $1 AND id <> $2 AND state IN ('deposited', 'on_hold', 'unassigned', 'expired')",
+            )
+            .bind(cid.clone())
+            .bind(p.id.clone())
+            .fetch_one(&mut *conn)
+            .await?;
+            if int(&others, "n")? == 0 {
+                sqlx::query("DELETE FROM compartment_holders WHERE compartment_id = $1")
+                    .bind(cid.clone())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        if let (Some(lid), Some(rid)) = (&p.locker_id, &p.resident_id) {
+            let left = queries::parcels_where(
+                conn,
+                "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
+                lid,
+                rid,
+            )
+            .await?;
+            if left.iter().all(|o| o.id == p.id) {
+                sqlx::query("UPDATE pickup_credentials SET active = 0 WHERE locker_id = $1 AND resident_id = $2")
+                    .bind(lid.clone())
+                    .bind(rid.clone())
+                    .execute(&mut *conn)
+                    .await?;
+            } else {
+                sqlx::query("UPDATE pickup_credentials SET active = 0 WHERE parcel_id = $1")
+                    .bind(p.id.clone())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    queries::parcel(conn, &p.id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })
+}
+
+/// A staff or system transition (hold, release, expire, return, cancel, pick-up by
+/// hand, or assigning an unassigned parcel to a resident with fresh credentials).
+#[allow(clippy::too_many_arguments)]
+pub async fn transition(
+    conn: &mut AnyConnection,
+    parcel_id: &str,
+    t: Transition,
+    assign_to: Option<(&str, &DepositSecrets)>,
+    actor: &str,
+    reason: &str,
+    now: Millis,
+) -> Result<(ParcelRow, Option<IssuedCredential>), OpError> {
+    let p = queries::parcel(conn, parcel_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })?;
+    if let Some(lid) = &p.locker_id {
+        lock_locker(conn, lid).await?;
+    }
+    let mut issued = None;
+    if t == Transition::Assign {
+        let Some((resident_id, secrets)) = assign_to else {
+            return Err(cubby_domain::model::Invalid::new(
+                "resident_id",
+                "is required to assign a parcel",
+            )
+            .into());
+        };
+        lifecycle::apply(Some(p.state), t)?;
+        match queries::resident(conn, resident_id).await? {
+            Some(r) if r.site_id == p.site_id => {}
+            _ => return Err(OpError::NotFound { what: "resident" }),
+        }
+        sqlx::query("UPDATE parcels SET resident_id = $1 WHERE id = $2")
+            .bind(resident_id.to_string())
+            .bind(p.id.clone())
+            .execute(&mut *conn)
+            .await?;
+        if let Some(cid) = &p.compartment_id {
+            sqlx::query(
+                "UPDATE compartment_holders SET recipient_key = $1 WHERE compartment_id = $2",
+            )
+            .bind(resident_id.to_string())
+            .bind(cid.clone())
+            .execute(&mut *conn)
+            .await?;
+        }
+        if let Some(lid) = &p.locker_id {
+            issued = Some(issue_credentials(conn, lid, resident_id, &p.id, secrets, now).await?);
+        }
+    }
+    let p = queries::parcel(conn, parcel_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })?;
+    let after = apply_transition(conn, &p, t, actor, reason, now).await?;
+    Ok((after, issued))
+}
+
+/// Replaces a resident's keypad code at a locker (lost message, suspected leak).
+pub async fn reissue_code(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    resident_id: &str,
+    credential_id: &str,
+    code_mac: &[u8; 32],
+    now: Millis,
+) -> Result<ResidentRow, OpError> {
+    let locker = lock_locker(conn, locker_id).await?;
+    let resident = queries::resident(conn, resident_id)
+        .await?
+        .filter(|r| r.site_id == locker.site_id)
+        .ok_or(OpError::NotFound { what: "resident" })?;
+    let waiting = queries::parcels_where(
+        conn,
+        "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
+        &locker.id,
+        resident_id,
+    )
+    .await?;
+    if waiting.is_empty() {
+        return Err(OpError::NotFound {
+            what: "parcel waiting for this resident at this locker",
+        });
+    }
+    sqlx::query("UPDATE pickup_credentials SET active = 0 WHERE locker_id = $1 AND resident_id = $2 AND kind = 'keypad'")
+        .bind(locker.id.clone())
+        .bind(resident_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    insert_credential(
+        conn,
+        credential_id,
+        &locker.id,
+        resident_id,
+        "keypad",
+        code_mac,
+        None,
+        now,
+    )
+    .await?;
+    Ok(resident)
+}
+
+/// Staff reviewed a disabled keypad: it accepts codes again.
+pub async fn reset_keypad(conn: &mut AnyConnection, locker_id: &str) -> Result<(), OpError> {
+    let locker = lock_locker(conn, locker_id).await?;
+    let mut state = load_throttle(conn, &locker.id).await?;
+    state.reset();
+    save_throttle(conn, &locker.id, &state).await
+}
