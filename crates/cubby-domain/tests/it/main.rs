@@ -515,7 +515,7 @@ mod custody {
                 }
             }
             Tamper::Shift { index, field } => {
-                let mut fields = text_fields(&mut chain[index].0);
+                let fields = text_fields(&mut chain[index].0);
                 let moved = fields[field].pop().expect("text fields are non-empty");
                 fields[field + 1].insert(0, moved);
             }

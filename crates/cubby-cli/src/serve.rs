@@ -1,0 +1,157 @@
+//! `cubby serve`: configuration (flags > `CUBBY_*` environment > config file >
+//! defaults), start-up checks, and the server loop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use cubby_server::outbox::FileTransport;
+use cubby_server::{AppState, Policies};
+use cubby_store::{Store, StoreConfig};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Args, Debug, Clone, Default, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Directory for the SQLite database, the server secret and (by default) nothing else.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded SQLite, e.g. postgres://user@host/db.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Deliver notifications as JSON files in this directory.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox_dir: Option<PathBuf>,
+    /// A TOML file with the same keys (listen, data_dir, database_url, outbox_dir, code_digits, keypad_daily_failure_limit).
+    #[arg(long)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+}
+
+/// The settled configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServeConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub outbox_dir: Option<PathBuf>,
+    pub code_digits: u32,
+    pub keypad_daily_failure_limit: u32,
+    pub max_compartments_per_locker: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        let p = Policies::default();
+        ServeConfig {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("cubby-data"),
+            database_url: None,
+            outbox_dir: None,
+            code_digits: p.code_digits,
+            keypad_daily_failure_limit: p.throttle.daily_limit,
+            max_compartments_per_locker: p.max_compartments_per_locker,
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn settle(&self) -> anyhow::Result<ServeConfig> {
+        let mut fig = Figment::from(Serialized::defaults(ServeConfig::default()));
+        if let Some(file) = &self.config {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            fig = fig.merge(Toml::file(file));
+        }
+        fig = fig
+            .merge(Env::prefixed("CUBBY_").only(&[
+                "listen",
+                "data_dir",
+                "database_url",
+                "outbox_dir",
+                "code_digits",
+                "keypad_daily_failure_limit",
+                "max_compartments_per_locker",
+            ]))
+            .merge(Serialized::defaults(self.clone()));
+        fig.extract().context("reading the configuration")
+    }
+}
+
+pub fn store_config(data_dir: &Path, database_url: Option<&str>) -> StoreConfig {
+    match database_url {
+        Some(url) => StoreConfig::new(url),
+        None => StoreConfig::sqlite_in(data_dir),
+    }
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub generated_admin_token: Option<String>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens everything and starts serving; returns once the socket is listening.
+pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
+    let policies = Policies {
+        code_digits: config.code_digits,
+        throttle: cubby_domain::throttle::ThrottlePolicy { daily_limit: config.keypad_daily_failure_limit, ..Default::default() },
+        max_compartments_per_locker: config.max_compartments_per_locker,
+    };
+    policies.check().context("refusing weak pick-up code settings (security floor)")?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let secret = cubby_server::load_or_create_secret(std::env::var("CUBBY_SECRET").ok().as_deref(), &config.data_dir.join("secret.key"))?;
+    let store = Store::open(&store_config(&config.data_dir, config.database_url.as_deref())).await.context("opening the database")?;
+    let state = AppState { store: store.clone(), secret: Arc::new(secret), policies: Arc::new(policies) };
+    let boot = cubby_server::bootstrap(&state, std::env::var("CUBBY_ADMIN_TOKEN").ok().as_deref()).await?;
+    if let Some(dir) = &config.outbox_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        tokio::spawn(cubby_server::outbox::run(store.clone(), FileTransport { dir: dir.clone() }));
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let app = cubby_server::router(state.clone());
+    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
+    Ok(Running { addr, state, generated_admin_token: boot.generated_admin_token, task })
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<bool> {
+    let config = args.settle()?;
+    let running = start(&config).await?;
+    if let Some(token) = &running.generated_admin_token {
+        println!("first start: admin token (shown once, store it safely): {token}");
+    }
+    println!("cubby listening on http://{}", running.addr);
+    println!("API docs: http://{}/api/docs", running.addr);
+    running.task.await??;
+    Ok(true)
+}
