@@ -42,7 +42,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// fsync latency of the disk under `dir`, in ms: (p50, p99).
 fn measure_fsync(dir: &Path, rounds: usize) -> anyhow::Result<(f64, f64)> {
     let path = dir.join("fsync-probe");
-    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)?;
     let block = [0u8; 4096];
     let mut lat = Vec::with_capacity(rounds);
     for _ in 0..rounds {
@@ -57,18 +61,38 @@ fn measure_fsync(dir: &Path, rounds: usize) -> anyhow::Result<(f64, f64)> {
 }
 
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<bool> {
-    anyhow::ensure!((1..=1_000_000).contains(&args.events), "--events must be 1 to 1,000,000");
-    anyhow::ensure!((1..=1024).contains(&args.concurrency), "--concurrency must be 1 to 1024");
-    let tmp = tempfile::Builder::new().prefix("cubby-bench-").tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    anyhow::ensure!(
+        (1..=1_000_000).contains(&args.events),
+        "--events must be 1 to 1,000,000"
+    );
+    anyhow::ensure!(
+        (1..=1024).contains(&args.concurrency),
+        "--concurrency must be 1 to 1024"
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("cubby-bench-")
+        .tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
     let (fsync_p50, fsync_p99) = measure_fsync(tmp.path(), 200)?;
-    println!("disk: fsync p50 {fsync_p50:.3} ms, p99 {fsync_p99:.3} ms ({})", tmp.path().display());
+    println!(
+        "disk: fsync p50 {fsync_p50:.3} ms, p99 {fsync_p99:.3} ms ({})",
+        tmp.path().display()
+    );
 
     // --- the real path ---
-    let config = ServeConfig { listen: "127.0.0.1:0".into(), data_dir: tmp.path().join("server"), ..ServeConfig::default() };
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: tmp.path().join("server"),
+        ..ServeConfig::default()
+    };
     let running = start(&config).await?;
-    let token = running.generated_admin_token.clone().context("a fresh data directory yields an admin token")?;
+    let token = running
+        .generated_admin_token
+        .clone()
+        .context("a fresh data directory yields an admin token")?;
     let base = format!("http://{}", running.addr);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let site: serde_json::Value = client
         .post(format!("{base}/api/v1/sites"))
         .bearer_auth(&token)
@@ -85,8 +109,14 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, base, token, site_id, next, latencies) =
-            (client.clone(), base.clone(), token.clone(), site_id.clone(), next.clone(), latencies.clone());
+        let (client, base, token, site_id, next, latencies) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            site_id.clone(),
+            next.clone(),
+            latencies.clone(),
+        );
         let total = args.events;
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
@@ -130,9 +160,12 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<bool> {
 
     // --- baseline: the same rows, same durability, same batch size, no server ---
     let batch = mean_batch.round().max(1.0) as usize;
-    let (base_rate, base_elapsed) = raw_sqlite_baseline(&tmp.path().join("baseline.db"), args.events, batch).await?;
+    let (base_rate, base_elapsed) =
+        raw_sqlite_baseline(&tmp.path().join("baseline.db"), args.events, batch).await?;
     let ratio = rate / base_rate;
-    println!("baseline raw SQLite insert (WAL, synchronous=FULL, {batch} rows per commit): {base_rate:.0} rows/s ({base_elapsed:.2} s)");
+    println!(
+        "baseline raw SQLite insert (WAL, synchronous=FULL, {batch} rows per commit): {base_rate:.0} rows/s ({base_elapsed:.2} s)"
+    );
     println!("ratio cubby/baseline: {ratio:.2} (target ≥ 0.5)");
     let result = json!({
         "benchmark": "ingest",
@@ -150,7 +183,8 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<bool> {
         "ratio": ratio,
     });
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&result)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&result)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("{result}");
     Ok(true)
@@ -158,7 +192,10 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<bool> {
 
 async fn checkpointed_size(db: &Path) -> anyhow::Result<u64> {
     use sqlx::{ConnectOptions, Connection, Executor};
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(db).connect().await?;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .connect()
+        .await?;
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
     conn.close().await?;
     Ok(std::fs::metadata(db)?.len())

@@ -32,8 +32,24 @@ pub struct DemoArgs {
 }
 
 const LANGS: [&str; 4] = ["en", "pl", "de", "es"];
-const FIRST: &[&str] = &["Anna", "Jan", "Zofia", "Piotr", "Maria", "Tomasz", "Laura", "Lukas", "Sofia", "Mateo", "Emma", "Noah", "Julia", "Adam", "Olga", "Marek"];
-const LAST: &[&str] = &["Kowalska", "Nowak", "Wiśniewski", "García", "Müller", "Schmidt", "López", "Wójcik", "Kamińska", "Fischer", "Martín", "Zieliński"];
+const FIRST: &[&str] = &[
+    "Anna", "Jan", "Zofia", "Piotr", "Maria", "Tomasz", "Laura", "Lukas", "Sofia", "Mateo", "Emma",
+    "Noah", "Julia", "Adam", "Olga", "Marek",
+];
+const LAST: &[&str] = &[
+    "Kowalska",
+    "Nowak",
+    "Wiśniewski",
+    "García",
+    "Müller",
+    "Schmidt",
+    "López",
+    "Wójcik",
+    "Kamińska",
+    "Fischer",
+    "Martín",
+    "Zieliński",
+];
 
 /// InPost-like doors: A 80 mm, B 190 mm, C 410 mm high, 380 × 640 mm.
 fn bank(prefix: &str, a: usize, b: usize, c: usize, chilled: usize) -> Vec<Value> {
@@ -61,7 +77,13 @@ struct Api {
 
 impl Api {
     async fn post(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
-        let res = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
         let status = res.status().as_u16();
         Ok((status, res.json().await.unwrap_or(Value::Null)))
     }
@@ -74,33 +96,62 @@ impl Api {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     let tmp = tempfile::Builder::new().prefix("cubby-demo-").tempdir()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     let outbox = data_dir.join("outbox");
-    let config = ServeConfig { listen: args.listen.clone(), data_dir: data_dir.clone(), outbox_dir: Some(outbox.clone()), ..ServeConfig::default() };
+    let config = ServeConfig {
+        listen: args.listen.clone(),
+        data_dir: data_dir.clone(),
+        outbox_dir: Some(outbox.clone()),
+        ..ServeConfig::default()
+    };
     let running = start(&config).await?;
     let token = match running.generated_admin_token.clone() {
         Some(t) => t,
-        None => std::env::var("CUBBY_ADMIN_TOKEN").context("this data directory was used before: set CUBBY_ADMIN_TOKEN to its admin token")?,
+        None => std::env::var("CUBBY_ADMIN_TOKEN").context(
+            "this data directory was used before: set CUBBY_ADMIN_TOKEN to its admin token",
+        )?,
     };
     let base = format!("http://{}", running.addr);
-    let api = Api { client: reqwest::Client::new(), base: base.clone(), token: token.clone() };
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: base.clone(),
+        token: token.clone(),
+    };
 
-    let site = api.created("/api/v1/sites", json!({"name": "Riverside Court", "timezone": "Europe/Warsaw"})).await?;
+    let site = api
+        .created(
+            "/api/v1/sites",
+            json!({"name": "Riverside Court", "timezone": "Europe/Warsaw"}),
+        )
+        .await?;
     let site_id = site["id"].as_str().context("site id")?.to_string();
     for b in ["North", "South"] {
-        api.created(&format!("/api/v1/sites/{site_id}/buildings"), json!({"name": b})).await?;
+        api.created(
+            &format!("/api/v1/sites/{site_id}/buildings"),
+            json!({"name": b}),
+        )
+        .await?;
     }
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut residents = Vec::new();
     for i in 0..240 {
         let building = if i < 120 { "N" } else { "S" };
         let unit = format!("{building}-{}{:02}", 1 + (i % 120) / 12, 1 + i % 12);
-        let name = format!("{} {}", FIRST[rng.random_range(0..FIRST.len())], LAST[rng.random_range(0..LAST.len())]);
+        let name = format!(
+            "{} {}",
+            FIRST[rng.random_range(0..FIRST.len())],
+            LAST[rng.random_range(0..LAST.len())]
+        );
         let mut body = json!({"name": name, "unit": unit, "email": format!("resident{i}@riverside.example"), "language": LANGS[i % 4]});
         if i % 15 == 0 {
             body["reach"] = json!({"min_mm": 380, "max_mm": 1220});
         }
-        let r = api.created(&format!("/api/v1/sites/{site_id}/residents"), body).await?;
+        let r = api
+            .created(&format!("/api/v1/sites/{site_id}/residents"), body)
+            .await?;
         residents.push(r["id"].as_str().unwrap_or_default().to_string());
     }
     let mut lockers = Vec::new();
@@ -119,13 +170,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     println!("Cubby demo is running.");
     println!("  API:        {base}/api/v1   (docs: {base}/api/docs)");
     println!("  Admin token: {token}");
-    println!("  Site:       {site_id}  (Riverside Court: 2 buildings, 240 residents, 2 locker banks of 60, a parcel room)");
+    println!(
+        "  Site:       {site_id}  (Riverside Court: 2 buildings, 240 residents, 2 locker banks of 60, a parcel room)"
+    );
     println!("  Lockers:    {}", lockers.join(", "));
-    println!("  Try:        curl -H 'Authorization: Bearer {token}' {base}/api/v1/lockers/{}", lockers[0]);
+    println!(
+        "  Try:        curl -H 'Authorization: Bearer {token}' {base}/api/v1/lockers/{}",
+        lockers[0]
+    );
     println!("  Outbox:     {}", outbox.display());
     println!("Simulated couriers deposit and residents collect; Ctrl-C stops.");
 
-    let deadline = args.duration.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let deadline = args
+        .duration
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     let mut seen = std::collections::BTreeSet::new();
     let mut waiting: VecDeque<(tokio::time::Instant, String, String)> = VecDeque::new();
     let (mut deposits, mut pickups, mut full) = (0u64, 0u64, 0u64);
@@ -159,7 +217,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
                     "width_mm": w, "height_mm": if chilled { h.min(150) } else { h }, "depth_mm": d,
                     "temperature": if chilled { "chilled" } else { "ambient" },
                 });
-                match api.post(&format!("/api/v1/lockers/{locker}/deposits"), body).await? {
+                match api
+                    .post(&format!("/api/v1/lockers/{locker}/deposits"), body)
+                    .await?
+                {
                     (201, _) => deposits += 1,
                     (409, _) => full += 1,
                     (status, v) => tracing::warn!(status, %v, "demo deposit refused"),
@@ -173,12 +234,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
                 if !name.ends_with(".json") || !seen.insert(name) {
                     continue;
                 }
-                let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
-                let Ok(msg) = serde_json::from_str::<Value>(&text) else { continue };
+                let Ok(text) = std::fs::read_to_string(e.path()) else {
+                    continue;
+                };
+                let Ok(msg) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
                 let p = &msg["payload"];
-                let (Some(locker), Some(qr)) = (p["locker_id"].as_str(), p["qr_token"].as_str()) else { continue };
-                let credential = p["code"].as_str().filter(|_| rng.random_bool(0.5)).unwrap_or(qr).to_string();
-                let later = tokio::time::Instant::now() + Duration::from_millis(rng.random_range(2_000..20_000));
+                let (Some(locker), Some(qr)) = (p["locker_id"].as_str(), p["qr_token"].as_str())
+                else {
+                    continue;
+                };
+                let credential = p["code"]
+                    .as_str()
+                    .filter(|_| rng.random_bool(0.5))
+                    .unwrap_or(qr)
+                    .to_string();
+                let later = tokio::time::Instant::now()
+                    + Duration::from_millis(rng.random_range(2_000..20_000));
                 waiting.push_back((later, locker.to_string(), credential));
             }
         }
@@ -189,7 +262,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
                 still.push_back((when, locker, code));
                 continue;
             }
-            if let (200, v) = api.post(&format!("/api/v1/lockers/{locker}/pickups"), json!({"code": code})).await? {
+            if let (200, v) = api
+                .post(
+                    &format!("/api/v1/lockers/{locker}/pickups"),
+                    json!({"code": code}),
+                )
+                .await?
+            {
                 pickups += v["parcels"].as_array().map(|a| a.len() as u64).unwrap_or(0);
             }
         }
@@ -199,7 +278,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
             println!("deposited {deposits}, collected {pickups}, no compartment fitted {full}");
         }
     }
-    println!("demo stopped: deposited {deposits}, collected {pickups}, no compartment fitted {full}");
+    println!(
+        "demo stopped: deposited {deposits}, collected {pickups}, no compartment fitted {full}"
+    );
     running.task.abort();
     Ok(true)
 }

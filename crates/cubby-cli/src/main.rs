@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cubby", version, about = "Smart parcel lockers and parcel rooms")]
+#[command(
+    name = "cubby",
+    version,
+    about = "Smart parcel lockers and parcel rooms"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,10 +60,16 @@ enum BenchCommand {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CUBBY_LOG").unwrap_or_else(|_| "warn,cubby=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CUBBY_LOG")
+                .unwrap_or_else(|_| "warn,cubby=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -70,8 +80,16 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
-            Command::Audit { command: AuditCommand::Verify { data_dir, database_url } } => audit_verify(data_dir, database_url).await,
-            Command::Bench { command: BenchCommand::Ingest(args) } => bench::ingest(args).await,
+            Command::Audit {
+                command:
+                    AuditCommand::Verify {
+                        data_dir,
+                        database_url,
+                    },
+            } => audit_verify(data_dir, database_url).await,
+            Command::Bench {
+                command: BenchCommand::Ingest(args),
+            } => bench::ingest(args).await,
             Command::Openapi => {
                 println!("{}", cubby_server::api::openapi_json());
                 Ok(true)
@@ -95,7 +113,9 @@ async fn audit_verify(data_dir: PathBuf, database_url: Option<String>) -> anyhow
     }
     let (_, pool) = cubby_store::open_read_only(&config).await?;
     let mut conn = pool.acquire().await?;
-    let verdicts = cubby_store::queries::verify_custody(&mut conn).await.map_err(cubby_server::anyhow_op)?;
+    let verdicts = cubby_store::queries::verify_custody(&mut conn)
+        .await
+        .map_err(cubby_server::anyhow_op)?;
     let mut ok = true;
     let mut total = 0;
     for (site, verdict) in verdicts {

@@ -69,7 +69,11 @@ impl ServeArgs {
     pub fn settle(&self) -> anyhow::Result<ServeConfig> {
         let mut fig = Figment::from(Serialized::defaults(ServeConfig::default()));
         if let Some(file) = &self.config {
-            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
             fig = fig.merge(Toml::file(file));
         }
         fig = fig
@@ -106,24 +110,57 @@ pub struct Running {
 pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     let policies = Policies {
         code_digits: config.code_digits,
-        throttle: cubby_domain::throttle::ThrottlePolicy { daily_limit: config.keypad_daily_failure_limit, ..Default::default() },
+        throttle: cubby_domain::throttle::ThrottlePolicy {
+            daily_limit: config.keypad_daily_failure_limit,
+            ..Default::default()
+        },
         max_compartments_per_locker: config.max_compartments_per_locker,
     };
-    policies.check().context("refusing weak pick-up code settings (security floor)")?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let secret = cubby_server::load_or_create_secret(std::env::var("CUBBY_SECRET").ok().as_deref(), &config.data_dir.join("secret.key"))?;
-    let store = Store::open(&store_config(&config.data_dir, config.database_url.as_deref())).await.context("opening the database")?;
-    let state = AppState { store: store.clone(), secret: Arc::new(secret), policies: Arc::new(policies) };
-    let boot = cubby_server::bootstrap(&state, std::env::var("CUBBY_ADMIN_TOKEN").ok().as_deref()).await?;
+    policies
+        .check()
+        .context("refusing weak pick-up code settings (security floor)")?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let secret = cubby_server::load_or_create_secret(
+        std::env::var("CUBBY_SECRET").ok().as_deref(),
+        &config.data_dir.join("secret.key"),
+    )?;
+    let store = Store::open(&store_config(
+        &config.data_dir,
+        config.database_url.as_deref(),
+    ))
+    .await
+    .context("opening the database")?;
+    let state = AppState {
+        store: store.clone(),
+        secret: Arc::new(secret),
+        policies: Arc::new(policies),
+    };
+    let boot =
+        cubby_server::bootstrap(&state, std::env::var("CUBBY_ADMIN_TOKEN").ok().as_deref()).await?;
     if let Some(dir) = &config.outbox_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        tokio::spawn(cubby_server::outbox::run(store.clone(), FileTransport { dir: dir.clone() }));
+        tokio::spawn(cubby_server::outbox::run(
+            store.clone(),
+            FileTransport { dir: dir.clone() },
+        ));
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let app = cubby_server::router(state.clone());
-    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
-    Ok(Running { addr, state, generated_admin_token: boot.generated_admin_token, task })
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        generated_admin_token: boot.generated_admin_token,
+        task,
+    })
 }
 
 pub async fn shutdown_signal() {

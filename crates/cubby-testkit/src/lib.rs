@@ -1,14 +1,250 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Test helpers: start the real `cubby` binary on 127.0.0.1 with a fresh data
+//! directory, talk to it over HTTP, and find (or insist on, in CI) PostgreSQL.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The admin token every test server is started with.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A running `cubby serve` process. Killed when dropped.
+pub struct CubbyProcess {
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub outbox_dir: PathBuf,
+    pub database_url: Option<String>,
+    bin: PathBuf,
+    child: Option<Child>,
+    _tmp: Option<tempfile::TempDir>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl CubbyProcess {
+    /// Starts `bin serve` on a free port with a new data directory (SQLite) or the
+    /// given PostgreSQL database.
+    pub fn start(bin: &Path, database_url: Option<String>) -> CubbyProcess {
+        let tmp = tempfile::Builder::new()
+            .prefix("cubby-test-")
+            .tempdir()
+            .expect("temp dir");
+        let data_dir = tmp.path().join("data");
+        let outbox_dir = tmp.path().join("outbox");
+        let mut p = CubbyProcess {
+            base: String::new(),
+            data_dir,
+            outbox_dir,
+            database_url,
+            bin: bin.to_path_buf(),
+            child: None,
+            _tmp: Some(tmp),
+        };
+        p.spawn();
+        p
     }
+
+    fn spawn(&mut self) {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--outbox-dir")
+            .arg(&self.outbox_dir)
+            .env("CUBBY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env_remove("CUBBY_DATABASE_URL")
+            .env_remove("CUBBY_LISTEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        let mut child = cmd.spawn().expect("start cubby serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("cubby listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => panic!("cubby serve exited before listening"),
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.base = base;
+        self.child = Some(child);
+    }
+
+    /// Kills the process (SIGKILL: no graceful shutdown) and starts it again on the
+    /// same data directory and database.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Notification files delivered so far, oldest first.
+    pub fn outbox(&self) -> Vec<Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.outbox_dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect()
+    }
+
+    /// Waits until at least `n` notifications were delivered.
+    pub async fn wait_outbox(&self, n: usize) -> Vec<Value> {
+        for _ in 0..100 {
+            let msgs = self.outbox();
+            if msgs.len() >= n {
+                return msgs;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} notifications, have {}", self.outbox().len());
+    }
+}
+
+impl Drop for CubbyProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A small HTTP client bound to one server and token.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_with(path, body, None).await.0
+    }
+
+    /// POST with an optional Idempotency-Key; also returns the raw headers.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: Value,
+        key: Option<&str>,
+    ) -> ((u16, Value), reqwest::header::HeaderMap) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let res = req.send().await.expect("POST");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        ((status, res.json().await.unwrap_or(Value::Null)), headers)
+    }
+
+    /// POST that must answer 201; returns the body.
+    pub async fn created(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.post(path, body).await;
+        assert_eq!(status, 201, "POST {path}: {v}");
+        v
+    }
+}
+
+/// PostgreSQL for tests: `CUBBY_TEST_POSTGRES` or the machine's local server. In CI
+/// (`CI=true`) it must be there; elsewhere its absence skips the test with a notice.
+pub async fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("CUBBY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect("127.0.0.1:5432"),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    if reachable || std::env::var("CUBBY_TEST_POSTGRES").is_ok() {
+        return Some(url);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("PostgreSQL is required in CI but 127.0.0.1:5432 is not reachable");
+    }
+    eprintln!(
+        "SKIPPED: PostgreSQL not reachable on 127.0.0.1:5432 (set CUBBY_TEST_POSTGRES to run the PostgreSQL tier)"
+    );
+    None
+}
+
+/// A new empty PostgreSQL database for one test; its URL.
+pub async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::{Connection, Executor};
+    let admin = postgres_admin_url().await?;
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to PostgreSQL");
+    let name = format!("cubby_test_{}_{}", std::process::id(), rand_suffix());
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
+    Some(format!("{base}/{name}"))
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos}_{}", N.fetch_add(1, Ordering::Relaxed))
 }
