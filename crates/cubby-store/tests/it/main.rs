@@ -1,0 +1,313 @@
+//! The storage conformance suite: every test body runs on SQLite and on PostgreSQL
+//! (PostgreSQL skips locally without a server, never in CI).
+
+use cubby_domain::dims::Dimensions;
+use cubby_domain::model::{Language, TemperatureZone, Timezone};
+use cubby_domain::tracking::TrackingNumber;
+use cubby_store::ops::{
+    self, DepositRequest, DepositSecrets, IdempotencyKey, NewCompartment, NewLocker, NewResident,
+    Recipient, Stored,
+};
+use cubby_store::{OpError, Store, StoreConfig, queries};
+
+async fn sqlite() -> (StoreConfig, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (StoreConfig::sqlite_in(dir.path()), dir)
+}
+
+async fn postgres() -> Option<StoreConfig> {
+    cubby_testkit::fresh_postgres_database()
+        .await
+        .map(StoreConfig::new)
+}
+
+/// Runs one conformance body on both backends.
+macro_rules! conformance {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                let (config, _dir) = super::sqlite().await;
+                super::$name(config).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                let Some(config) = super::postgres().await else {
+                    return;
+                };
+                super::$name(config).await;
+            }
+        }
+    };
+}
+
+conformance!(reopening_runs_migrations_once);
+conformance!(two_instances_never_double_book);
+conformance!(custody_events_are_append_only);
+conformance!(idempotency_records_round_trip);
+conformance!(a_failed_job_rolls_back_only_itself);
+
+struct Site {
+    site_id: String,
+    locker_id: String,
+    residents: Vec<String>,
+}
+
+async fn seed(store: &Store, compartments: usize, residents: usize) -> Site {
+    let site = Site {
+        site_id: "site_00000000000000000000000000000001".into(),
+        locker_id: "lck_00000000000000000000000000000001".into(),
+        residents: (0..residents).map(|i| format!("res_{i:032}")).collect(),
+    };
+    let (s, l, rs) = (
+        site.site_id.clone(),
+        site.locker_id.clone(),
+        site.residents.clone(),
+    );
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                ops::create_org(conn, "org_1", "Org", 1).await?;
+                ops::create_site(
+                    conn,
+                    &s,
+                    "org_1",
+                    "Site",
+                    &Timezone::parse("Europe/Warsaw")?,
+                    1,
+                )
+                .await?;
+                for (i, id) in rs.iter().enumerate() {
+                    let r = NewResident {
+                        id: id.clone(),
+                        site_id: s.clone(),
+                        unit: format!("U{i}"),
+                        building_id: None,
+                        name: format!("Person {i}"),
+                        email: None,
+                        phone: None,
+                        language: Language::En,
+                        reach: None,
+                    };
+                    ops::create_resident(conn, &r, 1).await?;
+                }
+                let compartments = (0..compartments)
+                    .map(|i| NewCompartment {
+                        id: format!("cmp_{i:032}"),
+                        label: format!("D{i:02}"),
+                        inner: Dimensions::new(380, 190, 640),
+                        temperature: TemperatureZone::Ambient,
+                        height_above_floor_mm: 1000,
+                    })
+                    .collect();
+                let locker = NewLocker {
+                    id: l.clone(),
+                    site_id: s.clone(),
+                    name: "Lobby".into(),
+                    carrier_quotas: Default::default(),
+                    compartments,
+                };
+                ops::create_locker(conn, &locker, 1).await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    site
+}
+
+fn secrets(i: usize) -> DepositSecrets {
+    let mut code_mac = [0u8; 32];
+    code_mac[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    let mut qr_mac = code_mac;
+    qr_mac[31] = 1;
+    DepositSecrets {
+        code: format!("{i:08}"),
+        code_mac,
+        code_credential_id: format!("crd_k{i}"),
+        qr_token: format!("{i:032}"),
+        qr_mac,
+        qr_credential_id: format!("crd_q{i}"),
+    }
+}
+
+async fn deposit(store: &Store, site: &Site, i: usize) -> Result<String, OpError> {
+    let req = DepositRequest {
+        parcel_id: format!("par_{i:032}"),
+        locker_id: site.locker_id.clone(),
+        tracking_number: TrackingNumber::parse(&format!("CONF{i:06}")).unwrap(),
+        carrier: None,
+        recipient: Recipient::Resident(site.residents[i].clone()),
+        dims: Dimensions::new(300, 100, 200),
+        weight_g: None,
+        temperature: TemperatureZone::Ambient,
+        actor: "test".into(),
+        now: 1_000 + i as i64,
+    };
+    let s = secrets(i);
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                ops::deposit(conn, &req, &s)
+                    .await
+                    .map(|o| o.allocation.compartment_id)
+            })
+        })
+        .await
+}
+
+async fn reopening_runs_migrations_once(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 2, 1).await;
+    deposit(&store, &site, 0).await.unwrap();
+    drop(store);
+    let again = Store::open(&config).await.unwrap();
+    let mut conn = again.reader().await.unwrap();
+    assert_eq!(
+        queries::count(&mut conn, queries::Table::Parcels)
+            .await
+            .unwrap(),
+        1
+    );
+    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    assert_eq!(verdicts, vec![(site.site_id.clone(), Ok(1))]);
+}
+
+async fn two_instances_never_double_book(config: StoreConfig) {
+    // Two stores on one database stand for two server instances.
+    let a = Store::open(&config).await.unwrap();
+    let b = Store::open(&config).await.unwrap();
+    let site = std::sync::Arc::new(seed(&a, 10, 30).await);
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let site = site.clone();
+        tasks.push(tokio::spawn(async move { deposit(&store, &site, i).await }));
+    }
+    let mut taken = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(compartment) => taken.push(compartment),
+            Err(OpError::NoCompartmentFits { .. }) => refused += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = taken.iter().collect();
+    assert_eq!((taken.len(), distinct.len(), refused), (10, 10, 20));
+    let mut conn = a.reader().await.unwrap();
+    assert_eq!(
+        queries::count(&mut conn, queries::Table::Holders)
+            .await
+            .unwrap(),
+        10
+    );
+    // Both instances appended to one site's chain; it is still one unbroken chain.
+    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    assert_eq!(verdicts, vec![(site.site_id.clone(), Ok(10))]);
+}
+
+async fn custody_events_are_append_only(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 2, 1).await;
+    deposit(&store, &site, 0).await.unwrap();
+    for sql in [
+        "UPDATE custody_events SET reason = 'rewritten'",
+        "DELETE FROM custody_events",
+    ] {
+        let refused = store
+            .transact(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(sql).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(refused.is_err(), "{sql} was allowed");
+    }
+    let mut conn = store.reader().await.unwrap();
+    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    assert!(verdicts.iter().all(|(_, v)| v.is_ok()));
+}
+
+async fn idempotency_records_round_trip(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let key = IdempotencyKey {
+        scope: "tok_a".into(),
+        key: "k1".into(),
+        fingerprint: [7; 32],
+    };
+    let (k1, k2, k3) = (
+        key.clone(),
+        key.clone(),
+        IdempotencyKey {
+            fingerprint: [8; 32],
+            ..key.clone()
+        },
+    );
+    let stored = Stored {
+        status: 201,
+        body: "{\"id\":1}".into(),
+    };
+    let s1 = stored.clone();
+    store
+        .transact(move |conn| Box::pin(async move { ops::remember(conn, &k1, &s1, 1).await }))
+        .await
+        .unwrap();
+    let got = store
+        .transact(move |conn| Box::pin(async move { ops::recall(conn, &k2).await }))
+        .await
+        .unwrap();
+    assert_eq!(got, Some(stored));
+    let other = store
+        .transact(move |conn| Box::pin(async move { ops::recall(conn, &k3).await }))
+        .await;
+    assert!(matches!(other, Err(OpError::IdempotencyMismatch)));
+}
+
+async fn a_failed_job_rolls_back_only_itself(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .transact(move |conn| {
+                    Box::pin(async move {
+                        ops::create_org(conn, &format!("org_{i}"), "Org", 1).await?;
+                        if i % 2 == 1 {
+                            // Fails after writing: its organisation must disappear with it.
+                            ops::create_site(
+                                conn,
+                                "site_x",
+                                "org_missing",
+                                "X",
+                                &Timezone::parse("UTC")?,
+                                1,
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        }));
+    }
+    let mut failed = 0;
+    for t in tasks {
+        if t.await.unwrap().is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 10);
+    let mut conn = store.reader().await.unwrap();
+    let orgs = queries::organisations(&mut conn).await.unwrap();
+    let mut ids: Vec<_> = orgs.iter().map(|o| o.id.clone()).collect();
+    ids.sort();
+    let mut expected: Vec<_> = (0..20)
+        .filter(|i| i % 2 == 0)
+        .map(|i| format!("org_{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+}
