@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
@@ -245,6 +245,5 @@ async fn raw_sqlite_baseline(db: &Path, rows: usize, batch: usize) -> anyhow::Re
         conn.execute("COMMIT").await?;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let _ = Duration::from_secs(0);
     Ok((rows as f64 / elapsed, elapsed))
 }

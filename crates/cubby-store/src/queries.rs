@@ -159,9 +159,6 @@ pub struct ResidentRow {
     pub reach_max_mm: Option<i64>,
 }
 
-const RESIDENT_COLUMNS: &str =
-    "id, site_id, unit, name, email, phone, language, reach_min_mm, reach_max_mm";
-
 fn resident_row(r: &AnyRow) -> Result<ResidentRow, sqlx::Error> {
     Ok(ResidentRow {
         id: text(r, "id")?,
@@ -177,7 +174,6 @@ fn resident_row(r: &AnyRow) -> Result<ResidentRow, sqlx::Error> {
 }
 
 pub async fn resident(conn: &mut AnyConnection, id: &str) -> Result<Option<ResidentRow>, OpError> {
-    let _ = RESIDENT_COLUMNS;
     let row = sqlx::query("SELECT id, site_id, unit, name, email, phone, language, reach_min_mm, reach_max_mm FROM residents WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)

@@ -102,8 +102,8 @@ pub(crate) async fn run(
                 for finish in finishes {
                     finish(Err(error.clone()));
                 }
-                // Jobs never started still owe their callers an answer: run each with
-                // an immediately failing commit.
+                // Jobs never started are dropped: their callers' reply channels close
+                // and `Store::transact` answers them with `Unavailable`.
                 drop(unrun);
             }
         }
