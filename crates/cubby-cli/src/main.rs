@@ -1,6 +1,7 @@
 //! `cubby`: the one binary. Runs the server, the demo, the audit check and the
 //! ingest benchmark.
 
+mod agent;
 mod bench;
 mod demo;
 mod serve;
@@ -38,6 +39,28 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Run the agent beside a locker bank: lock boards, kiosk, offline decisions.
+    Agent(agent::AgentArgs),
+    /// Administration against a running server.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Locker agents.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Register a new agent for a locker and write its identity file.
+    Add(agent::DeviceAddArgs),
 }
 
 #[derive(Subcommand)]
@@ -62,7 +85,7 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CUBBY_LOG")
-                .unwrap_or_else(|_| "warn,cubby=info".into()),
+                .unwrap_or_else(|_| "warn,cubby=info,cubby_broker=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -90,6 +113,13 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => bench::ingest(args).await,
+            Command::Agent(args) => agent::run(args).await,
+            Command::Admin {
+                command:
+                    AdminCommand::Device {
+                        command: DeviceCommand::Add(args),
+                    },
+            } => agent::device_add(args).await,
             Command::Openapi => {
                 println!("{}", cubby_server::api::openapi_json());
                 Ok(true)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use cubby_server::devices::MqttSettings;
 use cubby_server::outbox::FileTransport;
 use cubby_server::{AppState, Policies};
 use cubby_store::{Store, StoreConfig};
@@ -32,7 +33,15 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbox_dir: Option<PathBuf>,
-    /// A TOML file with the same keys (listen, data_dir, database_url, outbox_dir, code_digits, keypad_daily_failure_limit).
+    /// Address of the embedded MQTT broker that locker agents connect to (port 0 picks a free port).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_listen: Option<String>,
+    /// Use an external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_url: Option<String>,
+    /// A TOML file with the same keys (listen, data_dir, database_url, outbox_dir, mqtt_listen, mqtt_url, code_digits, keypad_daily_failure_limit).
     #[arg(long)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
@@ -45,6 +54,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub outbox_dir: Option<PathBuf>,
+    pub mqtt_listen: String,
+    pub mqtt_url: Option<String>,
     pub code_digits: u32,
     pub keypad_daily_failure_limit: u32,
     pub max_compartments_per_locker: u32,
@@ -58,6 +69,9 @@ impl Default for ServeConfig {
             data_dir: PathBuf::from("cubby-data"),
             database_url: None,
             outbox_dir: None,
+            // Not 1883: a system Mosquitto often holds that port.
+            mqtt_listen: "127.0.0.1:1884".into(),
+            mqtt_url: None,
             code_digits: p.code_digits,
             keypad_daily_failure_limit: p.throttle.daily_limit,
             max_compartments_per_locker: p.max_compartments_per_locker,
@@ -82,6 +96,8 @@ impl ServeArgs {
                 "data_dir",
                 "database_url",
                 "outbox_dir",
+                "mqtt_listen",
+                "mqtt_url",
                 "code_digits",
                 "keypad_daily_failure_limit",
                 "max_compartments_per_locker",
@@ -103,6 +119,10 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     pub generated_admin_token: Option<String>,
+    /// Where locker agents connect.
+    pub mqtt_addr: String,
+    /// The embedded broker, when one runs; dropping it stops it.
+    pub broker: Option<cubby_broker::BrokerHandle>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -135,6 +155,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         store: store.clone(),
         secret: Arc::new(secret),
         policies: Arc::new(policies),
+        devices: cubby_server::devices::DeviceHub::new(),
     };
     let boot =
         cubby_server::bootstrap(&state, std::env::var("CUBBY_ADMIN_TOKEN").ok().as_deref()).await?;
@@ -145,6 +166,9 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
             FileTransport { dir: dir.clone() },
         ));
     }
+    let (broker, mqtt) = start_mqtt(config, &state).await?;
+    let mqtt_addr = format!("{}:{}", mqtt.host, mqtt.port);
+    cubby_server::devices::start(state.clone(), mqtt).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -159,8 +183,64 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         addr,
         state,
         generated_admin_token: boot.generated_admin_token,
+        mqtt_addr,
+        broker,
         task,
     })
+}
+
+/// Starts the embedded broker, or settles the external broker's address.
+async fn start_mqtt(
+    config: &ServeConfig,
+    state: &AppState,
+) -> anyhow::Result<(Option<cubby_broker::BrokerHandle>, MqttSettings)> {
+    if let Some(url) = &config.mqtt_url {
+        let rest = url
+            .strip_prefix("mqtt://")
+            .with_context(|| format!("mqtt_url {url:?} must start with mqtt://"))?;
+        let (host, port) = rest
+            .trim_end_matches('/')
+            .rsplit_once(':')
+            .map(|(h, p)| (h.to_string(), p.parse::<u16>()))
+            .unwrap_or((rest.to_string(), Ok(1883)));
+        let port = port.with_context(|| format!("mqtt_url {url:?} has a bad port"))?;
+        return Ok((
+            None,
+            MqttSettings {
+                host,
+                port,
+                credentials: None,
+            },
+        ));
+    }
+    let listen: SocketAddr = config
+        .mqtt_listen
+        .parse()
+        .with_context(|| format!("mqtt_listen {:?} is not an address", config.mqtt_listen))?;
+    let password = cubby_server::devices::server_mqtt_password(&state.secret);
+    let auth = cubby_server::devices::DeviceAuthorizer {
+        hub: state.devices.clone(),
+        secret: state.secret.clone(),
+        server_password: password.clone(),
+    };
+    let broker = cubby_broker::Broker::start(
+        cubby_broker::BrokerConfig {
+            listen,
+            ..Default::default()
+        },
+        Arc::new(auth),
+    )
+    .await
+    .with_context(|| format!("starting the MQTT broker on {listen}"))?;
+    let addr = broker.local_addr();
+    Ok((
+        Some(broker),
+        MqttSettings {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            credentials: Some(("cubby-server".into(), password)),
+        },
+    ))
 }
 
 pub async fn shutdown_signal() {
@@ -188,7 +268,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<bool> {
         println!("first start: admin token (shown once, store it safely): {token}");
     }
     println!("cubby listening on http://{}", running.addr);
+    println!("locker agents connect to mqtt://{}", running.mqtt_addr);
     println!("API docs: http://{}/api/docs", running.addr);
     running.task.await??;
+    if let Some(broker) = running.broker {
+        broker.shutdown().await;
+    }
     Ok(true)
 }

@@ -32,3 +32,6 @@ pub const COURIER: &str = "cou";
 pub const TOKEN: &str = "tok";
 pub const CREDENTIAL: &str = "crd";
 pub const MESSAGE: &str = "msg";
+pub const DEVICE: &str = "dev";
+pub const COMMAND: &str = "cmd";
+pub const INCIDENT: &str = "inc";

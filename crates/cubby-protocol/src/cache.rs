@@ -53,6 +53,10 @@ pub struct CredentialCache {
     pub issued_ms: Millis,
     /// After this the device stops deciding pick-ups offline.
     pub expires_ms: Millis,
+    /// The device's journal head the server had stored when it built this
+    /// cache: pick-ups the device journalled up to here are already reflected
+    /// in `entries`, later ones are not yet.
+    pub journal_seq: u64,
     /// Every compartment label of the locker in wiring order: the n-th label is
     /// the n-th lock counting boards then locks.
     pub compartments: Vec<String>,

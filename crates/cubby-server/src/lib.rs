@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod devices;
 pub mod error;
 pub mod outbox;
 pub mod write;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub store: Store,
     pub secret: Arc<Vec<u8>>,
     pub policies: Arc<Policies>,
+    /// The device link's shared state (broker credentials, dispatcher wake-up).
+    pub devices: Arc<devices::DeviceHub>,
 }
 
 pub fn now_ms() -> Millis {

@@ -18,6 +18,7 @@
 //! on PostgreSQL, row locks ([`Backend::lock_suffix`]).
 
 mod backend;
+pub mod device_queries;
 mod error;
 pub mod ops;
 pub mod queries;

@@ -14,6 +14,11 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 /// A running `cubby serve` process. Killed when dropped.
 pub struct CubbyProcess {
     pub base: String,
+    /// Where agents connect (host:port): the embedded broker, kept on the same
+    /// port across restarts so agents find it again.
+    pub mqtt: String,
+    /// Extra `serve` arguments (for example `--mqtt-url`).
+    pub extra_args: Vec<String>,
     pub data_dir: PathBuf,
     pub outbox_dir: PathBuf,
     pub database_url: Option<String>,
@@ -26,6 +31,15 @@ impl CubbyProcess {
     /// Starts `bin serve` on a free port with a new data directory (SQLite) or the
     /// given PostgreSQL database.
     pub fn start(bin: &Path, database_url: Option<String>) -> CubbyProcess {
+        CubbyProcess::start_with(bin, database_url, Vec::new())
+    }
+
+    /// As [`CubbyProcess::start`], with extra `serve` arguments.
+    pub fn start_with(
+        bin: &Path,
+        database_url: Option<String>,
+        extra_args: Vec<String>,
+    ) -> CubbyProcess {
         let tmp = tempfile::Builder::new()
             .prefix("cubby-test-")
             .tempdir()
@@ -34,6 +48,8 @@ impl CubbyProcess {
         let outbox_dir = tmp.path().join("outbox");
         let mut p = CubbyProcess {
             base: String::new(),
+            mqtt: String::new(),
+            extra_args,
             data_dir,
             outbox_dir,
             database_url,
@@ -45,7 +61,9 @@ impl CubbyProcess {
         p
     }
 
-    fn spawn(&mut self) {
+    /// Starts the process (again) on the same data directory, database and
+    /// broker port.
+    pub fn spawn(&mut self) {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("serve")
             .arg("--listen")
@@ -57,24 +75,41 @@ impl CubbyProcess {
             .env("CUBBY_ADMIN_TOKEN", ADMIN_TOKEN)
             .env_remove("CUBBY_DATABASE_URL")
             .env_remove("CUBBY_LISTEN")
+            .env_remove("CUBBY_MQTT_LISTEN")
+            .env_remove("CUBBY_MQTT_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
         }
+        if !self.extra_args.iter().any(|a| a == "--mqtt-url") {
+            let listen = if self.mqtt.is_empty() {
+                "127.0.0.1:0".to_string()
+            } else {
+                self.mqtt.clone()
+            };
+            cmd.arg("--mqtt-listen").arg(listen);
+        }
+        cmd.args(&self.extra_args);
         let mut child = cmd.spawn().expect("start cubby serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
+        let mut base = None;
+        let mqtt = loop {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(url) = line.strip_prefix("cubby listening on ") {
-                        break url.trim().to_string();
+                        base = Some(url.trim().to_string());
+                    }
+                    if let Some(addr) = line.strip_prefix("locker agents connect to mqtt://") {
+                        break addr.trim().to_string();
                     }
                 }
                 _ => panic!("cubby serve exited before listening"),
             }
         };
+        let base = base.expect("the HTTP address is printed before the broker's");
+        self.mqtt = mqtt;
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         self.base = base;
@@ -247,4 +282,147 @@ fn rand_suffix() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{nanos}_{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A running `cubby agent` with a simulated lock bank. Killed when dropped.
+pub struct AgentProcess {
+    /// The kiosk's base URL.
+    pub kiosk: String,
+    pub data_dir: PathBuf,
+    args: Vec<String>,
+    bin: PathBuf,
+    child: Option<Child>,
+}
+
+impl AgentProcess {
+    /// Starts `bin agent --simulate` with the identity file, on a fresh kiosk port.
+    pub fn start(
+        bin: &Path,
+        identity: &Path,
+        data_dir: &Path,
+        mqtt: &str,
+        extra: &[&str],
+    ) -> AgentProcess {
+        let mut args = vec![
+            "agent".to_string(),
+            "--simulate".into(),
+            "--identity".into(),
+            identity.display().to_string(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--mqtt".into(),
+            mqtt.to_string(),
+            "--kiosk-listen".into(),
+            "127.0.0.1:0".into(),
+            "--poll-ms".into(),
+            "50".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut a = AgentProcess {
+            kiosk: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            args,
+            bin: bin.to_path_buf(),
+            child: None,
+        };
+        a.spawn();
+        a
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(&self.bin)
+            .args(&self.args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cubby agent");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let kiosk = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some((_, url)) = line.split_once(" kiosk on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => panic!("cubby agent exited before its kiosk listened"),
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        self.kiosk = kiosk;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, then start again on the same data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.kiosk))
+            .json(&body)
+            .send()
+            .await
+            .expect("kiosk request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.kiosk))
+            .send()
+            .await
+            .expect("kiosk request")
+            .json()
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    /// Physical releases of one simulated lock so far.
+    pub async fn releases(&self, board: u8, lock: u8) -> u64 {
+        self.get(&format!("/sim/{board}/{lock}/releases")).await["releases"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub async fn total_releases(&self) -> u64 {
+        self.get("/sim/releases").await["total"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns Some, or panics after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

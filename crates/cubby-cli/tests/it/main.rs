@@ -2,6 +2,7 @@
 //! PostgreSQL (the PostgreSQL tier skips locally without a server, never in CI).
 
 mod audit;
+mod edge;
 mod flow;
 mod input;
 

@@ -12,6 +12,7 @@ fn cache(device: &str, version: u64) -> CredentialCache {
         version,
         issued_ms: NOW,
         expires_ms: NOW + 86_400_000,
+        journal_seq: 0,
         compartments: vec!["A01".into(), "A02".into()],
         entries: vec![CacheEntry {
             credential_id: "cred-1".into(),

@@ -116,6 +116,7 @@ fn print_signed_examples() {
         version: 17,
         issued_ms: 1_795_000_000_000,
         expires_ms: 1_795_604_800_000,
+        journal_seq: 12,
         compartments: vec!["A01".into(), "A02".into(), "A03".into()],
         entries: vec![CacheEntry {
             credential_id: "crd_Lk2w9QvT0e".into(),

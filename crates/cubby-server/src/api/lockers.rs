@@ -9,6 +9,7 @@ use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
 use cubby_domain::dims::Dimensions;
 use cubby_domain::ids;
 use cubby_domain::model::{CompartmentStatus, TemperatureZone, clean_text};
+use cubby_protocol::cache::{CredentialKind, local_credential_mac};
 use cubby_store::OpError;
 use cubby_store::ops::{self, NewCompartment, NewLocker};
 use cubby_store::queries::{self, CompartmentRow, LockerRow, SiteRow};
@@ -318,14 +319,26 @@ pub async fn reissue_code(
     for _ in 0..3 {
         let code = new_keypad_code(digits, &mut os_rng());
         let mac = keypad_code_mac(&secret, &locker.id, &code);
+        let local_mac = local_credential_mac(
+            &crate::devices::locker_credential_key(&secret, &locker.id),
+            CredentialKind::Keypad,
+            &code,
+        );
         let (locker, site, resident_id) = (locker.clone(), site.clone(), resident_id.clone());
         let cred_id = new_id(ids::CREDENTIAL);
         let msg_id = new_id(ids::MESSAGE);
         let now = now_ms();
         let result = write_json(&state, key.clone(), StatusCode::OK, move |conn| {
             Box::pin(async move {
-                let resident =
-                    ops::reissue_code(conn, &locker.id, &resident_id, &cred_id, &mac, now).await?;
+                let resident = ops::reissue_code(
+                    conn,
+                    &locker.id,
+                    &resident_id,
+                    &cred_id,
+                    (&mac, &local_mac),
+                    now,
+                )
+                .await?;
                 let msg =
                     super::parcels::code_message(msg_id, &site, &locker, &resident, &code, None);
                 ops::enqueue(conn, &msg, now).await?;

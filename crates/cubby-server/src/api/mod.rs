@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the offline docs page.
 
 mod admin;
+mod devices;
 mod lockers;
 mod parcels;
 mod sites;
@@ -29,6 +30,8 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         sites::get_resident, sites::create_room,
         lockers::create_locker, lockers::list_lockers, lockers::get_locker, lockers::set_compartment_status, lockers::reset_keypad,
         lockers::reissue_code,
+        devices::add_device, devices::list_devices, devices::revoke_device, devices::device_events,
+        devices::open_compartment, devices::list_incidents,
         parcels::announce, parcels::deposit, parcels::pickup, parcels::get_parcel, parcels::list_parcels, parcels::transition,
     ),
     components(schemas(ErrorBody)),
@@ -103,6 +106,17 @@ pub fn router(state: AppState) -> Router {
             "/parcels/{parcel_id}/transitions",
             post(parcels::transition),
         )
+        .route(
+            "/lockers/{locker_id}/devices",
+            post(devices::add_device).get(devices::list_devices),
+        )
+        .route("/devices/{device_id}/revoke", post(devices::revoke_device))
+        .route("/devices/{device_id}/events", get(devices::device_events))
+        .route(
+            "/lockers/{locker_id}/compartments/{label}/open",
+            post(devices::open_compartment),
+        )
+        .route("/sites/{site_id}/incidents", get(devices::list_incidents))
         .route("/openapi.json", get(openapi_handler))
         .fallback(api_not_found);
     Router::new()

@@ -12,6 +12,7 @@ use cubby_domain::ids;
 use cubby_domain::lifecycle::{ParcelState, Transition};
 use cubby_domain::model::{Role, TemperatureZone, clean_text};
 use cubby_domain::tracking::TrackingNumber;
+use cubby_protocol::cache::{CredentialKind, local_credential_mac};
 use cubby_store::OpError;
 use cubby_store::ops::{
     self, Announcement, DepositRequest, DepositSecrets, Message, PickupOutcome, PresentedMac,
@@ -70,6 +71,9 @@ pub struct Deposited {
     pub within_reach: bool,
     /// False when the recipient was not recognised: the parcel waits in the manager queue.
     pub recipient_known: bool,
+    /// The signed unlock sent to the locker's agent; absent when the locker has
+    /// no agent (the door is opened by hand).
+    pub unlock_command_id: Option<String>,
 }
 
 struct Validated {
@@ -130,8 +134,11 @@ fn fresh_secrets(state: &AppState, locker_id: &str) -> DepositSecrets {
     let mut rng = os_rng();
     let code = new_keypad_code(state.policies.code_digits, &mut rng);
     let qr_token = new_qr_token(&mut rng);
+    let locker_key = crate::devices::locker_credential_key(&state.secret, locker_id);
     DepositSecrets {
         code_mac: keypad_code_mac(&state.secret, locker_id, &code),
+        code_local_mac: local_credential_mac(&locker_key, CredentialKind::Keypad, &code),
+        qr_local_mac: local_credential_mac(&locker_key, CredentialKind::Qr, &qr_token),
         code,
         code_credential_id: new_id(ids::CREDENTIAL),
         qr_mac: qr_token_mac(&state.secret, &qr_token),
@@ -252,9 +259,27 @@ pub async fn deposit(
         };
         let site = site.clone();
         let msg_id = new_id(ids::MESSAGE);
+        let cmd_id = new_id(ids::COMMAND);
         let result = write_json(&state, key.clone(), StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 let out = ops::deposit(conn, &request, &secrets).await?;
+                // Open the door for the courier when the locker has an agent.
+                let unlock = ops::queue_unlock(
+                    conn,
+                    &ops::NewUnlock {
+                        cmd_id: cmd_id.clone(),
+                        tx_id: out.parcel.id.clone(),
+                        locker_id: out.locker.id.clone(),
+                        compartment_label: out.allocation.label.clone(),
+                        purpose: "deposit",
+                        parcel_id: Some(out.parcel.id.clone()),
+                        actor: request.actor.clone(),
+                        reason: "courier deposit".into(),
+                    },
+                    request.now,
+                )
+                .await?
+                .map(|_| cmd_id);
                 if let (Some(resident), Some(cred)) = (&out.resident, &out.credential) {
                     let msg = code_message(
                         msg_id,
@@ -276,13 +301,18 @@ pub async fn deposit(
                     consolidated: out.allocation.consolidated,
                     within_reach: out.allocation.within_reach,
                     recipient_known: out.resident.is_some(),
+                    unlock_command_id: unlock,
                 })
             })
         })
         .await;
         match result {
             Err(e) if e.code == "credential_collision" => last = Some(e),
-            other => return other,
+            other => {
+                // The unlock and the new credential go out now, not at the next tick.
+                state.devices.poke();
+                return other;
+            }
         }
     }
     Err(last
@@ -348,6 +378,10 @@ pub async fn pickup(
             )
         })
         .await?;
+    if matches!(outcome, PickupOutcome::Opened { .. }) {
+        // The locker's cache must drop the used credential.
+        state.devices.poke();
+    }
     match outcome {
         PickupOutcome::Opened { parcels, .. } => Ok(Json(PickedUp {
             parcels: parcels

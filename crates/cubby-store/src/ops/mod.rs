@@ -3,6 +3,7 @@
 //! is rolled back).
 
 mod custody;
+mod devices;
 mod idempotency;
 mod lockers;
 mod outbox;
@@ -10,6 +11,12 @@ mod parcels;
 mod tenants;
 
 pub use custody::append_event;
+pub use devices::{
+    CommandToSend, JournalIngest, NewIncident, NewUnlock, add_device, command_answered,
+    expire_commands, ingest_journal, mark_command_sent, next_cache_version, next_command_seq,
+    open_commands, queue_unlock, raise_incident, revoke_device, save_device_state,
+    set_device_online, touch_device,
+};
 pub use idempotency::{IdempotencyKey, Stored, recall, remember};
 pub use lockers::{
     NewCompartment, NewLocker, NewRoom, create_locker, create_room, set_compartment_status,
@@ -17,7 +24,8 @@ pub use lockers::{
 pub use outbox::{Message, enqueue, mark_delivered, mark_failed};
 pub use parcels::{
     Announcement, DepositOutcome, DepositRequest, DepositSecrets, IssuedCredential, PickupOutcome,
-    PresentedMac, Recipient, announce, deposit, pickup, reissue_code, reset_keypad, transition,
+    PresentedMac, Recipient, announce, deposit, pickup, pickup_reported_by_device, reissue_code,
+    reset_keypad, transition,
 };
 pub use tenants::{
     NewResident, create_building, create_carrier, create_org, create_resident, create_site,

@@ -27,9 +27,13 @@ pub enum Recipient {
 pub struct DepositSecrets {
     pub code: String,
     pub code_mac: [u8; 32],
+    /// The code's MAC under the locker's own credential key, which the locker's
+    /// agent holds so that it can decide pick-ups offline.
+    pub code_local_mac: [u8; 32],
     pub code_credential_id: String,
     pub qr_token: String,
     pub qr_mac: [u8; 32],
+    pub qr_local_mac: [u8; 32],
     pub qr_credential_id: String,
 }
 
@@ -323,7 +327,7 @@ async fn issue_credentials(
             locker_id,
             resident_id,
             "keypad",
-            &s.code_mac,
+            (&s.code_mac, &s.code_local_mac),
             None,
             now,
         )
@@ -336,7 +340,7 @@ async fn issue_credentials(
         locker_id,
         resident_id,
         "qr",
-        &s.qr_mac,
+        (&s.qr_mac, &s.qr_local_mac),
         Some(parcel_id),
         now,
     )
@@ -354,19 +358,20 @@ async fn insert_credential(
     locker_id: &str,
     resident_id: &str,
     kind: &str,
-    mac: &[u8; 32],
+    (mac, local_mac): (&[u8; 32], &[u8; 32]),
     parcel_id: Option<&str>,
     now: Millis,
 ) -> Result<(), OpError> {
     let inserted = sqlx::query(
-        "INSERT INTO pickup_credentials (id, locker_id, resident_id, kind, mac, parcel_id, active, failures, created_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7) ON CONFLICT (mac) DO NOTHING",
+        "INSERT INTO pickup_credentials (id, locker_id, resident_id, kind, mac, local_mac, parcel_id, active, failures, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $8) ON CONFLICT (mac) DO NOTHING",
     )
     .bind(id.to_string())
     .bind(locker_id.to_string())
     .bind(resident_id.to_string())
     .bind(kind.to_string())
     .bind(mac.to_vec())
+    .bind(local_mac.to_vec())
     .bind(parcel_id.map(str::to_string))
     .bind(now)
     .execute(&mut *conn)
@@ -755,7 +760,7 @@ pub async fn reissue_code(
     locker_id: &str,
     resident_id: &str,
     credential_id: &str,
-    code_mac: &[u8; 32],
+    code_macs: (&[u8; 32], &[u8; 32]),
     now: Millis,
 ) -> Result<ResidentRow, OpError> {
     let locker = lock_locker(conn, locker_id).await?;
@@ -786,7 +791,7 @@ pub async fn reissue_code(
         &locker.id,
         resident_id,
         "keypad",
-        code_mac,
+        code_macs,
         None,
         now,
     )
@@ -800,4 +805,58 @@ pub async fn reset_keypad(conn: &mut AnyConnection, locker_id: &str) -> Result<(
     let mut state = load_throttle(conn, &locker.id).await?;
     state.reset();
     save_throttle(conn, &locker.id, &state).await
+}
+
+/// A pick-up a locker decided on its own (from its credential cache) and
+/// reported in its journal. The credential names the resident; only parcels in
+/// the compartments the locker actually opened are picked up. Returns the
+/// parcels picked up (empty when nothing matched, for example when staff had
+/// already handed the parcel out).
+pub async fn pickup_reported_by_device(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    credential_id: &str,
+    opened: &[String],
+    actor: &str,
+    now: Millis,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let locker = lock_locker(conn, locker_id).await?;
+    let Some(cred) =
+        sqlx::query("SELECT resident_id FROM pickup_credentials WHERE id = $1 AND locker_id = $2")
+            .bind(credential_id.to_string())
+            .bind(locker.id.clone())
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let resident_id = text(&cred, "resident_id")?;
+    let waiting = queries::parcels_where(
+        conn,
+        "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
+        &locker.id,
+        &resident_id,
+    )
+    .await?;
+    let mut out = Vec::new();
+    for p in waiting {
+        let in_opened = p
+            .compartment_label
+            .as_ref()
+            .is_some_and(|l| opened.contains(l));
+        if in_opened {
+            out.push(
+                apply_transition(
+                    conn,
+                    &p,
+                    Transition::PickUp,
+                    actor,
+                    "collected at the locker with the pick-up credential",
+                    now,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(out)
 }

@@ -1,0 +1,776 @@
+//! The agent's decisions: commands from the server, pick-ups at the kiosk,
+//! and what the lock board reports. One task owns the board, the journal and
+//! the cache, so every decision sees one consistent state.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cubby_boards::{BankStatus, Board, LockAddress};
+use cubby_domain::credentials::{Presented, classify};
+use cubby_domain::throttle::{KeypadRefusal, KeypadState, ThrottlePolicy};
+use cubby_protocol::Millis;
+use cubby_protocol::cache::{CredentialCache, CredentialKind, accept, local_credential_mac};
+use cubby_protocol::command::{Action, CommandGuard, Outcome, Reply, Verdict};
+use cubby_protocol::journal::EdgeEvent;
+use cubby_protocol::messages::{
+    CompartmentState, DeviceIdentity, Envelope, JournalAck, StateSnapshot,
+};
+use cubby_protocol::signing::Signed;
+use ed25519_dalek::VerifyingKey;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::journal::Journal;
+use crate::now_ms;
+
+/// Anything a board can talk over.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Transport for T {}
+
+pub type AnyBoard = Board<Box<dyn Transport>>;
+
+/// Local policy of the agent.
+#[derive(Debug, Clone)]
+pub struct EdgePolicy {
+    /// Remote opens of occupied compartments allowed per window (security.md: 10).
+    pub remote_open_cap: usize,
+    pub remote_open_window_ms: Millis,
+    /// A door open longer than this raises `door_held_open`.
+    pub held_open_ms: Millis,
+    /// An unlock that has not released the lock after this is `lock_stuck`.
+    pub stuck_after_ms: Millis,
+    pub code_digits: u32,
+    pub throttle: ThrottlePolicy,
+}
+
+impl Default for EdgePolicy {
+    fn default() -> Self {
+        EdgePolicy {
+            remote_open_cap: 10,
+            remote_open_window_ms: 10 * 60 * 1000,
+            held_open_ms: 120_000,
+            stuck_after_ms: 1_500,
+            code_digits: 8,
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+/// The kiosk's answer. Wrong code and unknown parcel look the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KioskAnswer {
+    Opened(Vec<String>),
+    Rejected,
+    Locked { until_ms: Option<Millis> },
+    Unavailable(String),
+}
+
+/// Inputs to the engine.
+pub enum Input {
+    Command(Vec<u8>),
+    Cache(Vec<u8>),
+    Ack(Vec<u8>),
+    Connected(bool),
+    Pickup {
+        code: String,
+        answer: oneshot::Sender<KioskAnswer>,
+    },
+    Maintenance {
+        on: bool,
+        answer: oneshot::Sender<()>,
+    },
+    Snapshot(oneshot::Sender<StateSnapshot>),
+}
+
+/// Outputs to the MQTT link.
+#[derive(Debug, Clone)]
+pub enum Output {
+    Reply(Vec<u8>),
+    Journal(Vec<u8>),
+    State(Vec<u8>),
+}
+
+pub struct Engine {
+    pub identity: DeviceIdentity,
+    server_key: VerifyingKey,
+    credential_key: Vec<u8>,
+    policy: EdgePolicy,
+    board: AnyBoard,
+    journal: Journal,
+    guard: CommandGuard,
+    cache: Option<CredentialCache>,
+    cache_path: PathBuf,
+    /// Credentials used here, with the journal entry that used them.
+    consumed: HashMap<String, u64>,
+    remote_opens: VecDeque<Millis>,
+    maintenance: bool,
+    keypad: KeypadState,
+    last_status: Option<BankStatus>,
+    board_ok: bool,
+    /// Per compartment: when we released it and have not yet seen it open.
+    unlocking: HashMap<String, Millis>,
+    /// Per compartment: when it opened, and whether held-open was reported.
+    open_since: HashMap<String, (Millis, bool)>,
+    connected: bool,
+    upload_in_flight: Option<(u64, Instant)>,
+    out: mpsc::Sender<Output>,
+    started: Instant,
+}
+
+fn envelope<T>(body: T, tx_id: Option<String>) -> Envelope<T> {
+    let mut raw = [0u8; 12];
+    crate::random(&mut raw);
+    Envelope {
+        msg_id: format!("msg_{}", hex::encode(raw)),
+        tx_id,
+        sent_ms: now_ms(),
+        body,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+    #[error("identity: {0}")]
+    Identity(String),
+}
+
+impl Engine {
+    pub fn new(
+        identity: DeviceIdentity,
+        data_dir: PathBuf,
+        board: AnyBoard,
+        policy: EdgePolicy,
+        out: mpsc::Sender<Output>,
+    ) -> Result<Engine, StartError> {
+        let server_key = cubby_protocol::signing::parse_public_key(&identity.server_public_key)
+            .map_err(|e| StartError::Identity(e.to_string()))?;
+        let credential_key = hex::decode(&identity.credential_key)
+            .map_err(|_| StartError::Identity("credential_key is not hex".into()))?;
+        let journal = Journal::open(&data_dir)?;
+        let cache_path = data_dir.join("cache.json");
+        let mut engine = Engine {
+            identity,
+            server_key,
+            credential_key,
+            policy,
+            board,
+            journal,
+            guard: CommandGuard::new(),
+            cache: None,
+            cache_path,
+            consumed: HashMap::new(),
+            remote_opens: VecDeque::new(),
+            maintenance: false,
+            keypad: KeypadState::default(),
+            last_status: None,
+            board_ok: true,
+            unlocking: HashMap::new(),
+            open_since: HashMap::new(),
+            connected: false,
+            upload_in_flight: None,
+            out,
+            started: Instant::now(),
+        };
+        engine.replay_journal();
+        engine.load_cache();
+        Ok(engine)
+    }
+
+    /// Rebuilds what must survive a restart from the journal: the highest
+    /// command sequence (so replays after reboot fail), recent replies (so
+    /// redeliveries are answered, not executed), used credentials, remote
+    /// opens in the cap window, and maintenance mode.
+    fn replay_journal(&mut self) {
+        let now = now_ms();
+        for e in self.journal.entries() {
+            match &e.event {
+                EdgeEvent::Unlocked {
+                    cmd_id,
+                    seq,
+                    occupied,
+                    ..
+                } => {
+                    self.guard.record(*seq, done_reply(cmd_id, *seq, None));
+                    if *occupied && now - e.at_ms < self.policy.remote_open_window_ms {
+                        self.remote_opens.push_back(e.at_ms);
+                    }
+                }
+                EdgeEvent::CommandRefused {
+                    cmd_id,
+                    seq,
+                    reason,
+                } => {
+                    self.guard.record(
+                        *seq,
+                        Reply {
+                            cmd_id: Some(cmd_id.clone()),
+                            tx_id: None,
+                            seq: Some(*seq),
+                            outcome: Outcome::Refused {
+                                reason: reason.clone(),
+                            },
+                            duplicate: false,
+                        },
+                    );
+                }
+                EdgeEvent::PickupGranted { credential_id, .. } => {
+                    self.consumed.insert(credential_id.clone(), e.seq);
+                }
+                EdgeEvent::MaintenanceMode { on } => self.maintenance = *on,
+                _ => {}
+            }
+        }
+    }
+
+    fn load_cache(&mut self) {
+        let Ok(raw) = std::fs::read(&self.cache_path) else {
+            return;
+        };
+        let verdict = serde_json::from_slice::<Signed>(&raw)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                accept(
+                    &s,
+                    &self.server_key,
+                    &self.identity.device_id,
+                    None,
+                    now_ms(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        match verdict {
+            Ok(c) => self.install(c),
+            Err(reason) => {
+                tracing::warn!("stored credential cache refused: {reason}");
+                let _ = self.record(EdgeEvent::CacheRefused {
+                    reason: format!("stored cache: {reason}"),
+                });
+            }
+        }
+    }
+
+    fn install(&mut self, cache: CredentialCache) {
+        // Credentials used up to the journal entry the server had seen are
+        // reflected in this cache; later uses still count locally.
+        let seen = cache.journal_seq;
+        self.consumed.retain(|_, seq| *seq > seen);
+        self.cache = Some(cache);
+    }
+
+    /// Appends to the journal (durably) and schedules an upload.
+    fn record(&mut self, event: EdgeEvent) -> Result<u64, crate::journal::JournalError> {
+        let e = self.journal.append(now_ms(), event)?;
+        Ok(e.seq)
+    }
+
+    fn record_or_log(&mut self, event: EdgeEvent) {
+        if let Err(e) = self.record(event) {
+            tracing::error!("journal write failed: {e}");
+        }
+    }
+
+    /// Compartment label → lock address, by wiring order.
+    fn address_of(&self, label: &str) -> Option<LockAddress> {
+        let cache = self.cache.as_ref()?;
+        let index = cache.compartments.iter().position(|l| l == label)?;
+        let per = usize::from(self.board.locks_per_board().max(1));
+        let board = *self.board.boards().get(index / per)?;
+        Some(LockAddress {
+            board,
+            lock: (index % per) as u8 + 1,
+        })
+    }
+
+    fn label_of(&self, addr: LockAddress) -> Option<String> {
+        let cache = self.cache.as_ref()?;
+        let b = self.board.boards().iter().position(|b| *b == addr.board)?;
+        let index = b * usize::from(self.board.locks_per_board()) + usize::from(addr.lock) - 1;
+        cache.compartments.get(index).cloned()
+    }
+
+    pub async fn run(mut self, mut inputs: mpsc::Receiver<Input>, poll: Duration) {
+        self.record_or_log(EdgeEvent::Boot {
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        });
+        let mut poll_timer = tokio::time::interval(poll);
+        poll_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut upload_timer = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                msg = inputs.recv() => match msg {
+                    Some(m) => self.handle(m).await,
+                    None => return,
+                },
+                _ = poll_timer.tick() => self.poll_board().await,
+                _ = upload_timer.tick() => {}
+            }
+            self.upload().await;
+        }
+    }
+
+    async fn handle(&mut self, input: Input) {
+        match input {
+            Input::Command(raw) => self.command(&raw).await,
+            Input::Cache(raw) => self.cache_message(&raw),
+            Input::Ack(raw) => {
+                if let Ok(ack) = cubby_protocol::signing::parse::<Envelope<JournalAck>>(&raw) {
+                    if let Err(e) = self.journal.set_acked(ack.body.up_to_seq) {
+                        tracing::error!("saving the journal acknowledgement: {e}");
+                    }
+                    if let Some(from) = ack.body.resend_from {
+                        self.journal.rewind(from);
+                    }
+                    self.upload_in_flight = None;
+                }
+            }
+            Input::Connected(up) => {
+                self.connected = up;
+                self.upload_in_flight = None;
+                if up {
+                    self.publish_state().await;
+                }
+            }
+            Input::Pickup { code, answer } => {
+                let result = self.pickup(&code).await;
+                let _ = answer.send(result);
+            }
+            Input::Maintenance { on, answer } => {
+                if self.maintenance != on {
+                    self.maintenance = on;
+                    self.record_or_log(EdgeEvent::MaintenanceMode { on });
+                }
+                let _ = answer.send(());
+            }
+            Input::Snapshot(answer) => {
+                let _ = answer.send(self.snapshot());
+            }
+        }
+    }
+
+    fn cache_message(&mut self, raw: &[u8]) {
+        let installed = self.cache.as_ref().map(|c| c.version);
+        let parsed = cubby_protocol::signing::parse::<Signed>(raw).map_err(|e| e.to_string());
+        let verdict = parsed.and_then(|s| {
+            accept(
+                &s,
+                &self.server_key,
+                &self.identity.device_id,
+                installed,
+                now_ms(),
+            )
+            .map(|c| (c, s))
+            .map_err(|e| e.to_string())
+        });
+        match verdict {
+            Ok((cache, signed)) => {
+                if Some(cache.version) == installed {
+                    return;
+                }
+                let version = cache.version;
+                if let Err(e) = write_atomic(
+                    &self.cache_path,
+                    &serde_json::to_vec(&signed).unwrap_or_default(),
+                ) {
+                    tracing::error!("saving the credential cache: {e}");
+                }
+                self.install(cache);
+                self.record_or_log(EdgeEvent::CacheInstalled { version });
+            }
+            Err(reason) => self.record_or_log(EdgeEvent::CacheRefused { reason }),
+        }
+    }
+
+    async fn send(&self, o: Output) {
+        if self.out.try_send(o).is_err() {
+            tracing::warn!("link queue full; the message will be repeated later");
+        }
+    }
+
+    async fn reply(&self, reply: Reply) {
+        let tx = reply.tx_id.clone();
+        let body = serde_json::to_vec(&envelope(reply, tx)).unwrap_or_default();
+        self.send(Output::Reply(body)).await;
+    }
+
+    async fn command(&mut self, raw: &[u8]) {
+        let now = now_ms();
+        let verdict = self
+            .guard
+            .check(raw, &self.server_key, &self.identity.device_id, now);
+        let cmd = match verdict {
+            Verdict::Duplicate(reply) => return self.reply(reply).await,
+            Verdict::Reject {
+                cmd_id,
+                seq,
+                reason,
+            } => {
+                self.record_or_log(EdgeEvent::CommandRejected {
+                    cmd_id: cmd_id.clone(),
+                    seq,
+                    reason,
+                });
+                return self
+                    .reply(Reply {
+                        cmd_id,
+                        tx_id: None,
+                        seq,
+                        outcome: Outcome::Rejected { reason },
+                        duplicate: false,
+                    })
+                    .await;
+            }
+            Verdict::Execute(c) => c,
+        };
+        let Action::Unlock {
+            compartment,
+            purpose,
+        } = cmd.action.clone();
+        let Some(addr) = self.address_of(&compartment) else {
+            let reply = Reply {
+                cmd_id: Some(cmd.cmd_id.clone()),
+                tx_id: Some(cmd.tx_id.clone()),
+                seq: Some(cmd.seq),
+                outcome: Outcome::Failed {
+                    reason: format!("no compartment {compartment} at this locker"),
+                },
+                duplicate: false,
+            };
+            self.guard.record(cmd.seq, reply.clone());
+            return self.reply(reply).await;
+        };
+        // Unknown presence counts as occupied: the cap errs on the safe side.
+        let occupied = self
+            .last_status
+            .as_ref()
+            .and_then(|s| s.get(addr))
+            .map(|s| s.item_present != Some(false))
+            .unwrap_or(true);
+        while self
+            .remote_opens
+            .front()
+            .is_some_and(|t| now - *t >= self.policy.remote_open_window_ms)
+        {
+            self.remote_opens.pop_front();
+        }
+        if occupied && !self.maintenance && self.remote_opens.len() >= self.policy.remote_open_cap {
+            let reason = format!(
+                "remote-open cap reached: {} occupied compartments opened remotely in the last {} minutes",
+                self.remote_opens.len(),
+                self.policy.remote_open_window_ms / 60_000
+            );
+            self.record_or_log(EdgeEvent::CommandRefused {
+                cmd_id: cmd.cmd_id.clone(),
+                seq: cmd.seq,
+                reason: reason.clone(),
+            });
+            let reply = Reply {
+                cmd_id: Some(cmd.cmd_id.clone()),
+                tx_id: Some(cmd.tx_id.clone()),
+                seq: Some(cmd.seq),
+                outcome: Outcome::Refused { reason },
+                duplicate: false,
+            };
+            self.guard.record(cmd.seq, reply.clone());
+            return self.reply(reply).await;
+        }
+        // Journal first: if the process dies between here and the board, the
+        // door stays shut and the record says it was released — never the
+        // other way round, so at most one release per command.
+        if let Err(e) = self.record(EdgeEvent::Unlocked {
+            cmd_id: cmd.cmd_id.clone(),
+            seq: cmd.seq,
+            compartment: compartment.clone(),
+            purpose,
+            occupied,
+        }) {
+            tracing::error!("journal write failed, not unlocking: {e}");
+            return;
+        }
+        let reply_done = done_reply(&cmd.cmd_id, cmd.seq, Some(cmd.tx_id.clone()));
+        self.guard.record(cmd.seq, reply_done.clone());
+        if occupied {
+            self.remote_opens.push_back(now);
+        }
+        let outcome = self.release(&compartment, addr).await;
+        let reply = match outcome {
+            Ok(()) => reply_done,
+            Err(reason) => Reply {
+                outcome: Outcome::Failed { reason },
+                ..reply_done
+            },
+        };
+        self.guard.record(cmd.seq, reply.clone());
+        self.reply(reply).await;
+    }
+
+    async fn release(&mut self, label: &str, addr: LockAddress) -> Result<(), String> {
+        match self.board.unlock(addr).await {
+            Ok(()) => {
+                self.unlocking.insert(label.to_string(), now_ms());
+                Ok(())
+            }
+            Err(e) => {
+                let detail = format!("unlocking {label}: {e}");
+                self.record_or_log(EdgeEvent::BoardFault {
+                    detail: detail.clone(),
+                });
+                Err(detail)
+            }
+        }
+    }
+
+    async fn pickup(&mut self, input: &str) -> KioskAnswer {
+        let now = now_ms();
+        if input.len() > 128 {
+            return KioskAnswer::Rejected;
+        }
+        let (kind, presented) = match classify(input, self.policy.code_digits) {
+            Presented::Keypad(c) => (CredentialKind::Keypad, c),
+            Presented::Qr(t) => (CredentialKind::Qr, t),
+            Presented::Malformed => (CredentialKind::Keypad, String::new()),
+        };
+        if kind == CredentialKind::Keypad
+            && let Err(refusal) = self.keypad.check(now)
+        {
+            let until = match refusal {
+                KeypadRefusal::LockedOut { retry_after_secs } => {
+                    Some(now + retry_after_secs as Millis * 1000)
+                }
+                KeypadRefusal::Disabled => None,
+            };
+            return KioskAnswer::Locked { until_ms: until };
+        }
+        let Some(cache) = self.cache.as_ref() else {
+            return KioskAnswer::Unavailable("this locker has no credential list yet".into());
+        };
+        if now > cache.expires_ms {
+            return KioskAnswer::Unavailable("this locker's credential list has expired".into());
+        }
+        let mac = local_credential_mac(&self.credential_key, kind, &presented);
+        let found = if presented.is_empty() {
+            None
+        } else {
+            cache
+                .find(kind, &mac)
+                .filter(|e| !self.consumed.contains_key(&e.credential_id))
+                .cloned()
+        };
+        let Some(entry) = found else {
+            self.record_or_log(EdgeEvent::PickupDenied { via: kind });
+            if kind == CredentialKind::Keypad {
+                let was_locked = self.keypad.check(now).is_err();
+                self.keypad.record_failure(now, &self.policy.throttle);
+                if !was_locked && let Err(refusal) = self.keypad.check(now) {
+                    let until_ms = match refusal {
+                        KeypadRefusal::LockedOut { retry_after_secs } => {
+                            Some(now + retry_after_secs as Millis * 1000)
+                        }
+                        KeypadRefusal::Disabled => None,
+                    };
+                    self.record_or_log(EdgeEvent::KeypadLocked { until_ms });
+                }
+            }
+            return KioskAnswer::Rejected;
+        };
+        if kind == CredentialKind::Keypad {
+            self.keypad.record_success();
+        }
+        let seq = match self.record(EdgeEvent::PickupGranted {
+            credential_id: entry.credential_id.clone(),
+            via: kind,
+            compartments: entry.compartments.clone(),
+            offline_capable: true,
+        }) {
+            Ok(seq) => seq,
+            Err(e) => return KioskAnswer::Unavailable(format!("journal: {e}")),
+        };
+        self.consumed.insert(entry.credential_id.clone(), seq);
+        let mut opened = Vec::new();
+        for label in &entry.compartments {
+            if let Some(addr) = self.address_of(label)
+                && self.release(label, addr).await.is_ok()
+            {
+                opened.push(label.clone());
+            }
+        }
+        KioskAnswer::Opened(opened)
+    }
+
+    async fn poll_board(&mut self) {
+        let status = match self.board.status().await {
+            Ok(s) => s,
+            Err(e) => {
+                if self.board_ok {
+                    self.board_ok = false;
+                    self.record_or_log(EdgeEvent::BoardFault {
+                        detail: format!("status read failed: {e}"),
+                    });
+                }
+                return;
+            }
+        };
+        if !self.board_ok {
+            self.board_ok = true;
+            self.record_or_log(EdgeEvent::BoardRecovered);
+        }
+        let now = now_ms();
+        let mut changed = self.last_status.is_none();
+        if let Some(prev) = self.last_status.clone() {
+            for (addr, now_state) in &status.locks {
+                let Some(label) = self.label_of(*addr) else {
+                    continue;
+                };
+                let before = prev.get(*addr);
+                let was_locked = before.map(|b| b.locked).unwrap_or(true);
+                if was_locked && !now_state.locked {
+                    changed = true;
+                    let commanded = self.unlocking.remove(&label).is_some();
+                    if !commanded {
+                        self.record_or_log(EdgeEvent::DoorForced {
+                            compartment: label.clone(),
+                        });
+                    }
+                    self.record_or_log(EdgeEvent::DoorOpened {
+                        compartment: label.clone(),
+                        commanded,
+                    });
+                    self.open_since.insert(label.clone(), (now, false));
+                } else if !was_locked && now_state.locked {
+                    changed = true;
+                    self.open_since.remove(&label);
+                    self.record_or_log(EdgeEvent::DoorClosed {
+                        compartment: label.clone(),
+                        item_present: now_state.item_present,
+                    });
+                } else if before.map(|b| b.item_present) != Some(now_state.item_present) {
+                    changed = true;
+                }
+            }
+        }
+        // Unlocks that never released, and doors left open.
+        let stuck: Vec<String> = self
+            .unlocking
+            .iter()
+            .filter(|(_, t)| now - **t > self.policy.stuck_after_ms)
+            .map(|(l, _)| l.clone())
+            .collect();
+        for label in stuck {
+            self.unlocking.remove(&label);
+            self.record_or_log(EdgeEvent::LockStuck { compartment: label });
+            changed = true;
+        }
+        let held: Vec<(String, Millis)> = self
+            .open_since
+            .iter()
+            .filter(|(_, (t, told))| !told && now - *t > self.policy.held_open_ms)
+            .map(|(l, (t, _))| (l.clone(), *t))
+            .collect();
+        for (label, since) in held {
+            self.open_since.insert(label.clone(), (since, true));
+            self.record_or_log(EdgeEvent::DoorHeldOpen {
+                compartment: label,
+                seconds: ((now - since) / 1000) as u64,
+            });
+        }
+        self.last_status = Some(status);
+        if changed {
+            self.publish_state().await;
+        }
+    }
+
+    pub fn snapshot(&self) -> StateSnapshot {
+        let mut compartments = Vec::new();
+        if let (Some(status), Some(cache)) = (&self.last_status, &self.cache) {
+            let by_label: BTreeMap<String, CompartmentState> = status
+                .locks
+                .iter()
+                .filter_map(|(addr, s)| {
+                    let label = self.label_of(*addr)?;
+                    Some((
+                        label.clone(),
+                        CompartmentState {
+                            compartment: label,
+                            locked: s.locked,
+                            item_present: s.item_present,
+                        },
+                    ))
+                })
+                .collect();
+            for label in &cache.compartments {
+                if let Some(c) = by_label.get(label) {
+                    compartments.push(c.clone());
+                }
+            }
+        }
+        StateSnapshot {
+            device_id: self.identity.device_id.clone(),
+            at_ms: now_ms(),
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            cache_version: self.cache.as_ref().map(|c| c.version),
+            maintenance: self.maintenance,
+            board_ok: self.board_ok,
+            journal_head: self.journal.head(),
+            journal_acked: self.journal.acked(),
+            compartments,
+        }
+    }
+
+    async fn publish_state(&self) {
+        if !self.connected {
+            return;
+        }
+        let body = serde_json::to_vec(&envelope(self.snapshot(), None)).unwrap_or_default();
+        self.send(Output::State(body)).await;
+    }
+
+    /// Sends the next batch of unacknowledged entries, one batch at a time.
+    async fn upload(&mut self) {
+        if !self.connected {
+            return;
+        }
+        if let Some((_, sent)) = self.upload_in_flight
+            && sent.elapsed() < Duration::from_secs(3)
+        {
+            return;
+        }
+        let batch = self.journal.unacked(200);
+        let Some(last) = batch.last() else {
+            return;
+        };
+        let last_seq = last.seq;
+        let body = cubby_protocol::messages::JournalBatch {
+            entries: batch.to_vec(),
+        };
+        let bytes = serde_json::to_vec(&envelope(body, None)).unwrap_or_default();
+        self.upload_in_flight = Some((last_seq, Instant::now()));
+        self.send(Output::Journal(bytes)).await;
+    }
+
+    pub fn uptime_s(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
+
+fn done_reply(cmd_id: &str, seq: u64, tx_id: Option<String>) -> Reply {
+    Reply {
+        cmd_id: Some(cmd_id.to_string()),
+        tx_id,
+        seq: Some(seq),
+        outcome: Outcome::Done,
+        duplicate: false,
+    }
+}
+
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,241 @@
+//! The locker edge end to end: the real `cubby serve` (embedded broker or a
+//! private Mosquitto) and the real `cubby agent` with a simulated lock bank,
+//! over real sockets. Doors are counted on the simulated board itself.
+
+use std::path::{Path, PathBuf};
+
+use cubby_testkit::{AgentProcess, Client, CubbyProcess, eventually};
+use serde_json::{Value, json};
+
+use crate::{bin, parcel, seed, small_bank};
+
+/// Registers a device for the locker and writes its identity file.
+async fn provision(admin: &Client, locker_id: &str, dir: &Path) -> (String, PathBuf) {
+    let identity = admin
+        .created(&format!("/api/v1/lockers/{locker_id}/devices"), json!({}))
+        .await;
+    let path = dir.join("identity.json");
+    std::fs::write(&path, serde_json::to_vec(&identity).unwrap()).unwrap();
+    (identity["device_id"].as_str().unwrap().to_string(), path)
+}
+
+/// Waits until the server sees the device online and the agent holds a cache.
+async fn wait_ready(admin: &Client, locker_id: &str, agent: &AgentProcess) {
+    eventually(20, "the agent to come online", || async {
+        let (_, devices) = admin
+            .get(&format!("/api/v1/lockers/{locker_id}/devices"))
+            .await;
+        (devices[0]["online"] == true).then_some(())
+    })
+    .await;
+    eventually(20, "the agent's credential cache", || async {
+        let s = agent.get("/api/state").await;
+        s["cache_version"].as_u64().map(|_| ())
+    })
+    .await;
+}
+
+/// The latest code sent to `email`.
+fn code_for(p: &CubbyProcess, email: &str) -> String {
+    p.outbox()
+        .iter()
+        .rev()
+        .filter(|m| m["to"] == email)
+        .find_map(|m| m["payload"]["code"].as_str().map(str::to_string))
+        .expect("a notice with a code")
+}
+
+/// Presents a code at the kiosk until the agent's cache knows it (the cache
+/// follows the deposit within a moment).
+async fn collect(agent: &AgentProcess, code: &str) -> Value {
+    eventually(10, "the kiosk to accept the code", || async {
+        let (status, body) = agent.post("/api/pickup", json!({"code": code})).await;
+        (status == 200).then_some(body)
+    })
+    .await
+}
+
+async fn parcel_state(admin: &Client, id: &str) -> Value {
+    admin.get(&format!("/api/v1/parcels/{id}")).await.1
+}
+
+#[tokio::test]
+async fn deposit_opens_the_right_door_and_a_kiosk_pickup_is_recorded() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+
+    // Wiring order is label order: A01 A02 B01 C01 K01 = board 0, locks 1..5.
+    let d = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            parcel("RB123456785GB", &w.residents[0], 60),
+        )
+        .await;
+    assert_eq!(d["compartment"]["label"], "A01");
+    assert!(d["unlock_command_id"].is_string(), "{d}");
+    eventually(10, "door A01 to open", || async {
+        (agent.releases(0, 1).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        agent.total_releases().await,
+        1,
+        "only the allocated door opened"
+    );
+
+    // The courier puts the parcel in and shuts the door: the deposit is confirmed.
+    agent.post("/sim/0/1/put", json!({})).await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    let parcel_id = d["parcel_id"].as_str().unwrap().to_string();
+    eventually(10, "the deposit to be confirmed", || async {
+        let p = parcel_state(&w.admin, &parcel_id).await;
+        p["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "deposit_confirmed")
+            .then_some(())
+    })
+    .await;
+
+    // Wrong code and unknown parcel: one answer, nothing opens.
+    let (status, body) = agent.post("/api/pickup", json!({"code": "00000000"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("code_rejected"))
+    );
+    let (status, _) = agent
+        .post(
+            "/api/pickup",
+            json!({"code": "ffffffffffffffffffffffffffffffff"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // The resident collects at the kiosk; the server records the pick-up.
+    let code = code_for(&p, "anna@example.org");
+    let opened = collect(&agent, &code).await;
+    assert_eq!(opened["opened"], json!(["A01"]));
+    assert_eq!(agent.releases(0, 1).await, 2);
+    agent.post("/sim/0/1/take", json!({})).await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    eventually(10, "the server to record the pick-up", || async {
+        (parcel_state(&w.admin, &parcel_id).await["state"] == "picked_up").then_some(())
+    })
+    .await;
+    // Used once: the same code opens nothing again.
+    let (status, _) = agent.post("/api/pickup", json!({"code": code})).await;
+    assert_eq!(status, 403);
+    assert_eq!(agent.total_releases().await, 2);
+
+    // No incident: the door closed with the item after the deposit, empty after the pick-up.
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    assert_eq!(incidents, json!([]), "{incidents}");
+}
+
+#[tokio::test]
+async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_arrives_once() {
+    let mut p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device_id, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+
+    let mut parcels = Vec::new();
+    for (i, (tracking, lock)) in [("RB123456785GB", 1u8), ("1Z5R89390357567127", 3u8)]
+        .iter()
+        .enumerate()
+    {
+        let h = if i == 0 { 60 } else { 150 };
+        let d = w
+            .admin
+            .created(
+                &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+                parcel(tracking, &w.residents[i], h),
+            )
+            .await;
+        eventually(10, "the deposit door to open", || async {
+            (agent.releases(0, *lock).await == 1).then_some(())
+        })
+        .await;
+        agent.post(&format!("/sim/0/{lock}/put"), json!({})).await;
+        agent.post(&format!("/sim/0/{lock}/close"), json!({})).await;
+        parcels.push(d["parcel_id"].as_str().unwrap().to_string());
+    }
+    let codes = [
+        code_for(&p, "anna@example.org"),
+        code_for(&p, "jan@example.org"),
+    ];
+    // Let the cache catch up with both deposits before the server goes away.
+    eventually(10, "the cache to hold both credentials", || async {
+        let s = agent.get("/api/state").await;
+        (s["journal_acked"] == s["journal_head"] && s["cache_version"].as_u64() >= Some(3))
+            .then_some(())
+    })
+    .await;
+
+    // The server (and its embedded broker) dies.
+    p.kill();
+    let releases_before = agent.total_releases().await;
+    let first = collect(&agent, &codes[0]).await;
+    assert_eq!(first["opened"], json!(["A01"]));
+    let (again, _) = agent.post("/api/pickup", json!({"code": codes[0]})).await;
+    assert_eq!(again, 403, "a used code opens nothing, even offline");
+    let second = collect(&agent, &codes[1]).await;
+    assert_eq!(second["opened"], json!(["B01"]));
+    for lock in [1, 3] {
+        agent.post(&format!("/sim/0/{lock}/take"), json!({})).await;
+        agent.post(&format!("/sim/0/{lock}/close"), json!({})).await;
+    }
+    assert_eq!(agent.total_releases().await, releases_before + 2);
+
+    // Kill the agent too (kill -9) while offline: its journal survives.
+    let mut agent = agent;
+    agent.restart();
+    let head_offline = agent.get("/api/state").await["journal_head"]
+        .as_u64()
+        .unwrap();
+
+    // The server comes back on the same broker port: the journal uploads.
+    p.spawn();
+    // The HTTP port is new after a restart; the broker's is not.
+    let admin = Client::new(&p.base, cubby_testkit::ADMIN_TOKEN);
+    for id in &parcels {
+        eventually(20, "the offline pick-ups to reach the server", || async {
+            (parcel_state(&admin, id).await["state"] == "picked_up").then_some(())
+        })
+        .await;
+    }
+    let events: Vec<Value> = eventually(20, "every journal entry", || async {
+        let (_, ev) = admin
+            .get(&format!("/api/v1/devices/{device_id}/events?limit=1000"))
+            .await;
+        let ev = ev.as_array().cloned().unwrap_or_default();
+        (ev.len() as u64 >= head_offline).then_some(ev)
+    })
+    .await;
+    // Exactly once, in order, no gaps.
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1), "{e}");
+    }
+    let granted = events
+        .iter()
+        .filter(|e| e["kind"] == "pickup_granted")
+        .count();
+    assert_eq!(granted, 2);
+    // Link loss and two restarts released no door.
+    assert_eq!(
+        agent.total_releases().await,
+        0,
+        "the restarted agent's simulated bank boots locked and untouched"
+    );
+}

@@ -1,0 +1,320 @@
+//! Locker agents: provisioning, status, their event journals, remote opens by
+//! staff, and incidents.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cubby_domain::ids;
+use cubby_domain::model::clean_text;
+use cubby_protocol::messages::DeviceIdentity;
+use cubby_store::ops;
+use cubby_store::{OpError, device_queries};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::check_id;
+use super::lockers::locker_for;
+use super::sites::site_for;
+use crate::auth::{Caller, MANAGERS, STAFF};
+use crate::devices::{device_secret_mac, locker_credential_key, signing_key};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::write::{JsonBody, QueryParams, idempotency_key, write_json};
+use crate::{AppState, new_id, now_ms, os_random};
+
+/// The identity file of a new device. The secret is shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ProvisionedDevice {
+    pub device_id: String,
+    pub locker_id: String,
+    /// MQTT password; only its MAC is stored.
+    pub secret: String,
+    /// Hex key for checking this locker's pick-up credentials offline.
+    pub credential_key: String,
+    /// Hex Ed25519 key that commands and caches are signed with.
+    pub server_public_key: String,
+}
+
+/// Register a locker agent and get its identity file (`cubby agent --identity`).
+#[utoipa::path(post, path = "/api/v1/lockers/{locker_id}/devices", params(("locker_id" = String, Path)),
+    responses((status = 201, body = ProvisionedDevice), (status = 404, body = ErrorBody)))]
+pub async fn add_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locker_id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    let device_id = new_id(ids::DEVICE);
+    let mut raw = [0u8; 24];
+    os_random(&mut raw);
+    let secret = hex::encode(raw);
+    let mac = device_secret_mac(&state.secret, &secret);
+    let now = now_ms();
+    let (dev, lck) = (device_id.clone(), locker.id.clone());
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { ops::add_device(conn, &dev, &lck, &mac, now).await })
+        })
+        .await?;
+    state.devices.add_credential(device_id.clone(), mac);
+    state.devices.poke();
+    let identity = DeviceIdentity {
+        device_id,
+        credential_key: hex::encode(locker_credential_key(&state.secret, &locker.id)),
+        locker_id: locker.id,
+        secret,
+        server_public_key: cubby_protocol::signing::public_key_hex(&signing_key(&state.secret)),
+    };
+    Ok((StatusCode::CREATED, Json(identity)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Device {
+    pub id: String,
+    pub locker_id: String,
+    pub online: bool,
+    pub revoked: bool,
+    pub last_seen_ms: Option<i64>,
+    /// Journal entries stored so far.
+    pub journal_seq: i64,
+    pub cache_version: i64,
+    /// The device's last full state snapshot (device protocol `state`).
+    #[schema(value_type = Object)]
+    pub state: Option<serde_json::Value>,
+}
+
+impl From<device_queries::DeviceRow> for Device {
+    fn from(d: device_queries::DeviceRow) -> Self {
+        Device {
+            id: d.id,
+            locker_id: d.locker_id,
+            online: d.online && !d.revoked,
+            revoked: d.revoked,
+            last_seen_ms: d.last_seen_ms,
+            journal_seq: d.journal_seq,
+            cache_version: d.cache_version,
+            state: d.state.and_then(|s| serde_json::from_str(&s).ok()),
+        }
+    }
+}
+
+/// The locker's agents with their online status and last state.
+#[utoipa::path(get, path = "/api/v1/lockers/{locker_id}/devices", params(("locker_id" = String, Path)),
+    responses((status = 200, body = [Device]), (status = 404, body = ErrorBody)))]
+pub async fn list_devices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locker_id): Path<String>,
+) -> ApiResult<Json<Vec<Device>>> {
+    caller.require(STAFF)?;
+    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = device_queries::devices_of_locker(&mut conn, &locker.id).await?;
+    Ok(Json(rows.into_iter().map(Device::from).collect()))
+}
+
+async fn device_for(
+    state: &AppState,
+    caller: &Caller,
+    device_id: &str,
+) -> ApiResult<device_queries::DeviceRow> {
+    check_id(ids::DEVICE, device_id, "device")?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let dev = device_queries::device(&mut conn, device_id)
+        .await?
+        .filter(|d| caller.sees_org(&d.org_id))
+        .ok_or_else(|| ApiError::not_found("device"))?;
+    Ok(dev)
+}
+
+/// Revoke a device: the broker refuses it from its next connection.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/revoke", params(("device_id" = String, Path)),
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(device_id): Path<String>,
+) -> ApiResult<Json<Device>> {
+    caller.require(MANAGERS)?;
+    let dev = device_for(&state, &caller, &device_id).await?;
+    let id = dev.id.clone();
+    state
+        .store
+        .transact(move |conn| Box::pin(async move { ops::revoke_device(conn, &id).await }))
+        .await?;
+    state.devices.remove_credential(&dev.id);
+    let dev = device_for(&state, &caller, &device_id).await?;
+    Ok(Json(Device::from(dev)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Return entries after this journal sequence number (default 0).
+    pub after: Option<i64>,
+    /// At most this many (default 100, maximum 1000).
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceEvent {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub kind: String,
+    pub compartment: Option<String>,
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+/// The device's journal as stored on the server, in order, each entry once.
+#[utoipa::path(get, path = "/api/v1/devices/{device_id}/events", params(("device_id" = String, Path), EventsQuery),
+    responses((status = 200, body = [DeviceEvent]), (status = 404, body = ErrorBody)))]
+pub async fn device_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(device_id): Path<String>,
+    QueryParams(q): QueryParams<EventsQuery>,
+) -> ApiResult<Json<Vec<DeviceEvent>>> {
+    caller.require(STAFF)?;
+    let dev = device_for(&state, &caller, &device_id).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+    }
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows =
+        device_queries::device_events(&mut conn, &dev.id, q.after.unwrap_or(0).max(0), limit)
+            .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| DeviceEvent {
+                seq: r.seq,
+                at_ms: r.at_ms,
+                kind: r.kind,
+                compartment: r.compartment,
+                event: serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBody {
+    /// Why staff open this door remotely; kept with the command.
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpenQueued {
+    pub command_id: String,
+    pub device_id: String,
+}
+
+/// Open one compartment remotely (staff). The locker enforces its own cap on
+/// remote opens of occupied compartments; beyond it the door stays shut and an
+/// incident is recorded.
+#[utoipa::path(post, path = "/api/v1/lockers/{locker_id}/compartments/{label}/open",
+    params(("locker_id" = String, Path), ("label" = String, Path)), request_body = OpenBody,
+    responses((status = 202, body = OpenQueued), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn open_compartment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((locker_id, label)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody<OpenBody>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    let reason = clean_text("reason", &body.value.reason, 500)?;
+    let known = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        device_queries::compartment_labels(&mut conn, &locker.id).await?
+    };
+    if !known.contains(&label) {
+        return Err(ApiError::not_found("compartment"));
+    }
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let cmd_id = new_id(ids::COMMAND);
+    let actor = caller.actor();
+    let now = now_ms();
+    let result = write_json(&state, key, StatusCode::ACCEPTED, move |conn| {
+        Box::pin(async move {
+            let device = ops::queue_unlock(
+                conn,
+                &ops::NewUnlock {
+                    cmd_id: cmd_id.clone(),
+                    tx_id: cmd_id.clone(),
+                    locker_id: locker.id.clone(),
+                    compartment_label: label,
+                    purpose: "staff",
+                    parcel_id: None,
+                    actor,
+                    reason,
+                },
+                now,
+            )
+            .await?
+            .ok_or(OpError::Conflict {
+                code: "no_device",
+                message: "this locker has no agent to open it".into(),
+            })?;
+            Ok(OpenQueued {
+                command_id: cmd_id,
+                device_id: device,
+            })
+        })
+    })
+    .await;
+    state.devices.poke();
+    result
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Incident {
+    pub id: String,
+    pub site_id: String,
+    pub locker_id: Option<String>,
+    pub device_id: Option<String>,
+    pub compartment: Option<String>,
+    pub parcel_id: Option<String>,
+    /// door_forced, door_held_open, lock_stuck, deposit_not_detected,
+    /// item_left_after_pickup, unlock_not_done, remote_open_refused,
+    /// pickup_unmatched, journal_chain_broken, board_fault, cache_refused.
+    pub kind: String,
+    pub detail: String,
+    pub created_ms: i64,
+    pub resolved_ms: Option<i64>,
+}
+
+/// A site's incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/incidents", params(("site_id" = String, Path)),
+    responses((status = 200, body = [Incident]), (status = 404, body = ErrorBody)))]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+) -> ApiResult<Json<Vec<Incident>>> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = device_queries::incidents(&mut conn, None, Some(&site.id), 500).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|i| Incident {
+                id: i.id,
+                site_id: i.site_id,
+                locker_id: i.locker_id,
+                device_id: i.device_id,
+                compartment: i.compartment,
+                parcel_id: i.parcel_id,
+                kind: i.kind,
+                detail: i.detail,
+                created_ms: i.created_ms,
+                resolved_ms: i.resolved_ms,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,84 @@
+//! The server's side of the device protocol: the embedded broker (or a link to
+//! an external one), device authentication and confinement, signed command
+//! dispatch with retry and expiry, journal ingest with acknowledgement after
+//! commit, status and state tracking, and the signed credential caches.
+
+mod auth;
+mod link;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use cubby_domain::credentials::mac;
+use ed25519_dalek::SigningKey;
+use tokio::sync::Notify;
+
+pub use auth::DeviceAuthorizer;
+pub use link::{MqttSettings, start};
+
+/// Longest a command may stay unsent while its device is offline.
+pub const PENDING_LIMIT_MS: i64 = 60_000;
+/// Lifetime of a signed unlock command (at most 30 s, security.md).
+pub const COMMAND_LIFETIME_MS: i64 = 20_000;
+/// How long a credential cache is valid on the device.
+pub const CACHE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The key a locker's agent uses to check pick-up credentials locally. Derived
+/// from the server secret per locker, so one locker's key says nothing about
+/// another's.
+pub fn locker_credential_key(secret: &[u8], locker_id: &str) -> [u8; 32] {
+    mac(secret, &["locker-credential-key", locker_id])
+}
+
+/// The server's command- and cache-signing key, derived from the server secret.
+pub fn signing_key(secret: &[u8]) -> SigningKey {
+    cubby_protocol::signing::signing_key(&mac(secret, &["device-signing-key-v1"]))
+}
+
+/// The MQTT password of the server's own connection to the embedded broker.
+pub fn server_mqtt_password(secret: &[u8]) -> String {
+    hex::encode(mac(secret, &["mqtt-server-password"]))
+}
+
+/// The stored form of a device's MQTT secret.
+pub fn device_secret_mac(secret: &[u8], device_secret: &str) -> [u8; 32] {
+    mac(secret, &["device-secret", device_secret])
+}
+
+/// Shared between the HTTP API and the device link.
+#[derive(Default)]
+pub struct DeviceHub {
+    /// Device id → MAC of its MQTT secret, for the embedded broker.
+    pub(crate) credentials: RwLock<HashMap<String, [u8; 32]>>,
+    /// Wakes the dispatcher: a command was queued or a cache may have changed.
+    pub(crate) wake: Notify,
+}
+
+impl DeviceHub {
+    pub fn new() -> Arc<DeviceHub> {
+        Arc::new(DeviceHub::default())
+    }
+
+    /// Something changed that devices should hear about soon.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn set_credentials(&self, all: HashMap<String, [u8; 32]>) {
+        if let Ok(mut map) = self.credentials.write() {
+            *map = all;
+        }
+    }
+
+    pub(crate) fn add_credential(&self, id: String, mac: [u8; 32]) {
+        if let Ok(mut map) = self.credentials.write() {
+            map.insert(id, mac);
+        }
+    }
+
+    pub(crate) fn remove_credential(&self, id: &str) {
+        if let Ok(mut map) = self.credentials.write() {
+            map.remove(id);
+        }
+    }
+}

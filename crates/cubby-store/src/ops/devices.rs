@@ -1,0 +1,740 @@
+//! Locker agents: registration, commands to them, their journals, and the
+//! incidents their reports raise.
+
+use cubby_domain::Millis;
+use cubby_protocol::journal::{EdgeEvent, GENESIS, JournalEntry, verify_continuation};
+use sqlx::{AnyConnection, Row};
+
+use crate::OpError;
+use crate::ops::custody::append_event;
+use crate::ops::locked;
+use crate::ops::parcels::pickup_reported_by_device;
+use crate::queries::{self, int, opt_text, text};
+
+/// Registers a device for a locker. Only the MAC of its secret is kept.
+pub async fn add_device(
+    conn: &mut AnyConnection,
+    id: &str,
+    locker_id: &str,
+    secret_mac: &[u8; 32],
+    now: Millis,
+) -> Result<(), OpError> {
+    queries::locker(conn, locker_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "locker" })?;
+    sqlx::query(
+        "INSERT INTO devices (id, locker_id, secret_mac, created_ms, journal_hash) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.to_string())
+    .bind(locker_id.to_string())
+    .bind(secret_mac.to_vec())
+    .bind(now)
+    .bind(GENESIS.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Revokes a device: the broker refuses it from the next connection on.
+pub async fn revoke_device(conn: &mut AnyConnection, id: &str) -> Result<(), OpError> {
+    let done = sqlx::query("UPDATE devices SET revoked = 1, online = 0 WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(OpError::NotFound { what: "device" });
+    }
+    Ok(())
+}
+
+/// Records online/offline as reported by the device or its last will.
+pub async fn set_device_online(
+    conn: &mut AnyConnection,
+    id: &str,
+    online: bool,
+    now: Millis,
+) -> Result<(), OpError> {
+    sqlx::query("UPDATE devices SET online = $1, status_ms = $2, last_seen_ms = $2 WHERE id = $3")
+        .bind(i64::from(online))
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Keeps the device's last full state snapshot.
+pub async fn save_device_state(
+    conn: &mut AnyConnection,
+    id: &str,
+    state_json: &str,
+    now: Millis,
+) -> Result<(), OpError> {
+    sqlx::query("UPDATE devices SET state = $1, last_seen_ms = $2 WHERE id = $3")
+        .bind(state_json.to_string())
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn touch_device(conn: &mut AnyConnection, id: &str, now: Millis) -> Result<(), OpError> {
+    sqlx::query("UPDATE devices SET last_seen_ms = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// An unlock to send to the locker's device.
+#[derive(Debug, Clone)]
+pub struct NewUnlock {
+    pub cmd_id: String,
+    pub tx_id: String,
+    pub locker_id: String,
+    pub compartment_label: String,
+    /// `deposit`, `staff` or `return`.
+    pub purpose: &'static str,
+    pub parcel_id: Option<String>,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// Queues an unlock for the locker's active device, in the caller's
+/// transaction. Returns the device id, or None when the locker has no device
+/// (a locker without an agent is opened by hand or by an older controller).
+pub async fn queue_unlock(
+    conn: &mut AnyConnection,
+    u: &NewUnlock,
+    now: Millis,
+) -> Result<Option<String>, OpError> {
+    let Some(dev) = sqlx::query(
+        "SELECT id FROM devices WHERE locker_id = $1 AND revoked = 0 ORDER BY created_ms DESC LIMIT 1",
+    )
+    .bind(u.locker_id.clone())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let device_id = text(&dev, "id")?;
+    sqlx::query(
+        "INSERT INTO device_commands (id, device_id, tx_id, compartment_label, purpose, parcel_id, actor, reason, created_ms, status, updated_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $9)",
+    )
+    .bind(u.cmd_id.clone())
+    .bind(device_id.clone())
+    .bind(u.tx_id.clone())
+    .bind(u.compartment_label.clone())
+    .bind(u.purpose.to_string())
+    .bind(u.parcel_id.clone())
+    .bind(u.actor.clone())
+    .bind(u.reason.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(device_id))
+}
+
+/// A command ready to be (re)sent.
+#[derive(Debug, Clone)]
+pub struct CommandToSend {
+    pub cmd_id: String,
+    pub tx_id: String,
+    pub device_id: String,
+    pub compartment_label: String,
+    pub purpose: String,
+    pub status: String,
+    pub seq: Option<u64>,
+    pub expires_ms: Option<Millis>,
+    pub signed: Option<String>,
+    pub attempts: i64,
+    pub updated_ms: Millis,
+    pub created_ms: Millis,
+}
+
+/// Commands not yet answered: pending ones and sent ones awaiting a reply.
+pub async fn open_commands(conn: &mut AnyConnection) -> Result<Vec<CommandToSend>, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, tx_id, device_id, compartment_label, purpose, status, seq, expires_ms, signed, attempts, updated_ms, created_ms \
+         FROM device_commands WHERE status IN ('pending', 'sent') ORDER BY created_ms, id LIMIT 500",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CommandToSend {
+                cmd_id: text(r, "id")?,
+                tx_id: text(r, "tx_id")?,
+                device_id: text(r, "device_id")?,
+                compartment_label: text(r, "compartment_label")?,
+                purpose: text(r, "purpose")?,
+                status: text(r, "status")?,
+                seq: r.try_get::<Option<i64>, _>("seq")?.map(|s| s as u64),
+                expires_ms: r.try_get::<Option<i64>, _>("expires_ms")?,
+                signed: opt_text(r, "signed")?,
+                attempts: int(r, "attempts")?,
+                updated_ms: int(r, "updated_ms")?,
+                created_ms: int(r, "created_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// Takes the device's next command sequence number (never reused).
+pub async fn next_command_seq(conn: &mut AnyConnection, device_id: &str) -> Result<u64, OpError> {
+    let row = sqlx::query(locked!(conn, "SELECT cmd_seq FROM devices WHERE id = $1"))
+        .bind(device_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what: "device" })?;
+    let next = int(&row, "cmd_seq")? + 1;
+    sqlx::query("UPDATE devices SET cmd_seq = $1 WHERE id = $2")
+        .bind(next)
+        .bind(device_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(next as u64)
+}
+
+/// Records that a command was (re)sent, with its signed form on first sending.
+pub async fn mark_command_sent(
+    conn: &mut AnyConnection,
+    cmd_id: &str,
+    first: Option<(u64, Millis, &str)>,
+    now: Millis,
+) -> Result<(), OpError> {
+    match first {
+        Some((seq, expires_ms, signed)) => {
+            sqlx::query("UPDATE device_commands SET status = 'sent', seq = $1, expires_ms = $2, signed = $3, attempts = attempts + 1, updated_ms = $4 WHERE id = $5 AND status = 'pending'")
+                .bind(seq as i64)
+                .bind(expires_ms)
+                .bind(signed.to_string())
+                .bind(now)
+                .bind(cmd_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        None => {
+            sqlx::query("UPDATE device_commands SET attempts = attempts + 1, updated_ms = $1 WHERE id = $2 AND status = 'sent'")
+                .bind(now)
+                .bind(cmd_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Where a device and its locker live, for incidents and custody events.
+struct DevicePlace {
+    locker_id: String,
+    locker_name: String,
+    site_id: String,
+}
+
+async fn device_place(conn: &mut AnyConnection, device_id: &str) -> Result<DevicePlace, OpError> {
+    let row = sqlx::query(
+        "SELECT d.locker_id, l.name, l.site_id FROM devices d JOIN lockers l ON l.id = d.locker_id WHERE d.id = $1",
+    )
+    .bind(device_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(OpError::NotFound { what: "device" })?;
+    Ok(DevicePlace {
+        locker_id: text(&row, "locker_id")?,
+        locker_name: text(&row, "name")?,
+        site_id: text(&row, "site_id")?,
+    })
+}
+
+/// A problem staff must look at.
+#[derive(Debug, Clone)]
+pub struct NewIncident<'a> {
+    pub id: String,
+    pub device_id: &'a str,
+    pub compartment_label: Option<&'a str>,
+    pub parcel_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub detail: String,
+}
+
+pub async fn raise_incident(
+    conn: &mut AnyConnection,
+    i: &NewIncident<'_>,
+    now: Millis,
+) -> Result<(), OpError> {
+    let place = device_place(conn, i.device_id).await?;
+    sqlx::query(
+        "INSERT INTO incidents (id, site_id, locker_id, device_id, compartment_label, parcel_id, kind, detail, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(i.id.clone())
+    .bind(place.site_id)
+    .bind(place.locker_id)
+    .bind(i.device_id.to_string())
+    .bind(i.compartment_label.map(str::to_string))
+    .bind(i.parcel_id.map(str::to_string))
+    .bind(i.kind.to_string())
+    .bind(i.detail.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a device's answer to a command. Anything but `done` raises an
+/// incident: a courier is standing at a door that did not open.
+pub async fn command_answered(
+    conn: &mut AnyConnection,
+    cmd_id: &str,
+    device_id: &str,
+    status: &str,
+    detail: &str,
+    incident_id: String,
+    now: Millis,
+) -> Result<(), OpError> {
+    let Some(row) = sqlx::query(
+        "SELECT status, compartment_label, parcel_id FROM device_commands WHERE id = $1 AND device_id = $2",
+    )
+    .bind(cmd_id.to_string())
+    .bind(device_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    if text(&row, "status")? != "sent" {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE device_commands SET status = $1, detail = $2, updated_ms = $3 WHERE id = $4",
+    )
+    .bind(status.to_string())
+    .bind(detail.to_string())
+    .bind(now)
+    .bind(cmd_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if status != "done" {
+        let label = opt_text(&row, "compartment_label")?;
+        let parcel = opt_text(&row, "parcel_id")?;
+        raise_incident(
+            conn,
+            &NewIncident {
+                id: incident_id,
+                device_id,
+                compartment_label: label.as_deref(),
+                parcel_id: parcel.as_deref(),
+                kind: "unlock_not_done",
+                detail: format!("unlock {cmd_id} {status}: {detail}"),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Gives up on commands that can no longer be executed: sent ones past their
+/// expiry and pending ones older than `pending_limit_ms` (the device was
+/// offline; the courier has gone). Each raises an incident.
+pub async fn expire_commands(
+    conn: &mut AnyConnection,
+    now: Millis,
+    pending_limit_ms: Millis,
+    mut new_id: impl FnMut() -> String,
+) -> Result<u64, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, device_id, compartment_label, parcel_id, status FROM device_commands \
+         WHERE (status = 'sent' AND expires_ms < $1) OR (status = 'pending' AND created_ms < $2)",
+    )
+    .bind(now)
+    .bind(now - pending_limit_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let id = text(r, "id")?;
+        let device_id = text(r, "device_id")?;
+        let was = text(r, "status")?;
+        sqlx::query("UPDATE device_commands SET status = 'expired', updated_ms = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.clone())
+            .execute(&mut *conn)
+            .await?;
+        let label = opt_text(r, "compartment_label")?;
+        let parcel = opt_text(r, "parcel_id")?;
+        let detail = if was == "sent" {
+            format!("unlock {id} was not acknowledged before it expired")
+        } else {
+            format!("unlock {id} could not be sent: the locker was offline")
+        };
+        raise_incident(
+            conn,
+            &NewIncident {
+                id: new_id(),
+                device_id: &device_id,
+                compartment_label: label.as_deref(),
+                parcel_id: parcel.as_deref(),
+                kind: "unlock_not_done",
+                detail,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// The answer to one journal batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalIngest {
+    /// Every entry up to here is stored.
+    pub up_to_seq: u64,
+    /// Set when the batch did not continue the stored chain.
+    pub resend_from: Option<u64>,
+    /// Entries newly stored by this batch.
+    pub stored: u64,
+}
+
+/// Stores a batch of journal entries from a device, exactly once each, and acts
+/// on them (pick-ups, deposit confirmations, incidents). Entries already stored
+/// are skipped; a batch that does not continue the stored chain stores nothing
+/// and asks for a resend; an altered entry raises an incident.
+pub async fn ingest_journal(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    entries: &[JournalEntry],
+    now: Millis,
+    mut new_id: impl FnMut() -> String,
+) -> Result<JournalIngest, OpError> {
+    let row = sqlx::query(locked!(
+        conn,
+        "SELECT journal_seq, journal_hash FROM devices WHERE id = $1"
+    ))
+    .bind(device_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(OpError::NotFound { what: "device" })?;
+    let head_seq = int(&row, "journal_seq")? as u64;
+    let head_hash = text(&row, "journal_hash")?;
+    let fresh: Vec<&JournalEntry> = entries.iter().filter(|e| e.seq > head_seq).collect();
+    if fresh.is_empty() {
+        return Ok(JournalIngest {
+            up_to_seq: head_seq,
+            resend_from: None,
+            stored: 0,
+        });
+    }
+    let owned: Vec<JournalEntry> = fresh.iter().map(|e| (*e).clone()).collect();
+    if let Err(broken) = verify_continuation(head_seq, &head_hash, &owned) {
+        // A gap means entries were lost in transit: ask again. Anything else is
+        // an altered journal, which staff must see.
+        if !matches!(broken, cubby_protocol::journal::JournalBreak::Gap { .. }) {
+            raise_incident(
+                conn,
+                &NewIncident {
+                    id: new_id(),
+                    device_id,
+                    compartment_label: None,
+                    parcel_id: None,
+                    kind: "journal_chain_broken",
+                    detail: broken.to_string(),
+                },
+                now,
+            )
+            .await?;
+        }
+        return Ok(JournalIngest {
+            up_to_seq: head_seq,
+            resend_from: Some(head_seq + 1),
+            stored: 0,
+        });
+    }
+    let place = device_place(conn, device_id).await?;
+    for e in &owned {
+        let body = serde_json::to_string(&e.event).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO device_events (device_id, seq, at_ms, kind, compartment_label, body, hash, received_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(device_id.to_string())
+        .bind(e.seq as i64)
+        .bind(e.at_ms)
+        .bind(e.event.kind().to_string())
+        .bind(compartment_of(&e.event))
+        .bind(body)
+        .bind(e.hash.clone())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        act_on(conn, device_id, &place, e, now, &mut new_id).await?;
+    }
+    let last = owned.last().map(|e| (e.seq, e.hash.clone()));
+    if let Some((seq, hash)) = last.clone() {
+        sqlx::query("UPDATE devices SET journal_seq = $1, journal_hash = $2, last_seen_ms = $3 WHERE id = $4")
+            .bind(seq as i64)
+            .bind(hash)
+            .bind(now)
+            .bind(device_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(JournalIngest {
+        up_to_seq: last.map(|l| l.0).unwrap_or(head_seq),
+        resend_from: None,
+        stored: owned.len() as u64,
+    })
+}
+
+fn compartment_of(e: &EdgeEvent) -> Option<String> {
+    match e {
+        EdgeEvent::Unlocked { compartment, .. }
+        | EdgeEvent::DoorOpened { compartment, .. }
+        | EdgeEvent::DoorClosed { compartment, .. }
+        | EdgeEvent::DoorForced { compartment }
+        | EdgeEvent::DoorHeldOpen { compartment, .. }
+        | EdgeEvent::LockStuck { compartment } => Some(compartment.clone()),
+        _ => None,
+    }
+}
+
+/// What the server does with one journal entry.
+async fn act_on(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    place: &DevicePlace,
+    e: &JournalEntry,
+    now: Millis,
+    new_id: &mut impl FnMut() -> String,
+) -> Result<(), OpError> {
+    let actor = format!("device:{device_id}");
+    let incident = |kind: &'static str, label: Option<&str>, detail: String| {
+        (kind, label.map(str::to_string), detail)
+    };
+    let raised = match &e.event {
+        EdgeEvent::PickupGranted {
+            credential_id,
+            compartments,
+            via,
+            ..
+        } => {
+            let who = format!("{actor} ({} at the locker)", via.as_str());
+            let taken = pickup_reported_by_device(
+                conn,
+                &place.locker_id,
+                credential_id,
+                compartments,
+                &who,
+                e.at_ms,
+            )
+            .await?;
+            if taken.is_empty() {
+                Some(incident(
+                    "pickup_unmatched",
+                    compartments.first().map(String::as_str),
+                    format!(
+                        "the locker opened {} for credential {credential_id}, but no waiting parcel matched",
+                        compartments.join(", ")
+                    ),
+                ))
+            } else {
+                None
+            }
+        }
+        EdgeEvent::DoorClosed {
+            compartment,
+            item_present,
+        } => door_closed(
+            conn,
+            device_id,
+            place,
+            e.seq,
+            compartment,
+            *item_present,
+            &actor,
+            now,
+        )
+        .await?
+        .map(|(kind, detail)| incident(kind, Some(compartment), detail)),
+        EdgeEvent::DoorForced { compartment } => Some(incident(
+            "door_forced",
+            Some(compartment),
+            "the door opened without an unlock".into(),
+        )),
+        EdgeEvent::DoorHeldOpen {
+            compartment,
+            seconds,
+        } => Some(incident(
+            "door_held_open",
+            Some(compartment),
+            format!("the door has been open for {seconds} s"),
+        )),
+        EdgeEvent::LockStuck { compartment } => Some(incident(
+            "lock_stuck",
+            Some(compartment),
+            "the lock did not release when told to".into(),
+        )),
+        EdgeEvent::CommandRefused { cmd_id, reason, .. } => Some(incident(
+            "remote_open_refused",
+            None,
+            format!("the locker refused unlock {cmd_id}: {reason}"),
+        )),
+        EdgeEvent::BoardFault { detail } => Some(incident("board_fault", None, detail.clone())),
+        EdgeEvent::CacheRefused { reason } => Some(incident(
+            "cache_refused",
+            None,
+            format!("the locker refused a credential cache: {reason}"),
+        )),
+        _ => None,
+    };
+    if let Some((kind, label, detail)) = raised {
+        raise_incident(
+            conn,
+            &NewIncident {
+                id: new_id(),
+                device_id,
+                compartment_label: label.as_deref(),
+                parcel_id: None,
+                kind,
+                detail,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A door closed: compare with why it was opened. Returns an incident to raise.
+#[allow(clippy::too_many_arguments)]
+async fn door_closed(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    place: &DevicePlace,
+    seq: u64,
+    label: &str,
+    item_present: Option<bool>,
+    actor: &str,
+    now: Millis,
+) -> Result<Option<(&'static str, String)>, OpError> {
+    // The opening this close ends: the latest unlock or pick-up of this
+    // compartment since its previous close.
+    let rows = sqlx::query(
+        "SELECT kind, body FROM device_events WHERE device_id = $1 AND compartment_label = $2 AND seq < $3 \
+         AND kind IN ('unlocked', 'door_closed') ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(device_id.to_string())
+    .bind(label.to_string())
+    .bind(seq as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let unlocked = rows
+        .first()
+        .filter(|r| text(r, "kind").is_ok_and(|k| k == "unlocked"))
+        .and_then(|r| text(r, "body").ok())
+        .and_then(|b| serde_json::from_str::<EdgeEvent>(&b).ok());
+    let picked_up = recent_pickup_of(conn, device_id, seq, label).await?;
+    let Some(present) = item_present else {
+        return Ok(None);
+    };
+    if let Some(EdgeEvent::Unlocked { purpose, .. }) = unlocked
+        && purpose == cubby_protocol::command::Purpose::Deposit
+        && !picked_up
+    {
+        let parcels = sqlx::query(
+            "SELECT p.id FROM parcels p JOIN compartments c ON c.id = p.compartment_id \
+             WHERE c.locker_id = $1 AND c.label = $2 AND p.state = 'deposited'",
+        )
+        .bind(place.locker_id.clone())
+        .bind(label.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        if !present {
+            return Ok(Some((
+                "deposit_not_detected",
+                "the door closed after a deposit but the compartment is empty".into(),
+            )));
+        }
+        for p in &parcels {
+            append_event(
+                conn,
+                &place.site_id,
+                &text(p, "id")?,
+                "deposit_confirmed",
+                actor,
+                now,
+                &format!("locker {} / {label}", place.locker_name),
+                "the door closed with the item inside",
+            )
+            .await?;
+        }
+        return Ok(None);
+    }
+    if picked_up && present {
+        return Ok(Some((
+            "item_left_after_pickup",
+            "the door closed after a pick-up with an item still inside".into(),
+        )));
+    }
+    Ok(None)
+}
+
+/// Whether the compartment's last opening was a pick-up.
+async fn recent_pickup_of(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    seq: u64,
+    label: &str,
+) -> Result<bool, OpError> {
+    // Pick-up entries name several compartments, so they are matched on the
+    // body; the window is bounded by the compartment's previous close.
+    let prev_close = sqlx::query(
+        "SELECT COALESCE(MAX(seq), 0) AS s FROM device_events WHERE device_id = $1 AND compartment_label = $2 AND kind = 'door_closed' AND seq < $3",
+    )
+    .bind(device_id.to_string())
+    .bind(label.to_string())
+    .bind(seq as i64)
+    .fetch_one(&mut *conn)
+    .await?;
+    let since = int(&prev_close, "s")?;
+    let rows = sqlx::query(
+        "SELECT body FROM device_events WHERE device_id = $1 AND kind = 'pickup_granted' AND seq > $2 AND seq < $3",
+    )
+    .bind(device_id.to_string())
+    .bind(since)
+    .bind(seq as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        if let Ok(EdgeEvent::PickupGranted { compartments, .. }) =
+            serde_json::from_str::<EdgeEvent>(&text(&r, "body")?)
+            && compartments.iter().any(|c| c == label)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Takes the next credential cache version for a device.
+pub async fn next_cache_version(conn: &mut AnyConnection, device_id: &str) -> Result<u64, OpError> {
+    let row = sqlx::query(locked!(
+        conn,
+        "SELECT cache_version FROM devices WHERE id = $1"
+    ))
+    .bind(device_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(OpError::NotFound { what: "device" })?;
+    let next = int(&row, "cache_version")? + 1;
+    sqlx::query("UPDATE devices SET cache_version = $1 WHERE id = $2")
+        .bind(next)
+        .bind(device_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(next as u64)
+}
