@@ -239,3 +239,192 @@ async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_
         "the restarted agent's simulated bank boots locked and untouched"
     );
 }
+
+/// A private Mosquitto on a free port, so the test can restart it.
+struct Mosquitto {
+    child: Option<std::process::Child>,
+}
+
+impl Mosquitto {
+    fn start(port: u16) -> Option<Mosquitto> {
+        let child = std::process::Command::new("mosquitto")
+            .args(["-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let m = Mosquitto { child: Some(child) };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(m);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn journal_kinds(admin: &Client, device_id: &str) -> Vec<String> {
+    let (_, ev) = admin
+        .get(&format!("/api/v1/devices/{device_id}/events?limit=1000"))
+        .await;
+    ev.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_through_mosquitto() {
+    use cubby_protocol::command::{Action, Command, Purpose};
+    use cubby_protocol::signing::sign;
+    use rumqttc::{AsyncClient, MqttOptions, QoS};
+
+    let port = free_port();
+    let Some(mut mosquitto) = Mosquitto::start(port) else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "mosquitto must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: no mosquitto binary on this machine");
+        return;
+    };
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let p = CubbyProcess::start_with(bin(), None, vec!["--mqtt-url".into(), url]);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device_id, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    // Every compartment holds a parcel: each remote open counts against the cap.
+    for lock in 1..=5 {
+        agent.post(&format!("/sim/0/{lock}/put"), json!({})).await;
+    }
+    eventually(10, "the agent to see every compartment occupied", || async {
+        let s = agent.get("/api/state").await;
+        let c = s["compartments"].as_array().cloned().unwrap_or_default();
+        (c.len() == 5 && c.iter().all(|c| c["item_present"] == true)).then_some(())
+    })
+    .await;
+
+    // The test plays a back end that holds the real signing key.
+    let secret = hex::decode(std::fs::read_to_string(p.data_dir.join("secret.key")).unwrap().trim()).unwrap();
+    let key = cubby_server::devices::signing_key(&secret);
+    let rogue = cubby_protocol::signing::signing_key(&[42u8; 32]);
+    let mut opts = MqttOptions::new("test-backend", "127.0.0.1", port);
+    opts.set_keep_alive(std::time::Duration::from_secs(5));
+    let (client, mut eventloop) = AsyncClient::new(opts, 100);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let topic = cubby_protocol::topics::topic(&device_id, cubby_protocol::topics::Channel::Cmd);
+    let now = cubby_server::now_ms();
+    let cmd = |id: &str, seq: u64, device: &str, label: &str, issued: i64, expires: i64| Command {
+        device_id: device.to_string(),
+        cmd_id: id.to_string(),
+        tx_id: "tx-test".into(),
+        seq,
+        issued_ms: issued,
+        expires_ms: expires,
+        action: Action::Unlock {
+            compartment: label.to_string(),
+            purpose: Purpose::Staff,
+        },
+    };
+    let publish = |bytes: Vec<u8>| {
+        let client = client.clone();
+        let topic = topic.clone();
+        async move { client.publish(topic, QoS::AtLeastOnce, false, bytes).await.unwrap() }
+    };
+    let json_of = |s: &cubby_protocol::signing::Signed| serde_json::to_vec(s).unwrap();
+
+    let good = sign(&key, &cmd("cmd-good", 1003, &device_id, "A01", now, now + 20_000));
+    let mut altered = good.clone();
+    altered.payload = altered.payload.replace("A01", "A02");
+    let attempts = vec![
+        ("forged", json_of(&sign(&rogue, &cmd("cmd-f", 1000, &device_id, "A01", now, now + 20_000)))),
+        ("mis-addressed", json_of(&sign(&key, &cmd("cmd-m", 1001, "dev_someoneelse", "A01", now, now + 20_000)))),
+        ("expired", json_of(&sign(&key, &cmd("cmd-e", 1002, &device_id, "A01", now - 40_000, now - 20_000)))),
+        ("good", json_of(&good)),
+        ("redelivered", json_of(&good)),
+        ("replayed seq", json_of(&sign(&key, &cmd("cmd-r", 1003, &device_id, "A02", now, now + 20_000)))),
+        ("altered", json_of(&altered)),
+    ];
+    for (_, bytes) in attempts {
+        publish(bytes).await;
+    }
+    eventually(20, "the rejections in the journal", || async {
+        let kinds = journal_kinds(&w.admin, &device_id).await;
+        (kinds.iter().filter(|k| *k == "command_rejected").count() >= 5).then_some(())
+    })
+    .await;
+    let kinds = journal_kinds(&w.admin, &device_id).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "command_rejected").count(), 5, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "unlocked").count(), 1, "{kinds:?}");
+    assert_eq!(agent.total_releases().await, 1, "only the one valid command opened a door");
+    assert_eq!(agent.releases(0, 1).await, 1);
+    agent.post("/sim/0/1/close", json!({})).await;
+
+    // The cap: 12 more valid opens of occupied compartments; 9 fit in the
+    // 10-per-10-minutes window (one was used above), 3 are refused.
+    for i in 0..12u64 {
+        let lock = (i % 5) as u8 + 1;
+        let label = ["A01", "A02", "B01", "C01", "K01"][usize::from(lock - 1)];
+        let t = cubby_server::now_ms();
+        publish(json_of(&sign(&key, &cmd(&format!("cmd-cap-{i}"), 2000 + i, &device_id, label, t, t + 20_000)))).await;
+        eventually(10, "the command to be handled", || async {
+            let k = journal_kinds(&w.admin, &device_id).await;
+            let handled = k.iter().filter(|k| *k == "unlocked" || *k == "command_refused").count();
+            (handled as u64 > i + 1).then_some(())
+        })
+        .await;
+        agent.post(&format!("/sim/0/{lock}/close"), json!({})).await;
+    }
+    assert_eq!(agent.total_releases().await, 10, "the edge cap held at 10 remote opens");
+    let kinds = journal_kinds(&w.admin, &device_id).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "command_refused").count(), 3);
+    let (_, incidents) = w.admin.get(&format!("/api/v1/sites/{}/incidents", w.site_id)).await;
+    let refused = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "remote_open_refused")
+        .count();
+    assert_eq!(refused, 3, "{incidents}");
+
+    // Two broker restarts: the agent reconnects, no door moves.
+    let before = agent.total_releases().await;
+    for _ in 0..2 {
+        mosquitto.kill();
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        mosquitto = Mosquitto::start(port).expect("mosquitto restarts");
+        eventually(20, "the agent to reconnect", || async {
+            let s = agent.get("/api/state").await;
+            let (_, devices) = w.admin.get(&format!("/api/v1/lockers/{}/devices", w.locker_id)).await;
+            (devices[0]["online"] == true && s["journal_acked"] == s["journal_head"]).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(agent.total_releases().await, before, "broker restarts released no door");
+}
