@@ -124,9 +124,20 @@ fn secrets(i: usize) -> DepositSecrets {
     DepositSecrets {
         code: format!("{i:08}"),
         code_mac,
+        // Distinct values stand in for the locker-key MACs the server computes.
+        code_local_mac: {
+            let mut m = code_mac;
+            m[30] = 7;
+            m
+        },
         code_credential_id: format!("crd_k{i}"),
         qr_token: format!("{i:032}"),
         qr_mac,
+        qr_local_mac: {
+            let mut m = qr_mac;
+            m[30] = 7;
+            m
+        },
         qr_credential_id: format!("crd_q{i}"),
     }
 }
