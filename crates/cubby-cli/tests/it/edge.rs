@@ -323,15 +323,24 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
     for lock in 1..=5 {
         agent.post(&format!("/sim/0/{lock}/put"), json!({})).await;
     }
-    eventually(10, "the agent to see every compartment occupied", || async {
-        let s = agent.get("/api/state").await;
-        let c = s["compartments"].as_array().cloned().unwrap_or_default();
-        (c.len() == 5 && c.iter().all(|c| c["item_present"] == true)).then_some(())
-    })
+    eventually(
+        10,
+        "the agent to see every compartment occupied",
+        || async {
+            let s = agent.get("/api/state").await;
+            let c = s["compartments"].as_array().cloned().unwrap_or_default();
+            (c.len() == 5 && c.iter().all(|c| c["item_present"] == true)).then_some(())
+        },
+    )
     .await;
 
     // The test plays a back end that holds the real signing key.
-    let secret = hex::decode(std::fs::read_to_string(p.data_dir.join("secret.key")).unwrap().trim()).unwrap();
+    let secret = hex::decode(
+        std::fs::read_to_string(p.data_dir.join("secret.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
     let key = cubby_server::devices::signing_key(&secret);
     let rogue = cubby_protocol::signing::signing_key(&[42u8; 32]);
     let mut opts = MqttOptions::new("test-backend", "127.0.0.1", port);
@@ -355,20 +364,52 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
     let publish = |bytes: Vec<u8>| {
         let client = client.clone();
         let topic = topic.clone();
-        async move { client.publish(topic, QoS::AtLeastOnce, false, bytes).await.unwrap() }
+        async move {
+            client
+                .publish(topic, QoS::AtLeastOnce, false, bytes)
+                .await
+                .unwrap()
+        }
     };
     let json_of = |s: &cubby_protocol::signing::Signed| serde_json::to_vec(s).unwrap();
 
-    let good = sign(&key, &cmd("cmd-good", 1003, &device_id, "A01", now, now + 20_000));
+    let good = sign(
+        &key,
+        &cmd("cmd-good", 1003, &device_id, "A01", now, now + 20_000),
+    );
     let mut altered = good.clone();
     altered.payload = altered.payload.replace("A01", "A02");
     let attempts = vec![
-        ("forged", json_of(&sign(&rogue, &cmd("cmd-f", 1000, &device_id, "A01", now, now + 20_000)))),
-        ("mis-addressed", json_of(&sign(&key, &cmd("cmd-m", 1001, "dev_someoneelse", "A01", now, now + 20_000)))),
-        ("expired", json_of(&sign(&key, &cmd("cmd-e", 1002, &device_id, "A01", now - 40_000, now - 20_000)))),
+        (
+            "forged",
+            json_of(&sign(
+                &rogue,
+                &cmd("cmd-f", 1000, &device_id, "A01", now, now + 20_000),
+            )),
+        ),
+        (
+            "mis-addressed",
+            json_of(&sign(
+                &key,
+                &cmd("cmd-m", 1001, "dev_someoneelse", "A01", now, now + 20_000),
+            )),
+        ),
+        (
+            "expired",
+            json_of(&sign(
+                &key,
+                &cmd("cmd-e", 1002, &device_id, "A01", now - 40_000, now - 20_000),
+            )),
+        ),
         ("good", json_of(&good)),
         ("redelivered", json_of(&good)),
-        ("replayed seq", json_of(&sign(&key, &cmd("cmd-r", 1003, &device_id, "A02", now, now + 20_000)))),
+        (
+            "replayed seq",
+            json_of(&sign(
+                &key,
+                &cmd("cmd-r", 1003, &device_id, "A02", now, now + 20_000),
+            )),
+        ),
         ("altered", json_of(&altered)),
     ];
     for (_, bytes) in attempts {
@@ -380,9 +421,21 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
     })
     .await;
     let kinds = journal_kinds(&w.admin, &device_id).await;
-    assert_eq!(kinds.iter().filter(|k| *k == "command_rejected").count(), 5, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| *k == "unlocked").count(), 1, "{kinds:?}");
-    assert_eq!(agent.total_releases().await, 1, "only the one valid command opened a door");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "command_rejected").count(),
+        5,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "unlocked").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        agent.total_releases().await,
+        1,
+        "only the one valid command opened a door"
+    );
     assert_eq!(agent.releases(0, 1).await, 1);
     agent.post("/sim/0/1/close", json!({})).await;
 
@@ -392,19 +445,40 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
         let lock = (i % 5) as u8 + 1;
         let label = ["A01", "A02", "B01", "C01", "K01"][usize::from(lock - 1)];
         let t = cubby_server::now_ms();
-        publish(json_of(&sign(&key, &cmd(&format!("cmd-cap-{i}"), 2000 + i, &device_id, label, t, t + 20_000)))).await;
+        publish(json_of(&sign(
+            &key,
+            &cmd(
+                &format!("cmd-cap-{i}"),
+                2000 + i,
+                &device_id,
+                label,
+                t,
+                t + 20_000,
+            ),
+        )))
+        .await;
         eventually(10, "the command to be handled", || async {
             let k = journal_kinds(&w.admin, &device_id).await;
-            let handled = k.iter().filter(|k| *k == "unlocked" || *k == "command_refused").count();
+            let handled = k
+                .iter()
+                .filter(|k| *k == "unlocked" || *k == "command_refused")
+                .count();
             (handled as u64 > i + 1).then_some(())
         })
         .await;
         agent.post(&format!("/sim/0/{lock}/close"), json!({})).await;
     }
-    assert_eq!(agent.total_releases().await, 10, "the edge cap held at 10 remote opens");
+    assert_eq!(
+        agent.total_releases().await,
+        10,
+        "the edge cap held at 10 remote opens"
+    );
     let kinds = journal_kinds(&w.admin, &device_id).await;
     assert_eq!(kinds.iter().filter(|k| *k == "command_refused").count(), 3);
-    let (_, incidents) = w.admin.get(&format!("/api/v1/sites/{}/incidents", w.site_id)).await;
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
     let refused = incidents
         .as_array()
         .unwrap()
@@ -421,10 +495,17 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
         mosquitto = Mosquitto::start(port).expect("mosquitto restarts");
         eventually(20, "the agent to reconnect", || async {
             let s = agent.get("/api/state").await;
-            let (_, devices) = w.admin.get(&format!("/api/v1/lockers/{}/devices", w.locker_id)).await;
+            let (_, devices) = w
+                .admin
+                .get(&format!("/api/v1/lockers/{}/devices", w.locker_id))
+                .await;
             (devices[0]["online"] == true && s["journal_acked"] == s["journal_head"]).then_some(())
         })
         .await;
     }
-    assert_eq!(agent.total_releases().await, before, "broker restarts released no door");
+    assert_eq!(
+        agent.total_releases().await,
+        before,
+        "broker restarts released no door"
+    );
 }
