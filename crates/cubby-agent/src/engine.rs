@@ -89,6 +89,7 @@ pub enum Output {
     Reply(Vec<u8>),
     Journal(Vec<u8>),
     State(Vec<u8>),
+    Heartbeat(Vec<u8>),
 }
 
 pub struct Engine {
@@ -298,6 +299,7 @@ impl Engine {
         let mut poll_timer = tokio::time::interval(poll);
         poll_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut upload_timer = tokio::time::interval(Duration::from_millis(500));
+        let mut heartbeat_timer = tokio::time::interval(Duration::from_secs(15));
         loop {
             tokio::select! {
                 msg = inputs.recv() => match msg {
@@ -306,6 +308,7 @@ impl Engine {
                 },
                 _ = poll_timer.tick() => self.poll_board().await,
                 _ = upload_timer.tick() => {}
+                _ = heartbeat_timer.tick() => self.heartbeat().await,
             }
             self.upload().await;
         }
@@ -749,8 +752,16 @@ impl Engine {
         self.send(Output::Journal(bytes)).await;
     }
 
-    pub fn uptime_s(&self) -> u64 {
-        self.started.elapsed().as_secs()
+    async fn heartbeat(&self) {
+        if !self.connected {
+            return;
+        }
+        let beat = cubby_protocol::messages::Heartbeat {
+            uptime_s: self.started.elapsed().as_secs(),
+            journal_unacked: self.journal.head() - self.journal.acked(),
+        };
+        let body = serde_json::to_vec(&envelope(beat, None)).unwrap_or_default();
+        self.send(Output::Heartbeat(body)).await;
     }
 }
 

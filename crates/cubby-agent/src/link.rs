@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cubby_protocol::messages::{Envelope, Heartbeat, Status};
+use cubby_protocol::messages::Status;
 use cubby_protocol::topics::{self, Channel};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, SubscribeFilter};
 use tokio::sync::mpsc;
@@ -47,39 +47,15 @@ pub async fn run(
                 Output::Reply(b) => (Channel::Reply, false, b),
                 Output::Journal(b) => (Channel::Journal, false, b),
                 Output::State(b) => (Channel::State, true, b),
+                Output::Heartbeat(b) => (Channel::Heartbeat, false, b),
             };
-            let _ = out_client.try_publish(
-                topics::topic(&out_id, channel),
-                QoS::AtLeastOnce,
-                retain,
-                body,
-            );
-        }
-    });
-
-    // Heartbeat.
-    let hb_client = client.clone();
-    let hb_id = id.clone();
-    let started = std::time::Instant::now();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(15));
-        loop {
-            every.tick().await;
-            let beat = Envelope {
-                msg_id: format!("hb-{}-{}", hb_id, started.elapsed().as_millis()),
-                tx_id: None,
-                sent_ms: crate::now_ms(),
-                body: Heartbeat {
-                    uptime_s: started.elapsed().as_secs(),
-                    journal_unacked: 0,
-                },
+            // Heartbeats are liveness only: losing one costs nothing.
+            let qos = if channel == Channel::Heartbeat {
+                QoS::AtMostOnce
+            } else {
+                QoS::AtLeastOnce
             };
-            let _ = hb_client.try_publish(
-                topics::topic(&hb_id, Channel::Heartbeat),
-                QoS::AtMostOnce,
-                false,
-                serde_json::to_vec(&beat).unwrap_or_default(),
-            );
+            let _ = out_client.try_publish(topics::topic(&out_id, channel), qos, retain, body);
         }
     });
 

@@ -11,8 +11,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::Millis;
 use crate::signing::{Signed, verify};
+use crate::{Millis, constant_time_eq};
 
 /// How a credential is presented at the locker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -128,11 +128,4 @@ impl CredentialCache {
             .filter(|e| e.kind == kind)
             .find(|e| constant_time_eq(e.mac.as_bytes(), wanted.as_bytes()))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -33,3 +33,9 @@ pub enum ProtocolError {
     #[error("signature does not verify")]
     BadSignature,
 }
+
+/// Equality that takes the same time wherever the inputs differ (for MACs and
+/// secrets). Lengths are not secret.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use cubby_broker::Authorizer;
-use cubby_protocol::topics;
+use cubby_protocol::{constant_time_eq, topics};
 
 use super::{DeviceHub, device_secret_mac};
 
@@ -14,10 +14,6 @@ pub struct DeviceAuthorizer {
     pub hub: Arc<DeviceHub>,
     pub secret: Arc<Vec<u8>>,
     pub server_password: String,
-}
-
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Authorizer for DeviceAuthorizer {
@@ -31,7 +27,7 @@ impl Authorizer for DeviceAuthorizer {
             return Err(());
         };
         if user == SERVER_PRINCIPAL {
-            return if same(pass, self.server_password.as_bytes()) {
+            return if constant_time_eq(pass, self.server_password.as_bytes()) {
                 Ok(SERVER_PRINCIPAL.to_string())
             } else {
                 Err(())
@@ -45,7 +41,7 @@ impl Authorizer for DeviceAuthorizer {
         let wanted = device_secret_mac(&self.secret, pass);
         let known = self.hub.credentials.read().map_err(|_| ())?;
         match known.get(user) {
-            Some(stored) if same(stored, &wanted) => Ok(user.to_string()),
+            Some(stored) if constant_time_eq(stored, &wanted) => Ok(user.to_string()),
             _ => Err(()),
         }
     }

@@ -621,6 +621,10 @@ async fn door_closed(
     actor: &str,
     now: Millis,
 ) -> Result<Option<(&'static str, String)>, OpError> {
+    // Without a presence sensor there is nothing to compare.
+    let Some(present) = item_present else {
+        return Ok(None);
+    };
     // The opening this close ends: the latest unlock or pick-up of this
     // compartment since its previous close.
     let rows = sqlx::query(
@@ -638,9 +642,6 @@ async fn door_closed(
         .and_then(|r| text(r, "body").ok())
         .and_then(|b| serde_json::from_str::<EdgeEvent>(&b).ok());
     let picked_up = recent_pickup_of(conn, device_id, seq, label).await?;
-    let Some(present) = item_present else {
-        return Ok(None);
-    };
     if let Some(EdgeEvent::Unlocked { purpose, .. }) = unlocked
         && purpose == cubby_protocol::command::Purpose::Deposit
         && !picked_up
