@@ -7,10 +7,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cubby_boards::{BankStatus, Board, LockAddress};
+use cubby_domain::allocation::{CarrierQuotas, CompartmentView, ParcelRequest, allocate};
 use cubby_domain::credentials::{Presented, classify};
+use cubby_domain::dims::Dimensions;
+use cubby_domain::model::{CompartmentStatus, TemperatureZone};
 use cubby_domain::throttle::{KeypadRefusal, KeypadState, ThrottlePolicy};
+use cubby_domain::tracking::TrackingNumber;
 use cubby_protocol::Millis;
-use cubby_protocol::cache::{CredentialCache, CredentialKind, accept, local_credential_mac};
+use cubby_protocol::cache::{
+    CredentialCache, CredentialKind, accept, local_credential_mac, tracking_mac,
+};
 use cubby_protocol::command::{Action, CommandGuard, Outcome, Reply, Verdict};
 use cubby_protocol::journal::EdgeEvent;
 use cubby_protocol::messages::{
@@ -42,7 +48,14 @@ pub struct EdgePolicy {
     pub stuck_after_ms: Millis,
     pub code_digits: u32,
     pub throttle: ThrottlePolicy,
+    /// Below this much free space in the data directory the locker stops
+    /// taking new deposits (courier passes and deposit unlocks) and keeps
+    /// pick-ups and logging going in what is left (security.md: edge disk full).
+    pub min_free_bytes: u64,
 }
+
+/// Default floor: 64 MiB is ~200,000 journal entries of pick-ups and door events.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for EdgePolicy {
     fn default() -> Self {
@@ -53,6 +66,7 @@ impl Default for EdgePolicy {
             stuck_after_ms: 1_500,
             code_digits: 8,
             throttle: ThrottlePolicy::default(),
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
     }
 }
@@ -66,6 +80,27 @@ pub enum KioskAnswer {
     Unavailable(String),
 }
 
+/// The kiosk's answer to a courier's deposit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepositAnswer {
+    Opened {
+        compartment: String,
+        parcel_id: String,
+    },
+    /// The pass matched nothing valid (same answer for wrong and expired).
+    PassRejected,
+    /// The parcel is not pre-advised here for this pass's carrier.
+    NotExpected,
+    /// This parcel was already deposited here.
+    AlreadyDeposited,
+    /// No free compartment of its zone fits it.
+    NoFit(String),
+    Locked {
+        until_ms: Option<Millis>,
+    },
+    Unavailable(String),
+}
+
 /// Inputs to the engine.
 pub enum Input {
     Command(Vec<u8>),
@@ -75,6 +110,11 @@ pub enum Input {
     Pickup {
         code: String,
         answer: oneshot::Sender<KioskAnswer>,
+    },
+    Deposit {
+        pass: String,
+        tracking_number: String,
+        answer: oneshot::Sender<DepositAnswer>,
     },
     Maintenance {
         on: bool,
@@ -102,8 +142,12 @@ pub struct Engine {
     guard: CommandGuard,
     cache: Option<CredentialCache>,
     cache_path: PathBuf,
+    data_dir: PathBuf,
     /// Credentials used here, with the journal entry that used them.
     consumed: HashMap<String, u64>,
+    /// Parcels couriers deposited here → (compartment, journal entry), until
+    /// a cache that reflects the entry arrives.
+    deposited: HashMap<String, (String, u64)>,
     remote_opens: VecDeque<Millis>,
     maintenance: bool,
     keypad: KeypadState,
@@ -152,6 +196,7 @@ impl Engine {
             .map_err(|_| StartError::Identity("credential_key is not hex".into()))?;
         let journal = Journal::open(&data_dir)?;
         let cache_path = data_dir.join("cache.json");
+        let journal_dir = data_dir.clone();
         let mut engine = Engine {
             identity,
             server_key,
@@ -162,7 +207,9 @@ impl Engine {
             guard: CommandGuard::new(),
             cache: None,
             cache_path,
+            data_dir: journal_dir,
             consumed: HashMap::new(),
+            deposited: HashMap::new(),
             remote_opens: VecDeque::new(),
             maintenance: false,
             keypad: KeypadState::default(),
@@ -220,6 +267,14 @@ impl Engine {
                 EdgeEvent::PickupGranted { credential_id, .. } => {
                     self.consumed.insert(credential_id.clone(), e.seq);
                 }
+                EdgeEvent::DepositMade {
+                    parcel_id,
+                    compartment,
+                    ..
+                } => {
+                    self.deposited
+                        .insert(parcel_id.clone(), (compartment.clone(), e.seq));
+                }
                 EdgeEvent::MaintenanceMode { on } => self.maintenance = *on,
                 _ => {}
             }
@@ -258,6 +313,7 @@ impl Engine {
         // reflected in this cache; later uses still count locally.
         let seen = cache.journal_seq;
         self.consumed.retain(|_, seq| *seq > seen);
+        self.deposited.retain(|_, (_, seq)| *seq > seen);
         self.cache = Some(cache);
     }
 
@@ -338,6 +394,14 @@ impl Engine {
             }
             Input::Pickup { code, answer } => {
                 let result = self.pickup(&code).await;
+                let _ = answer.send(result);
+            }
+            Input::Deposit {
+                pass,
+                tracking_number,
+                answer,
+            } => {
+                let result = self.deposit(&pass, &tracking_number).await;
                 let _ = answer.send(result);
             }
             Input::Maintenance { on, answer } => {
@@ -444,6 +508,10 @@ impl Engine {
             self.guard.record(cmd.seq, reply.clone());
             return self.reply(reply).await;
         };
+        if purpose == cubby_protocol::command::Purpose::Deposit && self.storage_low() {
+            let reason = "storage nearly full: this locker takes no new deposits".to_string();
+            return self.refuse(&cmd, reason).await;
+        }
         // Unknown presence counts as occupied: the cap errs on the safe side.
         let occupied = self
             .last_status
@@ -464,20 +532,7 @@ impl Engine {
                 self.remote_opens.len(),
                 self.policy.remote_open_window_ms / 60_000
             );
-            self.record_or_log(EdgeEvent::CommandRefused {
-                cmd_id: cmd.cmd_id.clone(),
-                seq: cmd.seq,
-                reason: reason.clone(),
-            });
-            let reply = Reply {
-                cmd_id: Some(cmd.cmd_id.clone()),
-                tx_id: Some(cmd.tx_id.clone()),
-                seq: Some(cmd.seq),
-                outcome: Outcome::Refused { reason },
-                duplicate: false,
-            };
-            self.guard.record(cmd.seq, reply.clone());
-            return self.reply(reply).await;
+            return self.refuse(&cmd, reason).await;
         }
         // Journal first: if the process dies between here and the board, the
         // door stays shut and the record says it was released — never the
@@ -509,6 +564,25 @@ impl Engine {
         self.reply(reply).await;
     }
 
+    /// Refuses a valid command by local policy: journalled, answered, and
+    /// remembered so that a redelivery gets the same answer.
+    async fn refuse(&mut self, cmd: &cubby_protocol::command::Command, reason: String) {
+        self.record_or_log(EdgeEvent::CommandRefused {
+            cmd_id: cmd.cmd_id.clone(),
+            seq: cmd.seq,
+            reason: reason.clone(),
+        });
+        let reply = Reply {
+            cmd_id: Some(cmd.cmd_id.clone()),
+            tx_id: Some(cmd.tx_id.clone()),
+            seq: Some(cmd.seq),
+            outcome: Outcome::Refused { reason },
+            duplicate: false,
+        };
+        self.guard.record(cmd.seq, reply.clone());
+        self.reply(reply).await;
+    }
+
     async fn release(&mut self, label: &str, addr: LockAddress) -> Result<(), String> {
         match self.board.unlock(addr).await {
             Ok(()) => {
@@ -523,6 +597,161 @@ impl Engine {
                 Err(detail)
             }
         }
+    }
+
+    /// A failed code at the keypad: counts towards the lockout, journalled
+    /// when it locks.
+    fn keypad_failure(&mut self, now: Millis) {
+        let was_locked = self.keypad.check(now).is_err();
+        self.keypad.record_failure(now, &self.policy.throttle);
+        if !was_locked && let Err(refusal) = self.keypad.check(now) {
+            let until_ms = match refusal {
+                KeypadRefusal::LockedOut { retry_after_secs } => {
+                    Some(now + retry_after_secs as Millis * 1000)
+                }
+                KeypadRefusal::Disabled => None,
+            };
+            self.record_or_log(EdgeEvent::KeypadLocked { until_ms });
+        }
+    }
+
+    /// A courier deposits a pre-advised parcel with a courier pass. Decided
+    /// here from the cache, so it works with the server unreachable: the pass
+    /// must be valid, the parcel pre-advised for the pass's carrier, and the
+    /// door is chosen among compartments that were free when the cache was
+    /// built and that nothing was put into since (the same allocation rules as
+    /// the server). The deposit is journalled before the door is released.
+    async fn deposit(&mut self, pass: &str, tracking_number: &str) -> DepositAnswer {
+        let now = now_ms();
+        if pass.len() > 64 || tracking_number.len() > 64 {
+            return DepositAnswer::PassRejected;
+        }
+        if let Err(refusal) = self.keypad.check(now) {
+            let until_ms = match refusal {
+                KeypadRefusal::LockedOut { retry_after_secs } => {
+                    Some(now + retry_after_secs as Millis * 1000)
+                }
+                KeypadRefusal::Disabled => None,
+            };
+            return DepositAnswer::Locked { until_ms };
+        }
+        if self.storage_low() {
+            return DepositAnswer::Unavailable(
+                "this locker's storage is nearly full and takes no new deposits; pick-ups still work"
+                    .into(),
+            );
+        }
+        let Some(cache) = self.cache.as_ref() else {
+            return DepositAnswer::Unavailable("this locker has no credential list yet".into());
+        };
+        if now > cache.expires_ms {
+            return DepositAnswer::Unavailable("this locker's credential list has expired".into());
+        }
+        let mac = local_credential_mac(&self.credential_key, CredentialKind::Courier, pass.trim());
+        let Some(courier) = cache.find_courier(&mac, now).cloned() else {
+            self.record_or_log(EdgeEvent::DepositRefused {
+                reason: "courier pass not accepted".into(),
+            });
+            self.keypad_failure(now);
+            return DepositAnswer::PassRejected;
+        };
+        self.keypad.record_success();
+        let expected = TrackingNumber::parse(tracking_number).ok().and_then(|t| {
+            let mac = tracking_mac(&self.credential_key, t.as_str());
+            cache
+                .find_expected(&mac)
+                .filter(|p| p.carrier.as_ref().is_none_or(|c| *c == courier.carrier))
+                .cloned()
+        });
+        let Some(parcel) = expected else {
+            self.record_or_log(EdgeEvent::DepositRefused {
+                reason: format!("parcel not pre-advised here for {}", courier.carrier),
+            });
+            return DepositAnswer::NotExpected;
+        };
+        if self.deposited.contains_key(&parcel.parcel_id) {
+            return DepositAnswer::AlreadyDeposited;
+        }
+        let taken: Vec<&str> = self.deposited.values().map(|(l, _)| l.as_str()).collect();
+        let views: Vec<CompartmentView> = cache
+            .specs
+            .iter()
+            .filter(|s| cache.free.contains(&s.label) && !taken.contains(&s.label.as_str()))
+            .filter(|s| !self.sensor_says_full(&s.label))
+            .filter_map(|s| {
+                Some(CompartmentView {
+                    id: s.label.clone(),
+                    label: s.label.clone(),
+                    inner: Dimensions::new(s.width_mm, s.height_mm, s.depth_mm),
+                    temperature: s.temperature.parse().ok()?,
+                    height_above_floor_mm: 0,
+                    status: CompartmentStatus::Available,
+                    contents: None,
+                })
+            })
+            .collect();
+        let request = ParcelRequest {
+            dims: Dimensions::new(parcel.width_mm, parcel.height_mm, parcel.depth_mm),
+            temperature: parcel
+                .temperature
+                .parse()
+                .unwrap_or(TemperatureZone::Ambient),
+            recipient_key: None,
+            carrier: Some(courier.carrier.clone()),
+            reach: None,
+        };
+        let label = match allocate(&request, &views, &CarrierQuotas::new()) {
+            Ok(a) => a.label,
+            Err(no_fit) => {
+                self.record_or_log(EdgeEvent::DepositRefused {
+                    reason: no_fit.to_string(),
+                });
+                return DepositAnswer::NoFit(no_fit.to_string());
+            }
+        };
+        let Some(addr) = self.address_of(&label) else {
+            return DepositAnswer::Unavailable(format!("compartment {label} is not wired"));
+        };
+        let seq = match self.record(EdgeEvent::DepositMade {
+            pass_id: courier.pass_id.clone(),
+            parcel_id: parcel.parcel_id.clone(),
+            compartment: label.clone(),
+        }) {
+            Ok(seq) => seq,
+            Err(e) => return DepositAnswer::Unavailable(format!("journal: {e}")),
+        };
+        self.deposited
+            .insert(parcel.parcel_id.clone(), (label.clone(), seq));
+        match self.release(&label, addr).await {
+            Ok(()) => DepositAnswer::Opened {
+                compartment: label,
+                parcel_id: parcel.parcel_id,
+            },
+            // The board fault is journalled; staff see it as an incident.
+            Err(detail) => DepositAnswer::Unavailable(format!(
+                "the door did not open ({detail}); keep the parcel and tell staff"
+            )),
+        }
+    }
+
+    /// Whether free space in the data directory is under the floor. An
+    /// unreadable file system counts as low: deposits are what can wait.
+    fn storage_low(&self) -> bool {
+        match rustix::fs::statvfs(&self.data_dir) {
+            Ok(st) => st.f_bavail.saturating_mul(st.f_frsize) < self.policy.min_free_bytes,
+            Err(_) => true,
+        }
+    }
+
+    /// Whether the compartment's item sensor last reported something inside.
+    fn sensor_says_full(&self, label: &str) -> bool {
+        let Some(status) = &self.last_status else {
+            return false;
+        };
+        self.address_of(label)
+            .and_then(|addr| status.get(addr))
+            .and_then(|s| s.item_present)
+            .unwrap_or(false)
     }
 
     async fn pickup(&mut self, input: &str) -> KioskAnswer {
@@ -564,17 +793,7 @@ impl Engine {
         let Some(entry) = found else {
             self.record_or_log(EdgeEvent::PickupDenied { via: kind });
             if kind == CredentialKind::Keypad {
-                let was_locked = self.keypad.check(now).is_err();
-                self.keypad.record_failure(now, &self.policy.throttle);
-                if !was_locked && let Err(refusal) = self.keypad.check(now) {
-                    let until_ms = match refusal {
-                        KeypadRefusal::LockedOut { retry_after_secs } => {
-                            Some(now + retry_after_secs as Millis * 1000)
-                        }
-                        KeypadRefusal::Disabled => None,
-                    };
-                    self.record_or_log(EdgeEvent::KeypadLocked { until_ms });
-                }
+                self.keypad_failure(now);
             }
             return KioskAnswer::Rejected;
         };

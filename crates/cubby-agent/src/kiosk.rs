@@ -1,7 +1,7 @@
 //! The kiosk's local HTTP endpoint, served by the agent so that it works with
-//! the network down. JSON for the kiosk screen (issue: web UI) and for tests;
-//! a minimal form page for people. Simulator controls exist only when the
-//! board is simulated.
+//! the network down: the touchscreen page (collect with a code or QR scan,
+//! deliver with a courier pass) and its JSON API under `/kiosk/api`.
+//! Simulator controls exist only when the board is simulated.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{Input, KioskAnswer};
+use crate::engine::{DepositAnswer, Input, KioskAnswer};
 
 #[derive(Clone)]
 struct Kiosk {
@@ -28,9 +28,11 @@ pub async fn serve(
 ) {
     let mut app = Router::new()
         .route("/", get(page))
-        .route("/api/pickup", post(pickup))
-        .route("/api/state", get(state))
-        .route("/api/maintenance", post(maintenance));
+        .route("/kiosk/kiosk.js", get(script))
+        .route("/kiosk/api/pickup", post(pickup))
+        .route("/kiosk/api/deposit", post(deposit))
+        .route("/kiosk/api/state", get(state))
+        .route("/kiosk/api/maintenance", post(maintenance));
     if sim.is_some() {
         app = app
             .route("/sim/releases", get(sim_releases))
@@ -42,15 +44,24 @@ pub async fn serve(
     }
 }
 
-const PAGE: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cubby locker</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><h1>Collect a parcel</h1>
-<p>Type your pick-up code or scan your QR code.</p>
-<p>This screen's full interface arrives with the web UI; the locker answers on <code>POST /api/pickup</code>.</p>
-</main></body></html>"#;
+/// The touchscreen page and its script, embedded: the kiosk loads nothing
+/// from anywhere else.
+const PAGE: &str = include_str!("../assets/kiosk.html");
+const SCRIPT: &str = include_str!("../assets/kiosk.js");
 
 async fn page() -> Html<&'static str> {
     Html(PAGE)
+}
+
+async fn script() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -72,7 +83,10 @@ async fn pickup(State(k): State<Kiosk>, Json(body): Json<PickupBody>) -> Respons
         // One answer for a wrong code and an unknown parcel.
         Some(KioskAnswer::Rejected) => (
             StatusCode::FORBIDDEN,
-            Json(json!({ "code": "code_rejected", "message": "That code did not open anything." })),
+            Json(json!({
+                "code": cubby_domain::credentials::CODE_REJECTED,
+                "message": cubby_domain::credentials::CODE_REJECTED_MESSAGE,
+            })),
         )
             .into_response(),
         Some(KioskAnswer::Locked { until_ms }) => (
@@ -85,6 +99,67 @@ async fn pickup(State(k): State<Kiosk>, Json(body): Json<PickupBody>) -> Respons
             Json(json!({ "code": "unavailable", "message": why })),
         )
             .into_response(),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepositBody {
+    /// The courier pass code.
+    pass: String,
+    /// The parcel's tracking number (typed or scanned).
+    tracking_number: String,
+}
+
+fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "code": code, "message": message }))).into_response()
+}
+
+/// A courier deposits a pre-advised parcel with a courier pass; the locker
+/// picks and opens the door itself.
+async fn deposit(State(k): State<Kiosk>, Json(body): Json<DepositBody>) -> Response {
+    let DepositBody {
+        pass,
+        tracking_number,
+    } = body;
+    let asked = ask(&k, |answer| Input::Deposit {
+        pass,
+        tracking_number,
+        answer,
+    })
+    .await;
+    match asked {
+        Some(DepositAnswer::Opened {
+            compartment,
+            parcel_id,
+        }) => Json(json!({ "opened": [compartment], "parcel_id": parcel_id })).into_response(),
+        Some(DepositAnswer::PassRejected) => refusal(
+            StatusCode::FORBIDDEN,
+            "pass_rejected",
+            "The courier pass was not accepted.",
+        ),
+        Some(DepositAnswer::NotExpected) => refusal(
+            StatusCode::NOT_FOUND,
+            "parcel_not_expected",
+            "This parcel is not pre-advised for this locker. Hand it to staff or have it announced first.",
+        ),
+        Some(DepositAnswer::AlreadyDeposited) => refusal(
+            StatusCode::CONFLICT,
+            "already_deposited",
+            "This parcel was already deposited here.",
+        ),
+        Some(DepositAnswer::NoFit(why)) => {
+            refusal(StatusCode::CONFLICT, "no_compartment_fits", &why)
+        }
+        Some(DepositAnswer::Locked { until_ms }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "code": "keypad_locked", "message": "Too many wrong codes. Ask staff.", "until_ms": until_ms })),
+        )
+            .into_response(),
+        Some(DepositAnswer::Unavailable(why)) => {
+            refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &why)
+        }
         None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }

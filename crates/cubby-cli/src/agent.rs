@@ -48,6 +48,10 @@ pub struct AgentArgs {
     /// Remote opens of occupied compartments allowed per 10 minutes.
     #[arg(long, default_value_t = 10)]
     pub remote_open_cap: usize,
+    /// Below this much free space (MiB) in the data directory the locker takes
+    /// no new deposits; pick-ups and logging go on.
+    #[arg(long, default_value_t = cubby_agent::engine::DEFAULT_MIN_FREE_BYTES / (1024 * 1024))]
+    pub min_free_mb: u64,
 }
 
 pub fn read_identity(path: &PathBuf) -> anyhow::Result<DeviceIdentity> {
@@ -81,6 +85,7 @@ pub fn settle(args: &AgentArgs) -> anyhow::Result<AgentConfig> {
         .context("--mqtt must be host:port")?;
     let policy = EdgePolicy {
         remote_open_cap: args.remote_open_cap,
+        min_free_bytes: args.min_free_mb.saturating_mul(1024 * 1024),
         ..Default::default()
     };
     anyhow::ensure!(

@@ -1,7 +1,9 @@
 //! `cubby demo`: one command that shows Cubby working. It starts the server on a
-//! free port with an embedded SQLite database, seeds a realistic site through the
-//! public API, then simulated couriers deposit and simulated residents collect
-//! (with the codes from their notifications) on a compressed clock.
+//! free port with an embedded SQLite database and the embedded MQTT broker, seeds
+//! a realistic site through the public API, starts one real locker agent per
+//! locker bank (simulated lock boards, talking to the server over MQTT), then
+//! simulated couriers deposit and simulated residents collect at the locker's
+//! kiosk (with the codes from their notifications) on a compressed clock.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -9,9 +11,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use cubby_boards::{LockAddress, SimulatedBank};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+
+use crate::admin_api::AdminApi;
 
 use crate::serve::{ServeConfig, start};
 
@@ -26,6 +31,9 @@ pub struct DemoArgs {
     /// Address to listen on (default: a free port on 127.0.0.1).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// Address of the embedded MQTT broker the demo's agents use (default: a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub mqtt_listen: String,
     /// Seed of the simulation.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
@@ -69,29 +77,68 @@ fn bank(prefix: &str, a: usize, b: usize, c: usize, chilled: usize) -> Vec<Value
     out
 }
 
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
+/// Simulated boards behind each demo bank: 4 Kerong boards of 16 locks hold
+/// the 60 compartments, wired in label order.
+const DEMO_BOARDS: [u8; 4] = [0, 1, 2, 3];
+const DEMO_LOCKS_PER_BOARD: u8 = 16;
+
+/// One locker bank with its agent.
+struct DemoLocker {
+    id: String,
+    kiosk: String,
+    sim: SimulatedBank,
 }
 
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = res.status().as_u16();
-        Ok((status, res.json().await.unwrap_or(Value::Null)))
+/// Registers a device for the locker and starts a real agent for it, in this
+/// process, connected to the server's broker over a socket like any other.
+async fn start_agent(
+    api: &AdminApi,
+    locker: &str,
+    data_dir: &std::path::Path,
+    mqtt_addr: &str,
+) -> anyhow::Result<DemoLocker> {
+    let agent = crate::admin_api::start_simulated_agent(
+        api,
+        locker,
+        data_dir,
+        mqtt_addr,
+        DEMO_BOARDS.to_vec(),
+        DEMO_LOCKS_PER_BOARD,
+        Duration::from_millis(100),
+    )
+    .await?;
+    Ok(DemoLocker {
+        id: locker.to_string(),
+        kiosk: agent.kiosk,
+        sim: agent.sim,
+    })
+}
+
+/// The people at the bank: a courier puts the parcel into a door that opened
+/// empty and shuts it; a resident takes the parcel out of a door that opened
+/// full and shuts it. Returns (deposits placed, parcels taken).
+fn people_at(sim: &SimulatedBank) -> (u64, u64) {
+    let (mut placed, mut taken) = (0, 0);
+    for board in DEMO_BOARDS {
+        for lock in 1..=DEMO_LOCKS_PER_BOARD {
+            let addr = LockAddress::new(board, lock);
+            let Some(state) = sim.lock_state(addr) else {
+                continue;
+            };
+            if !state.door_open {
+                continue;
+            }
+            if state.item_present {
+                sim.take_item(addr);
+                taken += 1;
+            } else {
+                sim.put_item(addr);
+                placed += 1;
+            }
+            sim.close_door(addr);
+        }
     }
-    async fn created(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let (status, v) = self.post(path, body).await?;
-        anyhow::ensure!(status == 201, "POST {path} answered {status}: {v}");
-        Ok(v)
-    }
+    (placed, taken)
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
@@ -105,6 +152,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
         listen: args.listen.clone(),
         data_dir: data_dir.clone(),
         outbox_dir: Some(outbox.clone()),
+        mqtt_listen: args.mqtt_listen.clone(),
         ..ServeConfig::default()
     };
     let running = start(&config).await?;
@@ -115,7 +163,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
         )?,
     };
     let base = format!("http://{}", running.addr);
-    let api = Api {
+    let api = AdminApi {
         client: reqwest::Client::new(),
         base: base.clone(),
         token: token.clone(),
@@ -167,6 +215,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     )
     .await?;
 
+    let mut banks = Vec::new();
+    for locker in &lockers {
+        banks.push(start_agent(&api, locker, &data_dir, &running.mqtt_addr).await?);
+    }
+
     println!("Cubby demo is running.");
     println!("  API:        {base}/api/v1   (docs: {base}/api/docs)");
     println!("  Admin token: {token}");
@@ -174,6 +227,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
         "  Site:       {site_id}  (Riverside Court: 2 buildings, 240 residents, 2 locker banks of 60, a parcel room)"
     );
     println!("  Lockers:    {}", lockers.join(", "));
+    for bank in &banks {
+        println!(
+            "  Agent:      locker {} kiosk {} (simulated Kerong boards over MQTT {})",
+            bank.id, bank.kiosk, running.mqtt_addr
+        );
+    }
     println!(
         "  Try:        curl -H 'Authorization: Bearer {token}' {base}/api/v1/lockers/{}",
         lockers[0]
@@ -185,8 +244,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
         .duration
         .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     let mut seen = std::collections::BTreeSet::new();
-    let mut waiting: VecDeque<(tokio::time::Instant, String, String)> = VecDeque::new();
+    // (when, resident, locker, credential)
+    let mut waiting: VecDeque<(tokio::time::Instant, String, String, String)> = VecDeque::new();
+    // Residents who collected at a locker: one credential opens all of a
+    // resident's doors there, so their later notices' codes find nothing left.
+    let mut collected = std::collections::HashSet::new();
     let (mut deposits, mut pickups, mut full) = (0u64, 0u64, 0u64);
+    let (mut placed, mut taken) = (0u64, 0u64);
     let mut tick = tokio::time::interval(Duration::from_millis(400));
     let carriers = ["dhl", "inpost", "ups", "dpd"];
     let mut serial = 0u64;
@@ -241,8 +305,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
                     continue;
                 };
                 let p = &msg["payload"];
-                let (Some(locker), Some(qr)) = (p["locker_id"].as_str(), p["qr_token"].as_str())
-                else {
+                let (Some(resident), Some(locker), Some(qr)) = (
+                    p["resident_id"].as_str(),
+                    p["locker_id"].as_str(),
+                    p["qr_token"].as_str(),
+                ) else {
                     continue;
                 };
                 let credential = p["code"]
@@ -252,34 +319,62 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
                     .to_string();
                 let later = tokio::time::Instant::now()
                     + Duration::from_millis(rng.random_range(2_000..20_000));
-                waiting.push_back((later, locker.to_string(), credential));
+                waiting.push_back((later, resident.to_string(), locker.to_string(), credential));
             }
         }
         let now = tokio::time::Instant::now();
         let mut still = VecDeque::new();
-        while let Some((when, locker, code)) = waiting.pop_front() {
+        while let Some((when, resident, locker, code)) = waiting.pop_front() {
             if when > now {
-                still.push_back((when, locker, code));
+                still.push_back((when, resident, locker, code));
                 continue;
             }
-            if let (200, v) = api
-                .post(
-                    &format!("/api/v1/lockers/{locker}/pickups"),
-                    json!({"code": code}),
-                )
-                .await?
-            {
-                pickups += v["parcels"].as_array().map(|a| a.len() as u64).unwrap_or(0);
+            let Some(bank) = banks.iter().find(|b| b.id == locker) else {
+                continue;
+            };
+            // Residents collect at the locker: the agent decides from its
+            // signed cache, without asking the server.
+            let answer = api
+                .client
+                .post(format!("{}/kiosk/api/pickup", bank.kiosk))
+                .json(&json!({"code": code}))
+                .send()
+                .await;
+            match answer {
+                Ok(res) if res.status().as_u16() == 200 => {
+                    let v: Value = res.json().await.unwrap_or(Value::Null);
+                    pickups += v["opened"].as_array().map(|a| a.len() as u64).unwrap_or(0);
+                    collected.insert((resident, locker));
+                }
+                Ok(res) if res.status().as_u16() == 403 => {
+                    if !collected.contains(&(resident, locker.clone())) {
+                        tracing::warn!(%locker, "the kiosk refused a resident's code");
+                    }
+                }
+                // Keypad locked or the agent busy: come back later.
+                Ok(_) | Err(_) => still.push_back((
+                    now + Duration::from_secs(3),
+                    resident,
+                    locker.clone(),
+                    code.clone(),
+                )),
             }
         }
         waiting = still;
+        for bank in &banks {
+            let (p, t) = people_at(&bank.sim);
+            placed += p;
+            taken += t;
+        }
         if deposits >= last_report + 25 {
             last_report = deposits;
-            println!("deposited {deposits}, collected {pickups}, no compartment fitted {full}");
+            println!(
+                "deposited {deposits} (placed behind {placed} doors), collected {pickups} at kiosks (taken from {taken} doors), no compartment fitted {full}"
+            );
         }
     }
     println!(
-        "demo stopped: deposited {deposits}, collected {pickups}, no compartment fitted {full}"
+        "demo stopped: deposited {deposits} (placed behind {placed} doors), collected {pickups} at kiosks (taken from {taken} doors), no compartment fitted {full}"
     );
     running.task.abort();
     Ok(true)

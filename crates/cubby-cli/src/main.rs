@@ -1,9 +1,12 @@
 //! `cubby`: the one binary. Runs the server, the demo, the audit check and the
 //! ingest benchmark.
 
+mod admin_api;
 mod agent;
 mod bench;
+mod bench_edge;
 mod demo;
+mod plan;
 mod serve;
 
 use std::path::PathBuf;
@@ -39,6 +42,8 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Size parcel lockers or a parcel room for a building; Erlang B; forecasts.
+    Plan(Box<plan::PlanArgs>),
     /// Run the agent beside a locker bank: lock boards, kiosk, offline decisions.
     Agent(agent::AgentArgs),
     /// Administration against a running server.
@@ -78,6 +83,14 @@ enum AuditCommand {
 enum BenchCommand {
     /// Durable custody ingest through the HTTP API, beside a raw SQLite baseline.
     Ingest(bench::IngestArgs),
+    /// P4: kiosk code → unlock frame offline, and deposit → unlock via the server, beside a bare kiosk round trip.
+    EdgeDecision(bench_edge::EdgeDecisionArgs),
+    /// P6: a courier's batch of deposits at one locker through the real path, beside the API alone.
+    CourierBatch(bench_edge::CourierBatchArgs),
+    /// P5: many simulated agents publishing QoS 1 journal batches into durable ingest, beside Mosquitto alone.
+    Fleet(bench_edge::FleetArgs),
+    /// P7 and P8: the planner (closed form per building; 1,000 simulated years).
+    Planner(plan::PlanBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -113,6 +126,26 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => bench::ingest(args).await,
+            Command::Bench {
+                command: BenchCommand::EdgeDecision(args),
+            } => bench_edge::edge_decision(args).await,
+            Command::Bench {
+                command: BenchCommand::CourierBatch(args),
+            } => bench_edge::courier_batch(args).await,
+            Command::Bench {
+                command: BenchCommand::Fleet(args),
+            } => bench_edge::fleet(args).await,
+            // CPU-bound: off the async workers.
+            Command::Bench {
+                command: BenchCommand::Planner(args),
+            } => tokio::task::spawn_blocking(move || plan::bench(args))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r.map(|()| true)),
+            Command::Plan(args) => tokio::task::spawn_blocking(move || plan::run(*args))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r.map(|()| true)),
             Command::Agent(args) => agent::run(args).await,
             Command::Admin {
                 command:

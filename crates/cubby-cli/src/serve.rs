@@ -37,10 +37,36 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mqtt_listen: Option<String>,
-    /// Use an external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883.
+    /// Use an external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883
+    /// or mqtt://cubby-server:PASSWORD@127.0.0.1:1883.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mqtt_url: Option<String>,
+    /// Send email through this SMTP server: smtp://host:port (plain),
+    /// smtp+starttls://host:port or smtps://host:port. User and password come
+    /// from CUBBY_SMTP_USER and CUBBY_SMTP_PASSWORD.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    /// The From address of email notices.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_from: Option<String>,
+    /// Send SMS through this provider (Twilio's API shape), e.g.
+    /// https://api.twilio.com; account and token from CUBBY_SMS_ACCOUNT and
+    /// CUBBY_SMS_TOKEN.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_url: Option<String>,
+    /// The sender number or name of SMS notices.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_from: Option<String>,
+    /// For tests: the scheduler and the outbox read the time (ms since the
+    /// epoch) from this file, so that weeks can pass in seconds.
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_clock_file: Option<PathBuf>,
     /// A TOML file with the same keys (listen, data_dir, database_url, outbox_dir, mqtt_listen, mqtt_url, code_digits, keypad_daily_failure_limit).
     #[arg(long)]
     #[serde(skip)]
@@ -59,6 +85,11 @@ pub struct ServeConfig {
     pub code_digits: u32,
     pub keypad_daily_failure_limit: u32,
     pub max_compartments_per_locker: u32,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub sms_url: Option<String>,
+    pub sms_from: Option<String>,
+    pub test_clock_file: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -75,6 +106,11 @@ impl Default for ServeConfig {
             code_digits: p.code_digits,
             keypad_daily_failure_limit: p.throttle.daily_limit,
             max_compartments_per_locker: p.max_compartments_per_locker,
+            smtp_url: None,
+            smtp_from: None,
+            sms_url: None,
+            sms_from: None,
+            test_clock_file: None,
         }
     }
 }
@@ -101,6 +137,10 @@ impl ServeArgs {
                 "code_digits",
                 "keypad_daily_failure_limit",
                 "max_compartments_per_locker",
+                "smtp_url",
+                "smtp_from",
+                "sms_url",
+                "sms_from",
             ]))
             .merge(Serialized::defaults(self.clone()));
         fig.extract().context("reading the configuration")
@@ -128,6 +168,7 @@ pub struct Running {
 
 /// Opens everything and starts serving; returns once the socket is listening.
 pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
+    cubby_server::install_tls_provider();
     let policies = Policies {
         code_digits: config.code_digits,
         throttle: cubby_domain::throttle::ThrottlePolicy {
@@ -156,16 +197,23 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         secret: Arc::new(secret),
         policies: Arc::new(policies),
         devices: cubby_server::devices::DeviceHub::new(),
+        clock: match &config.test_clock_file {
+            Some(path) => cubby_server::Clock::File(path.clone()),
+            None => cubby_server::Clock::System,
+        },
     };
     let boot =
         cubby_server::bootstrap(&state, std::env::var("CUBBY_ADMIN_TOKEN").ok().as_deref()).await?;
-    if let Some(dir) = &config.outbox_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let transports = transports(config, &state.secret)?;
+    if !transports.is_empty() {
         tokio::spawn(cubby_server::outbox::run(
             store.clone(),
-            FileTransport { dir: dir.clone() },
+            transports,
+            state.clock.clone(),
         ));
     }
+    tokio::spawn(cubby_server::scheduler::run(state.clone()));
+    tokio::spawn(cubby_server::webhooks::run(state.clone()));
     let (broker, mqtt) = start_mqtt(config, &state).await?;
     let mqtt_addr = format!("{}:{}", mqtt.host, mqtt.port);
     cubby_server::devices::start(state.clone(), mqtt).await?;
@@ -189,6 +237,78 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     })
 }
 
+/// The notification transports the configuration names.
+fn transports(
+    config: &ServeConfig,
+    secret: &[u8],
+) -> anyhow::Result<cubby_server::outbox::Transports> {
+    use cubby_notify::{EmailConfig, SmsConfig, SmsFormat, SmtpSecurity};
+    let mut t = cubby_server::outbox::Transports::default();
+    if let Some(dir) = &config.outbox_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        t.file = Some(FileTransport { dir: dir.clone() });
+    }
+    if let Some(url) = &config.smtp_url {
+        let (security, rest) = if let Some(r) = url.strip_prefix("smtps://") {
+            (SmtpSecurity::Tls, r)
+        } else if let Some(r) = url.strip_prefix("smtp+starttls://") {
+            (SmtpSecurity::StartTls, r)
+        } else if let Some(r) = url.strip_prefix("smtp://") {
+            (SmtpSecurity::None, r)
+        } else {
+            anyhow::bail!("smtp_url must start with smtp://, smtp+starttls:// or smtps://");
+        };
+        let (host, port) = rest
+            .trim_end_matches('/')
+            .rsplit_once(':')
+            .context("smtp_url must name host:port")?;
+        let from = config
+            .smtp_from
+            .clone()
+            .context("smtp_from is required with smtp_url")?;
+        t.email = Some(
+            cubby_notify::EmailTransport::new(EmailConfig {
+                host: host.to_string(),
+                port: port.parse().context("smtp_url port")?,
+                security,
+                username: std::env::var("CUBBY_SMTP_USER").ok(),
+                password: std::env::var("CUBBY_SMTP_PASSWORD").ok(),
+                from,
+                timeout: std::time::Duration::from_secs(15),
+                helo_name: None,
+                extra_root_pem: None,
+            })
+            .map_err(|e| anyhow::anyhow!("SMTP settings: {}", e.message))?,
+        );
+    }
+    t.push = Some(
+        cubby_notify::PushTransport::new(
+            &cubby_server::push_key_seed(secret),
+            cubby_server::PUSH_SUBJECT,
+        )
+        .map_err(|e| anyhow::anyhow!("web push: {}", e.message))?,
+    );
+    if let Some(url) = &config.sms_url {
+        t.sms = Some(
+            cubby_notify::SmsTransport::new(SmsConfig {
+                base_url: url.clone(),
+                account_sid: std::env::var("CUBBY_SMS_ACCOUNT")
+                    .context("CUBBY_SMS_ACCOUNT is required with sms_url")?,
+                auth_token: std::env::var("CUBBY_SMS_TOKEN")
+                    .context("CUBBY_SMS_TOKEN is required with sms_url")?,
+                from: config
+                    .sms_from
+                    .clone()
+                    .context("sms_from is required with sms_url")?,
+                format: SmsFormat::Twilio,
+                timeout: None,
+            })
+            .map_err(|e| anyhow::anyhow!("SMS settings: {}", e.message))?,
+        );
+    }
+    Ok(t)
+}
+
 /// Starts the embedded broker, or settles the external broker's address.
 async fn start_mqtt(
     config: &ServeConfig,
@@ -197,19 +317,31 @@ async fn start_mqtt(
     if let Some(url) = &config.mqtt_url {
         let rest = url
             .strip_prefix("mqtt://")
-            .with_context(|| format!("mqtt_url {url:?} must start with mqtt://"))?;
+            .context("mqtt_url must start with mqtt://")?;
+        // mqtt://user:password@host:port, for a broker that admits the server
+        // by password (see docs/mosquitto-acl.example).
+        let (credentials, rest) = match rest.rsplit_once('@') {
+            Some((userinfo, hostport)) => {
+                let (user, pass) = userinfo.split_once(':').with_context(|| {
+                    "mqtt_url credentials must be user:password@host:port".to_string()
+                })?;
+                (Some((user.to_string(), pass.to_string())), hostport)
+            }
+            None => (None, rest),
+        };
         let (host, port) = rest
             .trim_end_matches('/')
             .rsplit_once(':')
             .map(|(h, p)| (h.to_string(), p.parse::<u16>()))
             .unwrap_or((rest.to_string(), Ok(1883)));
-        let port = port.with_context(|| format!("mqtt_url {url:?} has a bad port"))?;
+        // The URL may hold a password: errors name the host only.
+        let port = port.with_context(|| format!("mqtt_url for host {host:?} has a bad port"))?;
         return Ok((
             None,
             MqttSettings {
                 host,
                 port,
-                credentials: None,
+                credentials,
             },
         ));
     }

@@ -35,3 +35,4 @@ pub const MESSAGE: &str = "msg";
 pub const DEVICE: &str = "dev";
 pub const COMMAND: &str = "cmd";
 pub const INCIDENT: &str = "inc";
+pub const COURIER_PASS: &str = "cps";

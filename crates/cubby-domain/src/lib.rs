@@ -13,6 +13,7 @@ pub mod dims;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
+pub mod policy;
 pub mod throttle;
 pub mod tracking;
 

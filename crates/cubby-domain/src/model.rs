@@ -120,6 +120,12 @@ impl Timezone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Wall-clock time at the site for a UTC instant in milliseconds.
+    pub fn local_time(&self, at_ms: i64) -> Option<chrono::NaiveDateTime> {
+        let tz: chrono_tz::Tz = self.0.parse().ok()?;
+        chrono::DateTime::from_timestamp_millis(at_ms).map(|t| t.with_timezone(&tz).naive_local())
+    }
 }
 
 impl TryFrom<String> for Timezone {

@@ -20,6 +20,8 @@ use crate::{Millis, constant_time_eq};
 pub enum CredentialKind {
     Keypad,
     Qr,
+    /// A courier's pass for deposits at this locker.
+    Courier,
 }
 
 impl CredentialKind {
@@ -27,8 +29,50 @@ impl CredentialKind {
         match self {
             CredentialKind::Keypad => "keypad",
             CredentialKind::Qr => "qr",
+            CredentialKind::Courier => "courier",
         }
     }
+}
+
+/// A compartment's inner size and zone, so that the locker can choose a door
+/// for a deposit on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompartmentSpec {
+    pub label: String,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    /// `ambient`, `chilled` or `frozen`.
+    pub temperature: String,
+}
+
+/// A courier's pass: lets its holder deposit pre-advised parcels of one carrier
+/// at this locker until it expires, with or without the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourierPass {
+    pub pass_id: String,
+    pub carrier: String,
+    /// Hex of [`local_credential_mac`] with [`CredentialKind::Courier`].
+    pub mac: String,
+    pub expires_ms: Millis,
+}
+
+/// A pre-advised parcel a courier may deposit here. The tracking number is
+/// held as a MAC under the locker key: a stolen cache lists no tracking
+/// numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedParcel {
+    pub parcel_id: String,
+    /// Hex of [`tracking_mac`].
+    pub tracking_mac: String,
+    pub carrier: Option<String>,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    pub temperature: String,
 }
 
 /// One credential the locker may honour.
@@ -61,6 +105,18 @@ pub struct CredentialCache {
     /// the n-th lock counting boards then locks.
     pub compartments: Vec<String>,
     pub entries: Vec<CacheEntry>,
+    /// Sizes of the compartments, for deposits decided at the locker.
+    #[serde(default)]
+    pub specs: Vec<CompartmentSpec>,
+    /// Compartments that were empty and in service when the cache was built.
+    #[serde(default)]
+    pub free: Vec<String>,
+    /// Courier passes valid at this locker.
+    #[serde(default)]
+    pub couriers: Vec<CourierPass>,
+    /// Pre-advised parcels couriers may deposit here.
+    #[serde(default)]
+    pub expected: Vec<ExpectedParcel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,7 +175,35 @@ pub fn local_credential_mac(locker_key: &[u8], kind: CredentialKind, presented: 
     m.finalize().into_bytes().into()
 }
 
+/// The MAC of a tracking number (in its canonical form) under a locker's
+/// credential key.
+pub fn tracking_mac(locker_key: &[u8], tracking_number: &str) -> [u8; 32] {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(locker_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    m.update(b"cubby-local-tracking-v1");
+    m.update(&(tracking_number.len() as u64).to_be_bytes());
+    m.update(tracking_number.as_bytes());
+    m.finalize().into_bytes().into()
+}
+
 impl CredentialCache {
+    /// The courier pass whose MAC matches and that has not expired.
+    pub fn find_courier(&self, mac: &[u8; 32], now: Millis) -> Option<&CourierPass> {
+        let wanted = hex::encode(mac);
+        self.couriers
+            .iter()
+            .filter(|c| c.expires_ms > now)
+            .find(|c| constant_time_eq(c.mac.as_bytes(), wanted.as_bytes()))
+    }
+
+    /// The pre-advised parcel with this tracking MAC.
+    pub fn find_expected(&self, mac: &[u8; 32]) -> Option<&ExpectedParcel> {
+        let wanted = hex::encode(mac);
+        self.expected
+            .iter()
+            .find(|e| constant_time_eq(e.tracking_mac.as_bytes(), wanted.as_bytes()))
+    }
+
     /// The entry whose MAC matches, compared in constant time per entry.
     pub fn find(&self, kind: CredentialKind, mac: &[u8; 32]) -> Option<&CacheEntry> {
         let wanted = hex::encode(mac);

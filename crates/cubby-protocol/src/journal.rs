@@ -56,6 +56,18 @@ pub enum EdgeEvent {
     PickupDenied {
         via: CredentialKind,
     },
+    /// A courier deposited a pre-advised parcel with a courier pass, decided
+    /// at the locker; the door was released after this entry was written.
+    DepositMade {
+        pass_id: String,
+        parcel_id: String,
+        compartment: String,
+    },
+    /// A courier's deposit was refused at the locker (bad pass, parcel not
+    /// expected, nothing fits). Carries no pass or tracking number.
+    DepositRefused {
+        reason: String,
+    },
     /// The keypad is locked out after repeated failures.
     KeypadLocked {
         until_ms: Option<Millis>,
@@ -107,6 +119,8 @@ impl EdgeEvent {
             EdgeEvent::CommandRefused { .. } => "command_refused",
             EdgeEvent::PickupGranted { .. } => "pickup_granted",
             EdgeEvent::PickupDenied { .. } => "pickup_denied",
+            EdgeEvent::DepositMade { .. } => "deposit_made",
+            EdgeEvent::DepositRefused { .. } => "deposit_refused",
             EdgeEvent::KeypadLocked { .. } => "keypad_locked",
             EdgeEvent::DoorOpened { .. } => "door_opened",
             EdgeEvent::DoorClosed { .. } => "door_closed",

@@ -69,8 +69,8 @@ impl ApiError {
     pub fn code_rejected() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "code_rejected",
-            "The code was not accepted.",
+            cubby_domain::credentials::CODE_REJECTED,
+            cubby_domain::credentials::CODE_REJECTED_MESSAGE,
         )
     }
     pub fn keypad(refusal: KeypadRefusal) -> Self {

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod outbox;
+pub mod scheduler;
+pub mod webhooks;
 pub mod write;
 
 use std::path::PathBuf;
@@ -61,6 +63,46 @@ pub struct AppState {
     pub policies: Arc<Policies>,
     /// The device link's shared state (broker credentials, dispatcher wake-up).
     pub devices: Arc<devices::DeviceHub>,
+    /// The time the scheduler and the outbox go by.
+    pub clock: Clock,
+}
+
+/// The seed of the VAPID key browsers subscribe to web push with, derived
+/// from the server secret (so every instance signs alike).
+pub fn push_key_seed(secret: &[u8]) -> [u8; 32] {
+    cubby_domain::credentials::mac(secret, &["vapid-key-v1"])
+}
+
+/// The contact VAPID tokens name for push service operators.
+pub const PUSH_SUBJECT: &str = "mailto:push@cubby.invalid";
+
+/// One TLS policy: rustls with the ring provider, installed before any
+/// client is built (a second call is harmless).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Where the scheduler and the outbox read the time. Tests travel through
+/// weeks with a file; production uses the system clock.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    /// Milliseconds since the epoch, as text, read at every look (the system
+    /// clock while the file is missing or unreadable).
+    File(PathBuf),
+}
+
+impl Clock {
+    pub fn now(&self) -> Millis {
+        match self {
+            Clock::System => now_ms(),
+            Clock::File(path) => std::fs::read_to_string(path)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or_else(now_ms),
+        }
+    }
 }
 
 pub fn now_ms() -> Millis {

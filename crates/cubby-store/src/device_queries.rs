@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::OpError;
-use crate::queries::{hash32, int, opt_text, text};
+use crate::queries::{hash32, int, mm, opt_text, text};
 
 /// What the broker needs to admit a device.
 #[derive(Debug, Clone)]
@@ -91,20 +91,31 @@ pub async fn devices_of_locker(
 }
 
 /// (device id, locker id, stored journal head) of every active device.
-pub async fn active_device_ids(
-    conn: &mut AnyConnection,
-) -> Result<Vec<(String, String, u64)>, OpError> {
-    let rows =
-        sqlx::query("SELECT id, locker_id, journal_seq FROM devices WHERE revoked = 0 ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
+/// A device that may connect, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveDevice {
+    pub id: String,
+    pub locker_id: String,
+    pub site_id: String,
+    /// Its journal head as stored here.
+    pub journal_seq: u64,
+}
+
+pub async fn active_devices(conn: &mut AnyConnection) -> Result<Vec<ActiveDevice>, OpError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.locker_id, l.site_id, d.journal_seq FROM devices d \
+         JOIN lockers l ON l.id = d.locker_id WHERE d.revoked = 0 ORDER BY d.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                text(r, "id")?,
-                text(r, "locker_id")?,
-                int(r, "journal_seq")? as u64,
-            ))
+            Ok(ActiveDevice {
+                id: text(r, "id")?,
+                locker_id: text(r, "locker_id")?,
+                site_id: text(r, "site_id")?,
+                journal_seq: int(r, "journal_seq")? as u64,
+            })
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(OpError::from)
@@ -258,4 +269,113 @@ pub async fn incidents(
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(OpError::from)
+}
+
+/// A courier pass as the locker's cache holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedCourierPass {
+    pub id: String,
+    pub locker_id: String,
+    pub carrier: String,
+    pub local_mac: [u8; 32],
+    pub expires_ms: i64,
+}
+
+/// Courier passes valid at a locker now.
+pub async fn cache_courier_passes(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    now: i64,
+) -> Result<Vec<CachedCourierPass>, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, locker_id, carrier, local_mac, expires_ms FROM courier_passes \
+         WHERE locker_id = $1 AND revoked = 0 AND expires_ms > $2 ORDER BY id",
+    )
+    .bind(locker_id.to_string())
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CachedCourierPass {
+                id: text(r, "id")?,
+                locker_id: text(r, "locker_id")?,
+                carrier: text(r, "carrier")?,
+                local_mac: hash32(r, "local_mac")?,
+                expires_ms: int(r, "expires_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// A pre-advised parcel a courier may deposit at a locker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedParcelRow {
+    pub parcel_id: String,
+    pub tracking_number: String,
+    pub carrier: Option<String>,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    pub temperature: String,
+}
+
+/// Most pre-advised parcels one locker's cache lists.
+pub const MAX_EXPECTED_PER_LOCKER: i64 = 2_000;
+
+/// Pre-advised parcels with a known recipient on the locker's site, newest
+/// first: a courier with a pass may deposit them at the locker on its own.
+pub async fn expected_parcels(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+) -> Result<Vec<ExpectedParcelRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.tracking_number, p.carrier, p.width_mm, p.height_mm, p.depth_mm, p.temperature \
+         FROM parcels p JOIN lockers l ON l.site_id = p.site_id \
+         WHERE l.id = $1 AND p.state = 'announced' AND p.resident_id IS NOT NULL \
+         ORDER BY p.created_ms DESC, p.id LIMIT $2",
+    )
+    .bind(locker_id.to_string())
+    .bind(MAX_EXPECTED_PER_LOCKER)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ExpectedParcelRow {
+                parcel_id: text(r, "id")?,
+                tracking_number: text(r, "tracking_number")?,
+                carrier: opt_text(r, "carrier")?,
+                width_mm: mm(r, "width_mm")?,
+                height_mm: mm(r, "height_mm")?,
+                depth_mm: mm(r, "depth_mm")?,
+                temperature: text(r, "temperature")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// One courier pass, for revocation checks.
+pub async fn courier_pass(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<CachedCourierPass>, OpError> {
+    let row = sqlx::query(
+        "SELECT id, carrier, local_mac, expires_ms, locker_id FROM courier_passes WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(CachedCourierPass {
+            id: text(&r, "id")?,
+            carrier: text(&r, "carrier")?,
+            local_mac: hash32(&r, "local_mac")?,
+            expires_ms: int(&r, "expires_ms")?,
+            locker_id: text(&r, "locker_id")?,
+        })
+    })
+    .transpose()
+    .map_err(|e: sqlx::Error| OpError::from(e))
 }

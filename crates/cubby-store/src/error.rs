@@ -11,6 +11,8 @@ pub enum StoreError {
     Migration(String),
     #[error("unsupported database URL: {0}")]
     BadUrl(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {

@@ -573,6 +573,7 @@ pub async fn room(conn: &mut AnyConnection, id: &str) -> Result<Option<RoomRow>,
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxRow {
     pub id: String,
+    pub site_id: String,
     pub channel: String,
     pub recipient: String,
     pub subject: String,
@@ -582,14 +583,18 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
+/// Messages to deliver now: pending and not held back past `now` (quiet hours).
 pub async fn pending_outbox(
     conn: &mut AnyConnection,
     limit: i64,
+    now: i64,
 ) -> Result<Vec<OutboxRow>, OpError> {
     let rows = sqlx::query(
-        "SELECT id, channel, recipient, subject, body, payload, created_ms, attempts FROM outbox WHERE status = 'pending' ORDER BY created_ms, id LIMIT $1",
+        "SELECT id, site_id, channel, recipient, subject, body, payload, created_ms, attempts FROM outbox \
+         WHERE status = 'pending' AND (not_before_ms IS NULL OR not_before_ms <= $2) ORDER BY created_ms, id LIMIT $1",
     )
     .bind(limit)
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -597,6 +602,7 @@ pub async fn pending_outbox(
             let payload: String = text(r, "payload")?;
             Ok(OutboxRow {
                 id: text(r, "id")?,
+                site_id: text(r, "site_id")?,
                 channel: text(r, "channel")?,
                 recipient: text(r, "recipient")?,
                 subject: text(r, "subject")?,
@@ -629,4 +635,182 @@ pub enum Table {
     Parcels,
     Outbox,
     Holders,
+}
+
+/// One parcel's stay in a compartment, from the custody chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StayRow {
+    pub parcel_id: String,
+    pub locker_id: Option<String>,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    pub arrived_ms: i64,
+    /// Picked up or returned; `None` while inside.
+    pub left_ms: Option<i64>,
+}
+
+/// Stays of parcels deposited on a site (or at one locker) since `since_ms`,
+/// oldest first: the measured input of site analytics and forecasts.
+pub async fn stays(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    locker_id: Option<&str>,
+    since_ms: i64,
+) -> Result<Vec<StayRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.locker_id, p.width_mm, p.height_mm, p.depth_mm, a.at_ms AS arrived_ms, \
+         (SELECT MIN(l.at_ms) FROM custody_events l WHERE l.parcel_id = p.id \
+          AND l.kind IN ('picked_up', 'returned_to_carrier')) AS left_ms \
+         FROM custody_events a JOIN parcels p ON p.id = a.parcel_id \
+         WHERE a.site_id = $1 AND a.at_ms >= $2 AND a.kind IN ('deposited', 'deposited_unassigned') \
+         AND ($3 IS NULL OR p.locker_id = $3) \
+         ORDER BY a.at_ms, p.id",
+    )
+    .bind(site_id.to_string())
+    .bind(since_ms)
+    .bind(locker_id.map(str::to_string))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StayRow {
+                parcel_id: text(r, "id")?,
+                locker_id: opt_text(r, "locker_id")?,
+                width_mm: mm(r, "width_mm")?,
+                height_mm: mm(r, "height_mm")?,
+                depth_mm: mm(r, "depth_mm")?,
+                arrived_ms: int(r, "arrived_ms")?,
+                left_ms: r.try_get::<Option<i64>, _>("left_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// Compartments of a site's lockers (or of one locker) that are in service.
+pub async fn compartments_in_service(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    locker_id: Option<&str>,
+) -> Result<u32, OpError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM compartments c JOIN lockers l ON l.id = c.locker_id \
+         WHERE l.site_id = $1 AND c.status <> 'out_of_service' AND ($2 IS NULL OR l.id = $2)",
+    )
+    .bind(site_id.to_string())
+    .bind(locker_id.map(str::to_string))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u32::try_from(int(&row, "n")?).unwrap_or(u32::MAX))
+}
+
+/// Residents registered on a site.
+pub async fn residents_on_site(conn: &mut AnyConnection, site_id: &str) -> Result<u32, OpError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM residents WHERE site_id = $1")
+        .bind(site_id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(u32::try_from(int(&row, "n")?).unwrap_or(u32::MAX))
+}
+
+/// When the parcel's latest custody event of this kind happened.
+pub async fn last_event_at(
+    conn: &mut AnyConnection,
+    parcel_id: &str,
+    kind: &str,
+) -> Result<Option<i64>, OpError> {
+    let row = sqlx::query(
+        "SELECT MAX(at_ms) AS at_ms FROM custody_events WHERE parcel_id = $1 AND kind = $2",
+    )
+    .bind(parcel_id.to_string())
+    .bind(kind.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get::<Option<i64>, _>("at_ms")?)
+}
+
+/// How many custody events of this kind a parcel had up to `seq` of its
+/// site's chain (the n-th reminder).
+pub async fn count_events_up_to(
+    conn: &mut AnyConnection,
+    parcel_id: &str,
+    kind: &str,
+    site_id: &str,
+    seq: i64,
+) -> Result<u32, OpError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM custody_events WHERE site_id = $1 AND parcel_id = $2 AND kind = $3 AND seq <= $4",
+    )
+    .bind(site_id.to_string())
+    .bind(parcel_id.to_string())
+    .bind(kind.to_string())
+    .bind(seq)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u32::try_from(int(&row, "n")?).unwrap_or(0))
+}
+
+/// A message's delivery status, without its content (codes stay out of reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageStatusRow {
+    pub id: String,
+    pub channel: String,
+    pub kind: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub delivered_ms: Option<i64>,
+    pub not_before_ms: Option<i64>,
+}
+
+/// A site's messages, newest first, optionally of one status.
+pub async fn messages_of_site(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<MessageStatusRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, channel, payload, status, attempts, last_error, created_ms, delivered_ms, not_before_ms \
+         FROM outbox WHERE site_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_ms DESC, id LIMIT $3",
+    )
+    .bind(site_id.to_string())
+    .bind(status.map(str::to_string))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let payload: serde_json::Value =
+                serde_json::from_str(&text(r, "payload")?).unwrap_or_default();
+            Ok(MessageStatusRow {
+                id: text(r, "id")?,
+                channel: text(r, "channel")?,
+                kind: payload["kind"].as_str().map(str::to_string),
+                status: text(r, "status")?,
+                attempts: int(r, "attempts")?,
+                last_error: opt_text(r, "last_error")?,
+                created_ms: int(r, "created_ms")?,
+                delivered_ms: r.try_get::<Option<i64>, _>("delivered_ms")?,
+                not_before_ms: r.try_get::<Option<i64>, _>("not_before_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// Parcels that expired at a locker and still wait to go back to the carrier.
+pub async fn expired_at_locker(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+) -> Result<Vec<ParcelRow>, OpError> {
+    parcels_where(
+        conn,
+        "p.locker_id = $1 AND p.state = $2",
+        locker_id,
+        ParcelState::Expired.as_str(),
+    )
+    .await
 }

@@ -23,6 +23,8 @@ pub struct CubbyProcess {
     pub outbox_dir: PathBuf,
     pub database_url: Option<String>,
     bin: PathBuf,
+    /// Extra environment of the server process (provider credentials).
+    envs: Vec<(String, String)>,
     child: Option<Child>,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -40,6 +42,17 @@ impl CubbyProcess {
         database_url: Option<String>,
         extra_args: Vec<String>,
     ) -> CubbyProcess {
+        CubbyProcess::start_with_env(bin, database_url, extra_args, Vec::new())
+    }
+
+    /// As [`CubbyProcess::start_with`], with extra environment variables
+    /// (secrets never go on a command line).
+    pub fn start_with_env(
+        bin: &Path,
+        database_url: Option<String>,
+        extra_args: Vec<String>,
+        envs: Vec<(String, String)>,
+    ) -> CubbyProcess {
         let tmp = tempfile::Builder::new()
             .prefix("cubby-test-")
             .tempdir()
@@ -54,6 +67,7 @@ impl CubbyProcess {
             outbox_dir,
             database_url,
             bin: bin.to_path_buf(),
+            envs,
             child: None,
             _tmp: Some(tmp),
         };
@@ -81,6 +95,9 @@ impl CubbyProcess {
             .stderr(Stdio::inherit());
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
+        }
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
         }
         if !self.extra_args.iter().any(|a| a == "--mqtt-url") {
             let listen = if self.mqtt.is_empty() {
@@ -223,6 +240,31 @@ impl Client {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         ((status, res.json().await.unwrap_or(Value::Null)), headers)
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("DELETE");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("PUT");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// POST that must answer 201; returns the body.

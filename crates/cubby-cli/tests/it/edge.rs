@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use cubby_testkit::{AgentProcess, Client, CubbyProcess, eventually};
 use serde_json::{Value, json};
 
-use crate::{bin, parcel, seed, small_bank};
+use crate::{bin, free_port, parcel, seed, small_bank};
 
 /// Registers a device for the locker and writes its identity file.
-async fn provision(admin: &Client, locker_id: &str, dir: &Path) -> (String, PathBuf) {
+pub async fn provision(admin: &Client, locker_id: &str, dir: &Path) -> (String, PathBuf) {
     let identity = admin
         .created(&format!("/api/v1/lockers/{locker_id}/devices"), json!({}))
         .await;
@@ -20,7 +20,7 @@ async fn provision(admin: &Client, locker_id: &str, dir: &Path) -> (String, Path
 }
 
 /// Waits until the server sees the device online and the agent holds a cache.
-async fn wait_ready(admin: &Client, locker_id: &str, agent: &AgentProcess) {
+pub async fn wait_ready(admin: &Client, locker_id: &str, agent: &AgentProcess) {
     eventually(20, "the agent to come online", || async {
         let (_, devices) = admin
             .get(&format!("/api/v1/lockers/{locker_id}/devices"))
@@ -29,30 +29,96 @@ async fn wait_ready(admin: &Client, locker_id: &str, agent: &AgentProcess) {
     })
     .await;
     eventually(20, "the agent's credential cache", || async {
-        let s = agent.get("/api/state").await;
+        let s = agent.get("/kiosk/api/state").await;
         s["cache_version"].as_u64().map(|_| ())
     })
     .await;
 }
 
-/// The latest code sent to `email`.
-fn code_for(p: &CubbyProcess, email: &str) -> String {
-    p.outbox()
-        .iter()
-        .rev()
-        .filter(|m| m["to"] == email)
-        .find_map(|m| m["payload"]["code"].as_str().map(str::to_string))
-        .expect("a notice with a code")
+/// The latest code sent to `email` (the outbox delivers in the background).
+pub async fn code_for(p: &CubbyProcess, email: &str) -> String {
+    eventually(10, "a notice with a code", || async {
+        p.outbox()
+            .iter()
+            .rev()
+            .filter(|m| m["to"] == email)
+            .find_map(|m| m["payload"]["code"].as_str().map(str::to_string))
+    })
+    .await
 }
 
 /// Presents a code at the kiosk until the agent's cache knows it (the cache
 /// follows the deposit within a moment).
 async fn collect(agent: &AgentProcess, code: &str) -> Value {
     eventually(10, "the kiosk to accept the code", || async {
-        let (status, body) = agent.post("/api/pickup", json!({"code": code})).await;
+        let (status, body) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
         (status == 200).then_some(body)
     })
     .await
+}
+
+/// Waits until the agent has seen the door open (a person is slower than
+/// the board poll; a test is not).
+pub async fn wait_open(agent: &AgentProcess, label: &str) {
+    eventually(10, "the agent to see the door open", || async {
+        let s = agent.get("/kiosk/api/state").await;
+        s["compartments"]
+            .as_array()?
+            .iter()
+            .any(|c| c["compartment"] == label && c["locked"] == false)
+            .then_some(())
+    })
+    .await;
+}
+
+/// The cache version once the server has published everything it had to
+/// and the agent holds it: the same on both sides across two dispatcher ticks.
+async fn settled_cache(admin: &Client, locker_id: &str, agent: &AgentProcess) -> u64 {
+    let read = || async {
+        let (_, devices) = admin
+            .get(&format!("/api/v1/lockers/{locker_id}/devices"))
+            .await;
+        let server = devices[0]["cache_version"].as_u64();
+        let local = agent.get("/kiosk/api/state").await["cache_version"].as_u64();
+        (server == local).then_some(local).flatten()
+    };
+    eventually(20, "the credential cache to settle", || async {
+        let first = read().await?;
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        (read().await? == first).then_some(first)
+    })
+    .await
+}
+
+/// Anna's parcel deposited through the server into A01 (lock 1): the door
+/// opens, the courier puts the parcel in and shuts it. Returns the deposit.
+pub async fn deposit_into_a01(w: &crate::World, agent: &AgentProcess) -> Value {
+    let d = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            parcel("RB123456785GB", &w.residents[0], 60),
+        )
+        .await;
+    eventually(10, "the deposit door to open", || async {
+        (agent.releases(0, 1).await == 1).then_some(())
+    })
+    .await;
+    wait_open(agent, "A01").await;
+    agent.post("/sim/0/1/put", json!({})).await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    d
+}
+
+/// Waits until the server has the agent's whole journal and the agent holds
+/// a cache of at least this version.
+pub async fn wait_cache_caught_up(agent: &AgentProcess, version: u64) {
+    eventually(10, "the cache to catch up with the journal", || async {
+        let s = agent.get("/kiosk/api/state").await;
+        (s["journal_acked"] == s["journal_head"] && s["cache_version"].as_u64() >= Some(version))
+            .then_some(())
+    })
+    .await;
 }
 
 async fn parcel_state(admin: &Client, id: &str) -> Value {
@@ -89,6 +155,7 @@ async fn deposit_opens_the_right_door_and_a_kiosk_pickup_is_recorded() {
     );
 
     // The courier puts the parcel in and shuts the door: the deposit is confirmed.
+    wait_open(&agent, "A01").await;
     agent.post("/sim/0/1/put", json!({})).await;
     agent.post("/sim/0/1/close", json!({})).await;
     let parcel_id = d["parcel_id"].as_str().unwrap().to_string();
@@ -104,21 +171,32 @@ async fn deposit_opens_the_right_door_and_a_kiosk_pickup_is_recorded() {
     .await;
 
     // Wrong code and unknown parcel: one answer, nothing opens.
-    let (status, body) = agent.post("/api/pickup", json!({"code": "00000000"})).await;
+    let (status, body) = agent
+        .post("/kiosk/api/pickup", json!({"code": "00000000"}))
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("code_rejected"))
     );
+    // Word for word the server's answer to the same wrong code.
+    let (server_status, server_body) = w
+        .admin
+        .post(
+            &format!("/api/v1/lockers/{}/pickups", w.locker_id),
+            json!({"code": "00000000"}),
+        )
+        .await;
+    assert_eq!((status, &body), (server_status, &server_body));
     let (status, _) = agent
         .post(
-            "/api/pickup",
+            "/kiosk/api/pickup",
             json!({"code": "ffffffffffffffffffffffffffffffff"}),
         )
         .await;
     assert_eq!(status, 403);
 
     // The resident collects at the kiosk; the server records the pick-up.
-    let code = code_for(&p, "anna@example.org");
+    let code = code_for(&p, "anna@example.org").await;
     let opened = collect(&agent, &code).await;
     assert_eq!(opened["opened"], json!(["A01"]));
     assert_eq!(agent.releases(0, 1).await, 2);
@@ -129,7 +207,7 @@ async fn deposit_opens_the_right_door_and_a_kiosk_pickup_is_recorded() {
     })
     .await;
     // Used once: the same code opens nothing again.
-    let (status, _) = agent.post("/api/pickup", json!({"code": code})).await;
+    let (status, _) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
     assert_eq!(status, 403);
     assert_eq!(agent.total_releases().await, 2);
 
@@ -167,17 +245,18 @@ async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_
             (agent.releases(0, *lock).await == 1).then_some(())
         })
         .await;
+        wait_open(&agent, if *lock == 1 { "A01" } else { "B01" }).await;
         agent.post(&format!("/sim/0/{lock}/put"), json!({})).await;
         agent.post(&format!("/sim/0/{lock}/close"), json!({})).await;
         parcels.push(d["parcel_id"].as_str().unwrap().to_string());
     }
     let codes = [
-        code_for(&p, "anna@example.org"),
-        code_for(&p, "jan@example.org"),
+        code_for(&p, "anna@example.org").await,
+        code_for(&p, "jan@example.org").await,
     ];
     // Let the cache catch up with both deposits before the server goes away.
     eventually(10, "the cache to hold both credentials", || async {
-        let s = agent.get("/api/state").await;
+        let s = agent.get("/kiosk/api/state").await;
         (s["journal_acked"] == s["journal_head"] && s["cache_version"].as_u64() >= Some(3))
             .then_some(())
     })
@@ -188,7 +267,9 @@ async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_
     let releases_before = agent.total_releases().await;
     let first = collect(&agent, &codes[0]).await;
     assert_eq!(first["opened"], json!(["A01"]));
-    let (again, _) = agent.post("/api/pickup", json!({"code": codes[0]})).await;
+    let (again, _) = agent
+        .post("/kiosk/api/pickup", json!({"code": codes[0]}))
+        .await;
     assert_eq!(again, 403, "a used code opens nothing, even offline");
     let second = collect(&agent, &codes[1]).await;
     assert_eq!(second["opened"], json!(["B01"]));
@@ -201,7 +282,7 @@ async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_
     // Kill the agent too (kill -9) while offline: its journal survives.
     let mut agent = agent;
     agent.restart();
-    let head_offline = agent.get("/api/state").await["journal_head"]
+    let head_offline = agent.get("/kiosk/api/state").await["journal_head"]
         .as_u64()
         .unwrap();
 
@@ -240,6 +321,284 @@ async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_
     );
 }
 
+#[tokio::test]
+async fn a_courier_with_a_pass_deposits_pre_advised_parcels_while_the_server_is_down() {
+    let mut p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device_id, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+
+    // The carrier pre-advises two parcels; one for another carrier.
+    let mut announced = Vec::new();
+    for (tracking, carrier, resident) in [
+        ("RB123456785GB", "dhl", &w.residents[0]),
+        ("1Z5R89390357567127", "dhl", &w.residents[1]),
+        ("JJD000390007700000001", "ups", &w.residents[2]),
+    ] {
+        let a = w
+            .admin
+            .created(
+                &format!("/api/v1/sites/{}/announcements", w.site_id),
+                json!({"tracking_number": tracking, "carrier": carrier, "resident_id": resident,
+                       "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+            )
+            .await;
+        announced.push(a["parcel_id"].as_str().unwrap().to_string());
+    }
+    // Let the caches the announcements caused settle, so that the next new
+    // version is the one that carries the pass.
+    let version_before = settled_cache(&w.admin, &w.locker_id, &agent).await;
+    // Staff must name the carrier; the pass is shown once.
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_input"))
+    );
+    let pass = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+            json!({"carrier": "DHL", "valid_minutes": 120}),
+        )
+        .await;
+    assert_eq!(pass["carrier"], "dhl");
+    let code = pass["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 10);
+    eventually(10, "the pass to reach the locker", || async {
+        let v = agent.get("/kiosk/api/state").await["cache_version"].as_u64();
+        (v > Some(version_before)).then_some(())
+    })
+    .await;
+
+    // The touchscreen page is served by the agent and loads nothing from elsewhere.
+    let http = reqwest::Client::new();
+    let page = http
+        .get(format!("{}/", agent.kiosk))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Courier pass") && page.contains("src=\"/kiosk/kiosk.js\""));
+    let script = http
+        .get(format!("{}/kiosk/kiosk.js", agent.kiosk))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(script.contains("/kiosk/api/deposit"));
+    for text in [&page, &script] {
+        assert!(!text.contains("http://") && !text.contains("https://"));
+    }
+
+    // The server (and its broker) dies; the courier arrives.
+    p.kill();
+    let deposit = |pass: &str, tracking: &str| {
+        agent.post(
+            "/kiosk/api/deposit",
+            json!({"pass": pass, "tracking_number": tracking}),
+        )
+    };
+    let (status, body) = deposit("0000000000", "RB123456785GB").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("pass_rejected"))
+    );
+    let (status, body) = deposit(&code, "RB000000000GB").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("parcel_not_expected"))
+    );
+    // Pre-advised, but for another carrier than the pass.
+    let (status, _) = deposit(&code, "JJD000390007700000001").await;
+    assert_eq!(status, 404);
+    assert_eq!(agent.total_releases().await, 0, "no refusal opened a door");
+
+    let (status, first) = deposit(&code, "rb 123 456 785 gb").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["opened"], json!(["A01"]));
+    assert_eq!(first["parcel_id"].as_str(), Some(announced[0].as_str()));
+    assert_eq!(agent.releases(0, 1).await, 1);
+    wait_open(&agent, "A01").await;
+    agent.post("/sim/0/1/put", json!({})).await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    let (status, again) = deposit(&code, "RB123456785GB").await;
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (409, Some("already_deposited"))
+    );
+    // The next parcel takes the next free door, not the one just filled.
+    let (status, second) = deposit(&code, "1Z5R89390357567127").await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["opened"], json!(["A02"]));
+    wait_open(&agent, "A02").await;
+    agent.post("/sim/0/2/put", json!({})).await;
+    agent.post("/sim/0/2/close", json!({})).await;
+    assert_eq!(agent.total_releases().await, 2);
+
+    // The server returns: the deposits arrive with the journal, are recorded
+    // in the doors the locker chose, and the residents are told.
+    p.spawn();
+    let admin = Client::new(&p.base, cubby_testkit::ADMIN_TOKEN);
+    for (id, label) in [(&announced[0], "A01"), (&announced[1], "A02")] {
+        let parcel = eventually(20, "the offline deposit to reach the server", || async {
+            let v = parcel_state(&admin, id).await;
+            (v["state"] == "deposited").then_some(v)
+        })
+        .await;
+        assert_eq!(parcel["compartment"]["label"], label, "{parcel}");
+    }
+    assert_eq!(
+        parcel_state(&admin, &announced[2]).await["state"],
+        "announced"
+    );
+    let anna = code_for(&p, "anna@example.org").await;
+    // The door closed with the item inside: the deposit is confirmed.
+    eventually(10, "the deposit to be confirmed", || async {
+        let v = parcel_state(&admin, &announced[0]).await;
+        v["events"]
+            .as_array()?
+            .iter()
+            .any(|e| e["kind"] == "deposit_confirmed")
+            .then_some(())
+    })
+    .await;
+    // And Anna collects with the code she was sent.
+    let opened = collect(&agent, &anna).await;
+    assert_eq!(opened["opened"], json!(["A01"]));
+    let (_, incidents) = admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    assert_eq!(incidents, json!([]), "{incidents}");
+    let kinds = journal_kinds(&admin, &device_id).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "deposit_made").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "deposit_refused").count(), 3);
+}
+
+#[tokio::test]
+async fn with_its_disk_nearly_full_the_locker_stops_deposits_but_keeps_handing_out_parcels() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device_id, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let data = tmp.path().join("agent");
+    let mut agent = AgentProcess::start(bin(), &identity, &data, &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    deposit_into_a01(&w, &agent).await;
+    let code = code_for(&p, "anna@example.org").await;
+    wait_cache_caught_up(&agent, 2).await;
+
+    // The same agent, restarted where no disk has this much room left: its
+    // floor is above the free space, as on a full card.
+    agent.kill();
+    let agent = AgentProcess::start(
+        bin(),
+        &identity,
+        &data,
+        &p.mqtt,
+        &["--min-free-mb", "100000000"],
+    );
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let before = agent.total_releases().await;
+    let d = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            parcel("1Z5R89390357567127", &w.residents[1], 150),
+        )
+        .await;
+    assert!(d["unlock_command_id"].is_string());
+    eventually(10, "the refusal to reach the server", || async {
+        let kinds = journal_kinds(&w.admin, &device_id).await;
+        kinds.iter().any(|k| k == "command_refused").then_some(())
+    })
+    .await;
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    assert!(
+        incidents.as_array().unwrap().iter().any(|i| i["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("storage nearly full"))),
+        "{incidents}"
+    );
+    let pass = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+            json!({"carrier": "dhl"}),
+        )
+        .await;
+    let (status, body) = agent
+        .post(
+            "/kiosk/api/deposit",
+            json!({"pass": pass["code"], "tracking_number": "RB000000000GB"}),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")));
+    assert_eq!(
+        agent.total_releases().await,
+        before,
+        "no deposit opened a door"
+    );
+
+    // Pick-ups go on, and are logged.
+    let opened = collect(&agent, &code).await;
+    assert_eq!(opened["opened"], json!(["A01"]));
+    eventually(10, "the pick-up to be journalled and uploaded", || async {
+        let kinds = journal_kinds(&w.admin, &device_id).await;
+        kinds.iter().any(|k| k == "pickup_granted").then_some(())
+    })
+    .await;
+}
+
+/// The machine's own Mosquitto (127.0.0.1:1883, as deployed beside the
+/// server): the server and the agent meet on it instead of the embedded broker.
+#[tokio::test]
+async fn deposit_and_kiosk_pickup_work_through_the_system_mosquitto() {
+    if std::net::TcpStream::connect("127.0.0.1:1883").is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "Mosquitto must listen on 127.0.0.1:1883 in CI (.ci/run starts it)"
+        );
+        eprintln!("SKIPPED: no Mosquitto on 127.0.0.1:1883");
+        return;
+    }
+    let p = CubbyProcess::start_with(
+        bin(),
+        None,
+        vec!["--mqtt-url".into(), "mqtt://127.0.0.1:1883".into()],
+    );
+    assert_eq!(p.mqtt, "127.0.0.1:1883");
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let d = deposit_into_a01(&w, &agent).await;
+    let code = code_for(&p, "anna@example.org").await;
+    let opened = collect(&agent, &code).await;
+    assert_eq!(opened["opened"], json!(["A01"]));
+    let parcel_id = d["parcel_id"].as_str().unwrap().to_string();
+    eventually(10, "the server to record the pick-up", || async {
+        (parcel_state(&w.admin, &parcel_id).await["state"] == "picked_up").then_some(())
+    })
+    .await;
+    assert_eq!(agent.total_releases().await, 2);
+}
+
 /// A private Mosquitto on a free port, so the test can restart it.
 struct Mosquitto {
     child: Option<std::process::Child>,
@@ -275,14 +634,6 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn journal_kinds(admin: &Client, device_id: &str) -> Vec<String> {
@@ -327,7 +678,7 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
         10,
         "the agent to see every compartment occupied",
         || async {
-            let s = agent.get("/api/state").await;
+            let s = agent.get("/kiosk/api/state").await;
             let c = s["compartments"].as_array().cloned().unwrap_or_default();
             (c.len() == 5 && c.iter().all(|c| c["item_present"] == true)).then_some(())
         },
@@ -494,7 +845,7 @@ async fn commands_from_a_compromised_back_end_open_nothing_beyond_the_rules_thro
         tokio::time::sleep(std::time::Duration::from_millis(700)).await;
         mosquitto = Mosquitto::start(port).expect("mosquitto restarts");
         eventually(20, "the agent to reconnect", || async {
-            let s = agent.get("/api/state").await;
+            let s = agent.get("/kiosk/api/state").await;
             let (_, devices) = w
                 .admin
                 .get(&format!("/api/v1/lockers/{}/devices", w.locker_id))

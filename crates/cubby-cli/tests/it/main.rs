@@ -2,14 +2,31 @@
 //! PostgreSQL (the PostgreSQL tier skips locally without a server, never in CI).
 
 mod audit;
+mod demo;
 mod edge;
+mod email;
 mod flow;
 mod input;
+mod kiosk_browser;
+mod plan;
+mod planning;
+mod policies;
+mod push;
+mod webhooks;
 
 use std::path::Path;
 
 use cubby_testkit::{ADMIN_TOKEN, Client, CubbyProcess};
 use serde_json::{Value, json};
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_cubby"))

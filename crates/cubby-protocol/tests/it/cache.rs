@@ -24,7 +24,66 @@ fn cache(device: &str, version: u64) -> CredentialCache {
             )),
             compartments: vec!["A02".into()],
         }],
+        specs: Vec::new(),
+        free: vec!["A01".into()],
+        couriers: vec![CourierPass {
+            pass_id: "cps-1".into(),
+            carrier: "dhl".into(),
+            mac: hex::encode(local_credential_mac(
+                key,
+                CredentialKind::Courier,
+                "1234567890",
+            )),
+            expires_ms: NOW + 3_600_000,
+        }],
+        expected: vec![ExpectedParcel {
+            parcel_id: "par-1".into(),
+            tracking_mac: hex::encode(tracking_mac(key, "RB123456785GB")),
+            carrier: Some("dhl".into()),
+            width_mm: 300,
+            height_mm: 60,
+            depth_mm: 200,
+            temperature: "ambient".into(),
+        }],
     }
+}
+
+#[test]
+fn courier_passes_and_expected_parcels_are_found_by_mac_only_while_valid() {
+    let c = cache("dev-1", 1);
+    let key = b"locker-key";
+    let pass = local_credential_mac(key, CredentialKind::Courier, "1234567890");
+    assert_eq!(
+        c.find_courier(&pass, NOW).map(|p| p.pass_id.as_str()),
+        Some("cps-1")
+    );
+    assert!(c.find_courier(&pass, NOW + 3_600_000).is_none(), "expired");
+    // The same digits as a resident's code are another credential.
+    let as_keypad = local_credential_mac(key, CredentialKind::Keypad, "1234567890");
+    assert!(c.find_courier(&as_keypad, NOW).is_none());
+    assert!(c.find(CredentialKind::Keypad, &pass).is_none());
+    let tracking = tracking_mac(key, "RB123456785GB");
+    assert_eq!(
+        c.find_expected(&tracking).map(|p| p.parcel_id.as_str()),
+        Some("par-1")
+    );
+    assert!(
+        c.find_expected(&tracking_mac(b"other-locker", "RB123456785GB"))
+            .is_none()
+    );
+    assert!(
+        c.find_expected(&tracking_mac(key, "RB123456785G"))
+            .is_none()
+    );
+}
+
+#[test]
+fn a_cache_without_the_deposit_fields_still_parses() {
+    let old = r#"{"device_id":"d","version":1,"issued_ms":1,"expires_ms":2,"journal_seq":0,"compartments":["A01"],"entries":[]}"#;
+    let c: CredentialCache = serde_json::from_str(old).unwrap();
+    assert!(
+        c.specs.is_empty() && c.free.is_empty() && c.couriers.is_empty() && c.expected.is_empty()
+    );
 }
 
 #[test]

@@ -93,7 +93,10 @@ fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Resul
 #[test]
 #[ignore]
 fn print_signed_examples() {
-    use cubby_protocol::cache::{CacheEntry, CredentialKind, local_credential_mac};
+    use cubby_protocol::cache::{
+        CacheEntry, CompartmentSpec, CourierPass, CredentialKind, ExpectedParcel,
+        local_credential_mac, tracking_mac,
+    };
     use cubby_protocol::command::{Action, Purpose};
     let cmd = Command {
         device_id: "dev_7Hq2k9ZpXr".into(),
@@ -128,6 +131,36 @@ fn print_signed_examples() {
             )),
             compartments: vec!["A02".into()],
         }],
+        specs: ["A01", "A02", "A03"]
+            .iter()
+            .map(|l| CompartmentSpec {
+                label: l.to_string(),
+                width_mm: 380,
+                height_mm: 80,
+                depth_mm: 640,
+                temperature: "ambient".into(),
+            })
+            .collect(),
+        free: vec!["A01".into(), "A03".into()],
+        couriers: vec![CourierPass {
+            pass_id: "cps_Qm3vT8zRk1".into(),
+            carrier: "dhl".into(),
+            mac: hex::encode(local_credential_mac(
+                &[1u8; 32],
+                CredentialKind::Courier,
+                "5802917364",
+            )),
+            expires_ms: 1_795_014_400_000,
+        }],
+        expected: vec![ExpectedParcel {
+            parcel_id: "par_Zx8cV2bN4m".into(),
+            tracking_mac: hex::encode(tracking_mac(&[1u8; 32], "RB123456785GB")),
+            carrier: Some("dhl".into()),
+            width_mm: 300,
+            height_mm: 60,
+            depth_mm: 200,
+            temperature: "ambient".into(),
+        }],
     };
     println!(
         "{}",
@@ -145,4 +178,81 @@ fn print_signed_examples() {
         },
     );
     println!("{}", serde_json::to_string_pretty(&e).unwrap());
+}
+
+/// The Mosquitto ACL example grants exactly what the embedded broker grants:
+/// each device writes its own device-side channels and reads its own
+/// server-side channels; the server does the opposite for every device.
+#[test]
+fn the_mosquitto_acl_example_matches_the_protocol_rules() {
+    use cubby_protocol::topics::{
+        ALL_CHANNELS, device_may_publish, device_may_subscribe, server_subscriptions, topic,
+    };
+    const ACL: &str = include_str!("../../../../docs/mosquitto-acl.example");
+    let lines: Vec<Vec<&str>> = ACL
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let device = "dev_0123456789abcdef0123456789abcdef";
+    let mut device_write = Vec::new();
+    let mut device_read = Vec::new();
+    let mut server_write = Vec::new();
+    let mut server_read = Vec::new();
+    let mut user = None;
+    for l in &lines {
+        match l[..] {
+            ["user", name] => user = Some(name),
+            ["topic", access, filter] => {
+                assert_eq!(
+                    user,
+                    Some("cubby-server"),
+                    "topic line outside the server's block"
+                );
+                match access {
+                    "read" => server_read.push(filter.to_string()),
+                    "write" => server_write.push(filter.to_string()),
+                    other => panic!("unexpected access {other}"),
+                }
+            }
+            ["pattern", access, filter] => {
+                let concrete = filter.replace("%u", device);
+                match access {
+                    "read" => device_read.push(concrete),
+                    "write" => device_write.push(concrete),
+                    other => panic!("unexpected access {other}"),
+                }
+            }
+            _ => panic!("unexpected ACL line {l:?}"),
+        }
+    }
+    for channel in ALL_CHANNELS {
+        let t = topic(device, *channel);
+        assert_eq!(
+            device_write.contains(&t),
+            device_may_publish(device, &t),
+            "device write on {t}"
+        );
+        assert_eq!(
+            device_read.contains(&t),
+            device_may_subscribe(device, &t),
+            "device read on {t}"
+        );
+        let wildcard = t.replace(device, "+");
+        assert_eq!(
+            server_write.contains(&wildcard),
+            !channel.from_device(),
+            "server write on {wildcard}"
+        );
+        assert_eq!(
+            server_read.contains(&wildcard),
+            channel.from_device(),
+            "server read on {wildcard}"
+        );
+    }
+    let mut subs = server_subscriptions();
+    subs.sort();
+    server_read.sort();
+    assert_eq!(subs, server_read, "the server reads what it subscribes to");
 }

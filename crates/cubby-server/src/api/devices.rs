@@ -59,7 +59,7 @@ pub async fn add_device(
         })
         .await?;
     state.devices.add_credential(device_id.clone(), mac);
-    state.devices.poke();
+    state.devices.device_changed(&device_id);
     let identity = DeviceIdentity {
         device_id,
         credential_key: hex::encode(locker_credential_key(&state.secret, &locker.id)),

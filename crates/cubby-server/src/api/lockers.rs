@@ -261,13 +261,17 @@ pub async fn set_compartment_status(
     check_id(ids::COMPARTMENT, &compartment_id, "compartment")?;
     let status: CompartmentStatus = body.value.status.parse()?;
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
-    write_json(&state, key, StatusCode::OK, move |conn| {
+    let locker_id = locker.id.clone();
+    let answer = write_json(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
             ops::set_compartment_status(conn, &locker.id, &compartment_id, status).await?;
             Ok(Done { ok: true })
         })
     })
-    .await
+    .await;
+    // The locker chooses doors for courier deposits from its free list.
+    state.devices.locker_changed(&locker_id);
+    answer
 }
 
 /// Staff review of a keypad disabled after too many wrong codes: accept codes again.
@@ -352,7 +356,11 @@ pub async fn reissue_code(
         .await;
         match result {
             Err(e) if e.code == "credential_collision" => last = Some(e),
-            other => return other,
+            other => {
+                // The old code must leave the locker's cache now.
+                state.devices.locker_changed(&locker_id);
+                return other;
+            }
         }
     }
     Err(last

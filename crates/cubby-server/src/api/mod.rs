@@ -1,10 +1,16 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the offline docs page.
 
 mod admin;
+mod courier_passes;
 mod devices;
 mod lockers;
-mod parcels;
+pub(crate) mod parcels;
+mod planning;
+mod policies;
+mod push;
+mod returns;
 mod sites;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -32,6 +38,13 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         lockers::reissue_code,
         devices::add_device, devices::list_devices, devices::revoke_device, devices::device_events,
         devices::open_compartment, devices::list_incidents,
+        courier_passes::issue_pass, courier_passes::revoke_pass,
+        planning::create_plan, planning::site_analytics, planning::site_forecast,
+        planning::locker_capacity_forecast, policies::get_policy, policies::put_policy, policies::list_messages,
+        policies::list_templates, policies::put_template, policies::delete_template,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::disable_webhook,
+        webhooks::list_deliveries, webhooks::replay, returns::list_returns, returns::return_parcel,
+        push::push_key, push::subscribe, push::unsubscribe,
         parcels::announce, parcels::deposit, parcels::pickup, parcels::get_parcel, parcels::list_parcels, parcels::transition,
     ),
     components(schemas(ErrorBody)),
@@ -45,6 +58,8 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        // The webhook event catalogue: what subscribers receive.
+        components.schemas.extend(cubby_webhooks::schemas());
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -117,6 +132,55 @@ pub fn router(state: AppState) -> Router {
             post(devices::open_compartment),
         )
         .route("/sites/{site_id}/incidents", get(devices::list_incidents))
+        .route(
+            "/lockers/{locker_id}/courier-passes",
+            post(courier_passes::issue_pass),
+        )
+        .route(
+            "/courier-passes/{pass_id}/revoke",
+            post(courier_passes::revoke_pass),
+        )
+        .route("/plans", post(planning::create_plan))
+        .route(
+            "/webhooks",
+            post(webhooks::create_webhook).get(webhooks::list_webhooks),
+        )
+        .route(
+            "/webhooks/{webhook_id}/disable",
+            post(webhooks::disable_webhook),
+        )
+        .route(
+            "/webhooks/{webhook_id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
+        .route("/webhooks/{webhook_id}/replay", post(webhooks::replay))
+        .route("/lockers/{locker_id}/returns", get(returns::list_returns))
+        .route("/push/key", get(push::push_key))
+        .route(
+            "/residents/{resident_id}/push-subscriptions",
+            post(push::subscribe),
+        )
+        .route(
+            "/push-subscriptions/{subscription_id}",
+            axum::routing::delete(push::unsubscribe),
+        )
+        .route("/parcels/{parcel_id}/return", post(returns::return_parcel))
+        .route("/sites/{site_id}/messages", get(policies::list_messages))
+        .route("/sites/{site_id}/templates", get(policies::list_templates))
+        .route(
+            "/sites/{site_id}/templates/{kind}/{language}/{part}",
+            axum::routing::put(policies::put_template).delete(policies::delete_template),
+        )
+        .route(
+            "/sites/{site_id}/policy",
+            get(policies::get_policy).put(policies::put_policy),
+        )
+        .route("/sites/{site_id}/analytics", get(planning::site_analytics))
+        .route("/sites/{site_id}/forecast", get(planning::site_forecast))
+        .route(
+            "/lockers/{locker_id}/capacity-forecast",
+            get(planning::locker_capacity_forecast),
+        )
         .route("/openapi.json", get(openapi_handler))
         .fallback(api_not_found);
     Router::new()

@@ -130,7 +130,7 @@ fn validate_parcel(
     })
 }
 
-fn fresh_secrets(state: &AppState, locker_id: &str) -> DepositSecrets {
+pub(crate) fn fresh_secrets(state: &AppState, locker_id: &str) -> DepositSecrets {
     let mut rng = os_rng();
     let code = new_keypad_code(state.policies.code_digits, &mut rng);
     let qr_token = new_qr_token(&mut rng);
@@ -145,6 +145,28 @@ fn fresh_secrets(state: &AppState, locker_id: &str) -> DepositSecrets {
         qr_token,
         qr_credential_id: new_id(ids::CREDENTIAL),
     }
+}
+
+/// What the templates render a message from (in the resident's language).
+pub(crate) fn notice(
+    kind: cubby_notify::NoticeKind,
+    resident: &ResidentRow,
+    site_name: &str,
+    locker_name: &str,
+    code: Option<&str>,
+    qr_token: Option<&str>,
+) -> serde_json::Value {
+    let mut n = cubby_notify::Notice::new(
+        kind,
+        cubby_notify::Language::parse(&resident.language),
+        resident.name.clone(),
+        site_name,
+        locker_name,
+    );
+    n.code = code.map(str::to_string);
+    n.qr_token = qr_token.map(str::to_string);
+    n.unit = Some(resident.unit.clone());
+    serde_json::to_value(&n).unwrap_or(serde_json::Value::Null)
 }
 
 /// The pick-up notice. It names no merchant and no contents (security.md): thieves
@@ -192,6 +214,14 @@ pub(crate) fn code_message(
             "locker_id": locker.id,
             "code": if code.is_empty() { None } else { Some(code) },
             "qr_token": qr_token,
+            "notice": notice(
+                cubby_notify::NoticeKind::ParcelReady,
+                resident,
+                &site.name,
+                &locker.name,
+                (!code.is_empty()).then_some(code),
+                qr_token,
+            ),
         }),
     }
 }
@@ -256,6 +286,7 @@ pub async fn deposit(
             temperature: v.temperature,
             actor: caller.actor(),
             now: now_ms(),
+            placed_at: None,
         };
         let site = site.clone();
         let msg_id = new_id(ids::MESSAGE);
@@ -290,6 +321,10 @@ pub async fn deposit(
                         Some(&cred.qr_token),
                     );
                     ops::enqueue(conn, &msg, request.now).await?;
+                    ops::enqueue_push_copies(conn, &msg, &resident.id, request.now, || {
+                        new_id(ids::MESSAGE)
+                    })
+                    .await?;
                 }
                 Ok(Deposited {
                     parcel_id: out.parcel.id,
@@ -310,7 +345,7 @@ pub async fn deposit(
             Err(e) if e.code == "credential_collision" => last = Some(e),
             other => {
                 // The unlock and the new credential go out now, not at the next tick.
-                state.devices.poke();
+                state.devices.locker_changed(&locker.id);
                 return other;
             }
         }
@@ -380,7 +415,7 @@ pub async fn pickup(
         .await?;
     if matches!(outcome, PickupOutcome::Opened { .. }) {
         // The locker's cache must drop the used credential.
-        state.devices.poke();
+        state.devices.locker_changed(&locker.id);
     }
     match outcome {
         PickupOutcome::Opened { parcels, .. } => Ok(Json(PickedUp {
@@ -634,7 +669,8 @@ pub async fn announce(
         now: now_ms(),
     };
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
-    write_json(&state, key, StatusCode::CREATED, move |conn| {
+    let site_id = a.site_id.clone();
+    let answer = write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
             let p = ops::announce(conn, &a).await?;
             Ok(Announced {
@@ -643,7 +679,10 @@ pub async fn announce(
             })
         })
     })
-    .await
+    .await;
+    // The site's lockers list pre-advised parcels for couriers with a pass.
+    state.devices.site_changed(&site_id);
+    answer
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -723,11 +762,14 @@ pub async fn transition(
     let actor = caller.actor();
     let now = now_ms();
     let msg_id = new_id(ids::MESSAGE);
-    write_json(&state, key, StatusCode::OK, move |conn| {
+    let parcel_id = parcel.id.clone();
+    // Holds are measured on the scheduler's clock.
+    let schedule_now = state.clock.now();
+    let answer = write_json(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
             let (after, issued) = ops::transition(
                 conn,
-                &parcel.id,
+                &parcel_id,
                 t,
                 assign.as_deref().map(|r| (r, &secrets)),
                 &actor,
@@ -735,6 +777,10 @@ pub async fn transition(
                 now,
             )
             .await?;
+            // A hold pauses reminders and extends the stay; its end resumes them.
+            if matches!(t, Transition::Hold | Transition::Release) {
+                ops::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now).await?;
+            }
             if let (Some(cred), Some(rid), Some(lid)) =
                 (issued, &after.resident_id, &after.locker_id)
             {
@@ -760,5 +806,12 @@ pub async fn transition(
             })
         })
     })
-    .await
+    .await;
+    // A held, expired, returned or assigned parcel changes its locker's cache
+    // (and a cancelled pre-advice the site's).
+    match &parcel.locker_id {
+        Some(locker_id) => state.devices.locker_changed(locker_id),
+        None => state.devices.site_changed(&parcel.site_id),
+    }
+    answer
 }

@@ -6,7 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cubby_domain::ids::{self, new_id};
-use cubby_protocol::cache::{CacheEntry, CredentialCache, CredentialKind};
+use cubby_domain::model::CompartmentStatus;
+use cubby_protocol::cache::{
+    CacheEntry, CompartmentSpec, CourierPass, CredentialCache, CredentialKind, ExpectedParcel,
+    tracking_mac,
+};
 use cubby_protocol::command::{Action, Command, Outcome, Purpose, Reply};
 use cubby_protocol::messages::{
     Envelope, Heartbeat, JournalAck, JournalBatch, StateSnapshot, Status,
@@ -37,6 +41,9 @@ const MAX_BATCH: usize = 500;
 const RESEND_AFTER_MS: i64 = 2_000;
 /// Caches are re-signed at least this often even when nothing changed.
 const CACHE_REFRESH_MS: i64 = 24 * 3600 * 1000;
+/// Every cache is rebuilt this often, whether or not a change was marked:
+/// passes expire and pre-advice ages without anyone saying so.
+const CACHE_SWEEP: Duration = Duration::from_secs(30);
 
 fn id(prefix: &str) -> String {
     new_id(prefix, &mut os_rng())
@@ -49,6 +56,42 @@ fn envelope<T>(body: T) -> Envelope<T> {
         sent_ms: now_ms(),
         body,
     }
+}
+
+/// Ids and fresh pick-up credentials for journal ingest.
+struct Hooks<'a>(&'a AppState);
+
+impl ops::IngestHooks for Hooks<'_> {
+    fn new_id(&mut self) -> String {
+        id(ids::INCIDENT)
+    }
+    fn deposit_secrets(&mut self, locker_id: &str) -> ops::DepositSecrets {
+        crate::api::parcels::fresh_secrets(self.0, locker_id)
+    }
+}
+
+/// Queues the pick-up notice for a parcel a courier deposited at the locker.
+async fn notify_deposit(
+    conn: &mut cubby_store::AnyConnection,
+    done: &ops::DepositOutcome,
+    now: i64,
+) -> Result<(), cubby_store::OpError> {
+    let (Some(resident), Some(cred)) = (&done.resident, &done.credential) else {
+        return Ok(());
+    };
+    let Some(site) = cubby_store::queries::site(conn, &done.locker.site_id).await? else {
+        return Ok(());
+    };
+    let msg = crate::api::parcels::code_message(
+        id(ids::MESSAGE),
+        &site,
+        &done.locker,
+        resident,
+        cred.code.as_deref().unwrap_or(""),
+        Some(&cred.qr_token),
+    );
+    ops::enqueue(conn, &msg, now).await?;
+    ops::enqueue_push_copies(conn, &msg, &resident.id, now, || id(ids::MESSAGE)).await
 }
 
 /// Connects to the broker and runs the link until the process ends.
@@ -114,20 +157,46 @@ async fn reload_credentials(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Handles device messages one at a time, in arrival order (which keeps one
-/// device's journal batches in order).
+/// Workers that handle device messages. One device's messages always go to
+/// the same worker, in arrival order (its journal batches stay in order);
+/// different devices' messages are handled side by side, so their commits
+/// share the store's group commit instead of waiting for each other.
+const INGEST_WORKERS: usize = 32;
+
 async fn handle_incoming(
     state: AppState,
     client: AsyncClient,
     mut rx: mpsc::Receiver<(String, bytes::Bytes)>,
 ) {
+    let mut workers = Vec::with_capacity(INGEST_WORKERS);
+    for _ in 0..INGEST_WORKERS {
+        let (tx, mut worker_rx) = mpsc::channel::<(String, Channel, bytes::Bytes)>(256);
+        let (state, client) = (state.clone(), client.clone());
+        tokio::spawn(async move {
+            while let Some((device, channel, payload)) = worker_rx.recv().await {
+                if let Err(e) = handle_one(&state, &client, &device, channel, &payload).await {
+                    tracing::warn!("message from {device} on {}: {e}", channel.as_str());
+                }
+            }
+        });
+        workers.push(tx);
+    }
     while let Some((topic, payload)) = rx.recv().await {
         let Some((device, channel)) = topics::parse(&topic) else {
             continue;
         };
-        let device = device.to_string();
-        if let Err(e) = handle_one(&state, &client, &device, channel, &payload).await {
-            tracing::warn!("message from {device} on {}: {e}", channel.as_str());
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(device, &mut h);
+        let worker = (std::hash::Hasher::finish(&h) % INGEST_WORKERS as u64) as usize;
+        // A full worker queue holds the reader (and so the connection) back:
+        // memory stays bounded, and journals are acknowledged to devices only
+        // after their commit, so nothing waiting here can be lost.
+        if workers[worker]
+            .send((device.to_string(), channel, payload))
+            .await
+            .is_err()
+        {
+            return;
         }
     }
 }
@@ -146,11 +215,20 @@ async fn handle_one(
             anyhow::ensure!(batch.body.entries.len() <= MAX_BATCH, "batch too large");
             let dev = device.to_string();
             let entries = batch.body.entries;
+            let hooks_state = state.clone();
             let result = state
                 .store
                 .transact(move |conn| {
                     Box::pin(async move {
-                        ops::ingest_journal(conn, &dev, &entries, now, || id(ids::INCIDENT)).await
+                        let mut hooks = Hooks(&hooks_state);
+                        let result =
+                            ops::ingest_journal(conn, &dev, &entries, now, &mut hooks).await?;
+                        // Residents hear of parcels couriers left at the locker
+                        // in the same transaction that records them.
+                        for done in &result.deposits {
+                            notify_deposit(conn, done, now).await?;
+                        }
+                        Ok(result)
                     })
                 })
                 .await?;
@@ -166,8 +244,8 @@ async fn handle_one(
                 serde_json::to_vec(&ack)?,
             )?;
             if result.stored > 0 {
-                // Pick-ups change what the cache must hold.
-                state.devices.poke();
+                // Pick-ups and deposits change what the cache must hold.
+                state.devices.device_changed(device);
             }
         }
         Channel::Reply => {
@@ -213,7 +291,7 @@ async fn handle_one(
                 })
                 .await?;
             if status.online {
-                state.devices.poke();
+                state.devices.device_changed(device);
             }
         }
         Channel::State => {
@@ -258,6 +336,7 @@ async fn dispatch(
 ) {
     let mut caches: HashMap<String, Published> = HashMap::new();
     let mut was_connected = false;
+    let mut last_sweep = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = state.devices.wake.notified() => {}
@@ -271,13 +350,24 @@ async fn dispatch(
         if !was_connected {
             // A new connection (perhaps to a restarted broker): republish caches.
             caches.clear();
+            state.devices.everything_changed();
             was_connected = true;
         }
         if let Err(e) = send_commands(&state, &client, &key).await {
             tracing::warn!("dispatching commands: {e}");
         }
-        if let Err(e) = publish_caches(&state, &client, &key, &mut caches).await {
+        let mut changed = state.devices.take_changed();
+        if last_sweep.elapsed() >= CACHE_SWEEP {
+            changed.all = true;
+            last_sweep = tokio::time::Instant::now();
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        if let Err(e) = publish_caches(&state, &client, &key, &mut caches, &changed).await {
             tracing::warn!("publishing credential caches: {e}");
+            // Try these again on the next pass.
+            state.devices.everything_changed();
         }
     }
 }
@@ -374,18 +464,39 @@ async fn publish_caches(
     client: &AsyncClient,
     key: &Arc<SigningKey>,
     published: &mut HashMap<String, Published>,
+    changed: &super::Changed,
 ) -> anyhow::Result<()> {
     let now = now_ms();
     let devices = {
         let mut conn = state.store.reader().await?;
-        device_queries::active_device_ids(&mut conn).await?
+        device_queries::active_devices(&mut conn).await?
     };
-    for (device_id, locker_id, journal_seq) in devices {
-        let (labels, creds) = {
+    // A device's journal changes its locker's content for every device there.
+    let lockers_of_changed: std::collections::HashSet<String> = devices
+        .iter()
+        .filter(|d| changed.devices.contains(&d.id))
+        .map(|d| d.locker_id.clone())
+        .collect();
+    for device in devices {
+        if !changed.covers(&device.id, &device.locker_id, &device.site_id)
+            && !lockers_of_changed.contains(&device.locker_id)
+        {
+            continue;
+        }
+        let device_queries::ActiveDevice {
+            id: device_id,
+            locker_id,
+            journal_seq,
+            ..
+        } = device;
+        let (labels, creds, view, passes, expected) = {
             let mut conn = state.store.reader().await?;
             (
                 device_queries::compartment_labels(&mut conn, &locker_id).await?,
                 device_queries::cache_credentials(&mut conn, &locker_id).await?,
+                cubby_store::queries::allocation_view(&mut conn, &locker_id).await?,
+                device_queries::cache_courier_passes(&mut conn, &locker_id, now).await?,
+                device_queries::expected_parcels(&mut conn, &locker_id).await?,
             )
         };
         let entries: Vec<CacheEntry> = creds
@@ -401,8 +512,40 @@ async fn publish_caches(
                 compartments: c.compartments,
             })
             .collect();
+        let specs: Vec<CompartmentSpec> = view
+            .iter()
+            .map(|c| CompartmentSpec {
+                label: c.label.clone(),
+                width_mm: c.inner.width_mm,
+                height_mm: c.inner.height_mm,
+                depth_mm: c.inner.depth_mm,
+                temperature: c.temperature.as_str().to_string(),
+            })
+            .collect();
+        let free: Vec<String> = view
+            .iter()
+            .filter(|c| c.status == CompartmentStatus::Available && c.contents.is_none())
+            .map(|c| c.label.clone())
+            .collect();
+        let couriers: Vec<CourierPass> = passes
+            .into_iter()
+            .map(|p| CourierPass {
+                pass_id: p.id,
+                carrier: p.carrier,
+                mac: hex::encode(p.local_mac),
+                expires_ms: p.expires_ms,
+            })
+            .collect();
+        // The fingerprint covers the plain rows, so that unchanged content
+        // costs no MACs; the tracking MACs are computed only to publish.
         let mut h = Sha256::new();
-        h.update(serde_json::to_vec(&(&labels, &entries)).unwrap_or_default());
+        h.update(
+            serde_json::to_vec(&(&labels, &entries, &specs, &free, &couriers)).unwrap_or_default(),
+        );
+        for e in &expected {
+            h.update(e.parcel_id.as_bytes());
+            h.update(e.tracking_number.as_bytes());
+        }
         let fingerprint: [u8; 32] = h.finalize().into();
         if published
             .get(&device_id)
@@ -410,6 +553,19 @@ async fn publish_caches(
         {
             continue;
         }
+        let locker_key = super::locker_credential_key(&state.secret, &locker_id);
+        let expected: Vec<ExpectedParcel> = expected
+            .into_iter()
+            .map(|e| ExpectedParcel {
+                tracking_mac: hex::encode(tracking_mac(&locker_key, &e.tracking_number)),
+                parcel_id: e.parcel_id,
+                carrier: e.carrier,
+                width_mm: e.width_mm,
+                height_mm: e.height_mm,
+                depth_mm: e.depth_mm,
+                temperature: e.temperature,
+            })
+            .collect();
         let dev = device_id.clone();
         let version = state
             .store
@@ -425,6 +581,10 @@ async fn publish_caches(
             journal_seq,
             compartments: labels,
             entries,
+            specs,
+            free,
+            couriers,
+            expected,
         };
         let signed = sign(key, &cache);
         client.try_publish(

@@ -6,8 +6,8 @@
 mod auth;
 mod link;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use cubby_domain::credentials::mac;
 use ed25519_dalek::SigningKey;
@@ -52,6 +52,31 @@ pub struct DeviceHub {
     pub(crate) credentials: RwLock<HashMap<String, [u8; 32]>>,
     /// Wakes the dispatcher: a command was queued or a cache may have changed.
     pub(crate) wake: Notify,
+    /// Whose credential caches may have changed since the dispatcher looked.
+    pub(crate) changed: Mutex<Changed>,
+}
+
+/// Where cache content may have changed. Only these caches are rebuilt at
+/// once; a slow sweep rebuilds every cache in case a change went unmarked
+/// (and for time-driven changes such as passes expiring).
+#[derive(Debug, Default)]
+pub(crate) struct Changed {
+    pub lockers: HashSet<String>,
+    pub sites: HashSet<String>,
+    pub devices: HashSet<String>,
+    pub all: bool,
+}
+
+impl Changed {
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.lockers.is_empty() && self.sites.is_empty() && self.devices.is_empty()
+    }
+    pub fn covers(&self, device: &str, locker: &str, site: &str) -> bool {
+        self.all
+            || self.devices.contains(device)
+            || self.lockers.contains(locker)
+            || self.sites.contains(site)
+    }
 }
 
 impl DeviceHub {
@@ -59,9 +84,53 @@ impl DeviceHub {
         Arc::new(DeviceHub::default())
     }
 
-    /// Something changed that devices should hear about soon.
+    /// Something changed that devices should hear about soon (a command).
     pub fn poke(&self) {
         self.wake.notify_one();
+    }
+
+    fn mark(&self, f: impl FnOnce(&mut Changed)) {
+        if let Ok(mut c) = self.changed.lock() {
+            f(&mut c);
+        }
+        self.wake.notify_one();
+    }
+
+    /// What a locker's agents may do offline changed (parcels, credentials,
+    /// passes, compartments).
+    pub fn locker_changed(&self, locker_id: &str) {
+        self.mark(|c| {
+            c.lockers.insert(locker_id.to_string());
+        });
+    }
+
+    /// Something that every locker of a site lists changed (pre-advice).
+    pub fn site_changed(&self, site_id: &str) {
+        self.mark(|c| {
+            c.sites.insert(site_id.to_string());
+        });
+    }
+
+    /// The device's own journal moved on: its cache's `journal_seq` is stale.
+    pub fn device_changed(&self, device_id: &str) {
+        self.mark(|c| {
+            c.devices.insert(device_id.to_string());
+        });
+    }
+
+    /// Every cache must be published again (a new broker connection).
+    pub fn everything_changed(&self) {
+        self.mark(|c| c.all = true);
+    }
+
+    pub(crate) fn take_changed(&self) -> Changed {
+        self.changed
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_else(|_| Changed {
+                all: true,
+                ..Changed::default()
+            })
     }
 
     pub(crate) fn set_credentials(&self, all: HashMap<String, [u8; 32]>) {

@@ -8,7 +8,9 @@ use sqlx::{AnyConnection, Row};
 use crate::OpError;
 use crate::ops::custody::append_event;
 use crate::ops::locked;
-use crate::ops::parcels::pickup_reported_by_device;
+use crate::ops::parcels::{
+    DepositOutcome, DepositRequest, DepositSecrets, Recipient, deposit, pickup_reported_by_device,
+};
 use crate::queries::{self, int, opt_text, text};
 
 /// Registers a device for a locker. Only the MAC of its secret is kept.
@@ -389,8 +391,63 @@ pub async fn expire_commands(
     Ok(rows.len() as u64)
 }
 
+/// A courier pass to store. The code itself is never stored.
+#[derive(Debug, Clone)]
+pub struct NewCourierPass {
+    pub id: String,
+    pub locker_id: String,
+    pub carrier: String,
+    pub local_mac: [u8; 32],
+    pub expires_ms: Millis,
+    pub created_by: String,
+}
+
+pub async fn issue_courier_pass(
+    conn: &mut AnyConnection,
+    pass: &NewCourierPass,
+    now: Millis,
+) -> Result<(), OpError> {
+    queries::locker(conn, &pass.locker_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "locker" })?;
+    sqlx::query(
+        "INSERT INTO courier_passes (id, locker_id, carrier, local_mac, created_ms, expires_ms, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(pass.id.clone())
+    .bind(pass.locker_id.clone())
+    .bind(pass.carrier.clone())
+    .bind(pass.local_mac.to_vec())
+    .bind(now)
+    .bind(pass.expires_ms)
+    .bind(pass.created_by.clone())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn revoke_courier_pass(conn: &mut AnyConnection, id: &str) -> Result<(), OpError> {
+    let done = sqlx::query("UPDATE courier_passes SET revoked = 1 WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(OpError::NotFound {
+            what: "courier pass",
+        });
+    }
+    Ok(())
+}
+
+/// What journal ingest needs from the server: ids, and fresh pick-up
+/// credentials for parcels couriers deposited at the locker.
+pub trait IngestHooks: Send {
+    fn new_id(&mut self) -> String;
+    fn deposit_secrets(&mut self, locker_id: &str) -> DepositSecrets;
+}
+
 /// The answer to one journal batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct JournalIngest {
     /// Every entry up to here is stored.
     pub up_to_seq: u64,
@@ -398,6 +455,9 @@ pub struct JournalIngest {
     pub resend_from: Option<u64>,
     /// Entries newly stored by this batch.
     pub stored: u64,
+    /// Parcels couriers deposited at the locker, recorded by this batch: their
+    /// recipients must be told (in the same transaction).
+    pub deposits: Vec<DepositOutcome>,
 }
 
 /// Stores a batch of journal entries from a device, exactly once each, and acts
@@ -409,7 +469,7 @@ pub async fn ingest_journal(
     device_id: &str,
     entries: &[JournalEntry],
     now: Millis,
-    mut new_id: impl FnMut() -> String,
+    hooks: &mut dyn IngestHooks,
 ) -> Result<JournalIngest, OpError> {
     let row = sqlx::query(locked!(
         conn,
@@ -427,6 +487,7 @@ pub async fn ingest_journal(
             up_to_seq: head_seq,
             resend_from: None,
             stored: 0,
+            deposits: Vec::new(),
         });
     }
     let owned: Vec<JournalEntry> = fresh.iter().map(|e| (*e).clone()).collect();
@@ -437,7 +498,7 @@ pub async fn ingest_journal(
             raise_incident(
                 conn,
                 &NewIncident {
-                    id: new_id(),
+                    id: hooks.new_id(),
                     device_id,
                     compartment_label: None,
                     parcel_id: None,
@@ -452,9 +513,11 @@ pub async fn ingest_journal(
             up_to_seq: head_seq,
             resend_from: Some(head_seq + 1),
             stored: 0,
+            deposits: Vec::new(),
         });
     }
     let place = device_place(conn, device_id).await?;
+    let mut deposits = Vec::new();
     for e in &owned {
         let body = serde_json::to_string(&e.event).unwrap_or_default();
         sqlx::query(
@@ -471,7 +534,9 @@ pub async fn ingest_journal(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        act_on(conn, device_id, &place, e, now, &mut new_id).await?;
+        if let Some(done) = act_on(conn, device_id, &place, e, now, hooks).await? {
+            deposits.push(done);
+        }
     }
     let last = owned.last().map(|e| (e.seq, e.hash.clone()));
     if let Some((seq, hash)) = last.clone() {
@@ -487,6 +552,7 @@ pub async fn ingest_journal(
         up_to_seq: last.map(|l| l.0).unwrap_or(head_seq),
         resend_from: None,
         stored: owned.len() as u64,
+        deposits,
     })
 }
 
@@ -497,20 +563,23 @@ fn compartment_of(e: &EdgeEvent) -> Option<String> {
         | EdgeEvent::DoorClosed { compartment, .. }
         | EdgeEvent::DoorForced { compartment }
         | EdgeEvent::DoorHeldOpen { compartment, .. }
-        | EdgeEvent::LockStuck { compartment } => Some(compartment.clone()),
+        | EdgeEvent::LockStuck { compartment }
+        | EdgeEvent::DepositMade { compartment, .. } => Some(compartment.clone()),
         _ => None,
     }
 }
 
-/// What the server does with one journal entry.
+/// What the server does with one journal entry. Returns the deposit it
+/// recorded, if the entry was a courier's deposit at the locker.
 async fn act_on(
     conn: &mut AnyConnection,
     device_id: &str,
     place: &DevicePlace,
     e: &JournalEntry,
     now: Millis,
-    new_id: &mut impl FnMut() -> String,
-) -> Result<(), OpError> {
+    hooks: &mut dyn IngestHooks,
+) -> Result<Option<DepositOutcome>, OpError> {
+    let mut recorded = None;
     let actor = format!("device:{device_id}");
     let incident = |kind: &'static str, label: Option<&str>, detail: String| {
         (kind, label.map(str::to_string), detail)
@@ -560,6 +629,25 @@ async fn act_on(
         )
         .await?
         .map(|(kind, detail)| incident(kind, Some(compartment), detail)),
+        EdgeEvent::DepositMade {
+            pass_id,
+            parcel_id,
+            compartment,
+        } => {
+            let (outcome, problem) = edge_deposit(
+                conn,
+                device_id,
+                place,
+                pass_id,
+                parcel_id,
+                compartment,
+                e.at_ms,
+                hooks,
+            )
+            .await?;
+            recorded = outcome;
+            problem.map(|(kind, detail)| incident(kind, Some(compartment), detail))
+        }
         EdgeEvent::DoorForced { compartment } => Some(incident(
             "door_forced",
             Some(compartment),
@@ -595,7 +683,7 @@ async fn act_on(
         raise_incident(
             conn,
             &NewIncident {
-                id: new_id(),
+                id: hooks.new_id(),
                 device_id,
                 compartment_label: label.as_deref(),
                 parcel_id: None,
@@ -606,7 +694,112 @@ async fn act_on(
         )
         .await?;
     }
-    Ok(())
+    Ok(recorded)
+}
+
+/// Records a deposit a courier made at the locker with a courier pass. The
+/// parcel is physically in the compartment whatever the server thinks, so a
+/// pass that was revoked or expired meanwhile still records the deposit (and
+/// raises an incident); a deposit that cannot be reconciled (the parcel is
+/// unknown or no longer pre-advised, the compartment is taken in the server's
+/// view) raises `deposit_unreconciled` for staff.
+#[allow(clippy::too_many_arguments)]
+async fn edge_deposit(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    place: &DevicePlace,
+    pass_id: &str,
+    parcel_id: &str,
+    label: &str,
+    at_ms: Millis,
+    hooks: &mut dyn IngestHooks,
+) -> Result<(Option<DepositOutcome>, Option<(&'static str, String)>), OpError> {
+    let unreconciled = |detail: String| Ok((None, Some(("deposit_unreconciled", detail))));
+    let Some(parcel) = queries::parcel(conn, parcel_id).await? else {
+        return unreconciled(format!(
+            "the locker recorded a deposit of unknown parcel {parcel_id} into {label}"
+        ));
+    };
+    if parcel.state != cubby_domain::lifecycle::ParcelState::Announced
+        || parcel.site_id != place.site_id
+    {
+        return unreconciled(format!(
+            "the locker recorded a deposit of parcel {parcel_id} into {label}, but the parcel is {} here",
+            parcel.state
+        ));
+    }
+    let Some(resident_id) = parcel.resident_id.clone() else {
+        return unreconciled(format!(
+            "parcel {parcel_id} was deposited into {label} but has no known recipient"
+        ));
+    };
+    let pass = sqlx::query(
+        "SELECT locker_id, carrier, revoked, expires_ms FROM courier_passes WHERE id = $1",
+    )
+    .bind(pass_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let pass_problem = match &pass {
+        None => Some(format!("unknown courier pass {pass_id}")),
+        Some(r) if text(r, "locker_id")? != place.locker_id => {
+            Some(format!("courier pass {pass_id} belongs to another locker"))
+        }
+        Some(r) if int(r, "revoked")? != 0 => Some(format!(
+            "courier pass {pass_id} was revoked before the locker learned it"
+        )),
+        Some(r) if int(r, "expires_ms")? < at_ms => {
+            Some(format!("courier pass {pass_id} had expired"))
+        }
+        Some(r)
+            if parcel
+                .carrier
+                .as_ref()
+                .is_some_and(|c| *c != text(r, "carrier").unwrap_or_default()) =>
+        {
+            Some(format!(
+                "courier pass {pass_id} is for another carrier than parcel {parcel_id}"
+            ))
+        }
+        Some(_) => None,
+    };
+    let Ok(tracking_number) =
+        cubby_domain::tracking::TrackingNumber::parse(&parcel.tracking_number)
+    else {
+        return unreconciled(format!(
+            "parcel {parcel_id} has an unreadable tracking number"
+        ));
+    };
+    let request = DepositRequest {
+        parcel_id: parcel.id.clone(),
+        locker_id: place.locker_id.clone(),
+        tracking_number,
+        carrier: parcel.carrier.clone(),
+        recipient: Recipient::Resident(resident_id),
+        dims: cubby_domain::dims::Dimensions::new(
+            parcel.width_mm,
+            parcel.height_mm,
+            parcel.depth_mm,
+        ),
+        weight_g: parcel.weight_g.and_then(|w| u32::try_from(w).ok()),
+        temperature: parcel.temperature,
+        actor: format!("device:{device_id} (courier pass {pass_id} at the locker)"),
+        now: at_ms,
+        placed_at: Some(label.to_string()),
+    };
+    let secrets = hooks.deposit_secrets(&place.locker_id);
+    match deposit(conn, &request, &secrets).await {
+        Ok(outcome) => Ok((
+            Some(outcome),
+            pass_problem.map(|d| ("courier_pass_invalid", d)),
+        )),
+        Err(e @ (OpError::NoCompartmentFits { .. } | OpError::Illegal(_))) => unreconciled(
+            format!("parcel {parcel_id} is in {label} but could not be recorded there: {e}"),
+        ),
+        Err(OpError::Conflict { code, message }) if code != "credential_collision" => unreconciled(
+            format!("parcel {parcel_id} is in {label} but could not be recorded there: {message}"),
+        ),
+        Err(e) => Err(e),
+    }
 }
 
 /// A door closed: compare with why it was opened. Returns an incident to raise.
@@ -629,23 +822,27 @@ async fn door_closed(
     // compartment since its previous close.
     let rows = sqlx::query(
         "SELECT kind, body FROM device_events WHERE device_id = $1 AND compartment_label = $2 AND seq < $3 \
-         AND kind IN ('unlocked', 'door_closed') ORDER BY seq DESC LIMIT 1",
+         AND kind IN ('unlocked', 'deposit_made', 'door_closed') ORDER BY seq DESC LIMIT 1",
     )
     .bind(device_id.to_string())
     .bind(label.to_string())
     .bind(seq as i64)
     .fetch_all(&mut *conn)
     .await?;
-    let unlocked = rows
+    let opened_by = rows
         .first()
-        .filter(|r| text(r, "kind").is_ok_and(|k| k == "unlocked"))
+        .filter(|r| text(r, "kind").is_ok_and(|k| k != "door_closed"))
         .and_then(|r| text(r, "body").ok())
         .and_then(|b| serde_json::from_str::<EdgeEvent>(&b).ok());
+    let for_deposit = match opened_by {
+        Some(EdgeEvent::Unlocked { purpose, .. }) => {
+            purpose == cubby_protocol::command::Purpose::Deposit
+        }
+        Some(EdgeEvent::DepositMade { .. }) => true,
+        _ => false,
+    };
     let picked_up = recent_pickup_of(conn, device_id, seq, label).await?;
-    if let Some(EdgeEvent::Unlocked { purpose, .. }) = unlocked
-        && purpose == cubby_protocol::command::Purpose::Deposit
-        && !picked_up
-    {
+    if for_deposit && !picked_up {
         let parcels = sqlx::query(
             "SELECT p.id FROM parcels p JOIN compartments c ON c.id = p.compartment_id \
              WHERE c.locker_id = $1 AND c.label = $2 AND p.state = 'deposited'",

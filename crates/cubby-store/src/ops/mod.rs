@@ -8,24 +8,34 @@ mod idempotency;
 mod lockers;
 mod outbox;
 mod parcels;
+mod schedule;
 mod tenants;
+pub mod webhooks;
 
 pub use custody::append_event;
 pub use devices::{
-    CommandToSend, JournalIngest, NewIncident, NewUnlock, add_device, command_answered,
-    expire_commands, ingest_journal, mark_command_sent, next_cache_version, next_command_seq,
-    open_commands, queue_unlock, raise_incident, revoke_device, save_device_state,
-    set_device_online, touch_device,
+    CommandToSend, IngestHooks, JournalIngest, NewCourierPass, NewIncident, NewUnlock, add_device,
+    command_answered, expire_commands, ingest_journal, issue_courier_pass, mark_command_sent,
+    next_cache_version, next_command_seq, open_commands, queue_unlock, raise_incident,
+    revoke_courier_pass, revoke_device, save_device_state, set_device_online, touch_device,
 };
 pub use idempotency::{IdempotencyKey, Stored, recall, remember};
 pub use lockers::{
     NewCompartment, NewLocker, NewRoom, create_locker, create_room, set_compartment_status,
 };
-pub use outbox::{Message, enqueue, mark_delivered, mark_failed};
+pub use outbox::{
+    Message, PushSubscriptionRow, TemplateOverride, add_push_subscription, claim_message,
+    delete_push_subscription, delete_template, enqueue, enqueue_not_before, enqueue_push_copies,
+    mark_delivered, mark_failed, push_subscriptions_of, put_template, templates_of_site,
+};
 pub use parcels::{
     Announcement, DepositOutcome, DepositRequest, DepositSecrets, IssuedCredential, PickupOutcome,
     PresentedMac, Recipient, announce, deposit, pickup, pickup_reported_by_device, reissue_code,
     reset_keypad, transition,
+};
+pub use schedule::{
+    ScheduleRow, Unscheduled, due_parcels, insert_schedule, lock_schedule, save_policy,
+    schedule_hold, site_policy, unscheduled_parcels, update_schedule,
 };
 pub use tenants::{
     NewResident, create_building, create_carrier, create_org, create_resident, create_site,

@@ -49,6 +49,10 @@ pub struct DepositRequest {
     pub temperature: TemperatureZone,
     pub actor: String,
     pub now: Millis,
+    /// The compartment the parcel is already in, when the locker chose it
+    /// (a courier's deposit decided at the locker): only that one is
+    /// considered.
+    pub placed_at: Option<String>,
 }
 
 /// The plain credentials to tell the recipient (never stored).
@@ -164,7 +168,10 @@ pub async fn deposit(
         carrier: req.carrier.clone(),
         reach: resident.as_ref().and_then(reach_of),
     };
-    let view = queries::allocation_view(conn, &locker.id).await?;
+    let mut view = queries::allocation_view(conn, &locker.id).await?;
+    if let Some(label) = &req.placed_at {
+        view.retain(|c| &c.label == label);
+    }
     let ranked = match allocation::rank(&request, &view, &locker.carrier_quotas) {
         Ok(r) => r,
         Err(reason) => return Err(no_fit(conn, &locker, reason).await),

@@ -46,6 +46,18 @@ conformance!(two_instances_never_double_book);
 conformance!(custody_events_are_append_only);
 conformance!(idempotency_records_round_trip);
 conformance!(a_failed_job_rolls_back_only_itself);
+conformance!(stays_come_from_the_custody_chain);
+conformance!(policies_are_versioned_and_the_schedule_is_durable);
+
+mod devices;
+use devices::{
+    commands_are_queued_numbered_answered_and_expired,
+    deposits_made_at_the_locker_are_recorded_where_the_locker_put_them,
+    journals_are_stored_once_and_act_on_parcels,
+};
+conformance!(commands_are_queued_numbered_answered_and_expired);
+conformance!(journals_are_stored_once_and_act_on_parcels);
+conformance!(deposits_made_at_the_locker_are_recorded_where_the_locker_put_them);
 
 struct Site {
     site_id: String,
@@ -154,6 +166,7 @@ async fn deposit(store: &Store, site: &Site, i: usize) -> Result<String, OpError
         temperature: TemperatureZone::Ambient,
         actor: "test".into(),
         now: 1_000 + i as i64,
+        placed_at: None,
     };
     let s = secrets(i);
     store
@@ -321,4 +334,172 @@ async fn a_failed_job_rolls_back_only_itself(config: StoreConfig) {
         .collect();
     expected.sort();
     assert_eq!(ids, expected);
+}
+
+async fn stays_come_from_the_custody_chain(config: StoreConfig) {
+    use cubby_domain::lifecycle::Transition;
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 4, 3).await;
+    for i in 0..3 {
+        deposit(&store, &site, i).await.unwrap();
+    }
+    // Parcel 1 is collected at 50,000 ms.
+    store
+        .transact(|conn| {
+            Box::pin(async move {
+                ops::transition(
+                    conn,
+                    &format!("par_{:032}", 1),
+                    Transition::PickUp,
+                    None,
+                    "test",
+                    "collected",
+                    50_000,
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .await
+        .unwrap();
+    let mut conn = store.reader().await.unwrap();
+    let all = queries::stays(&mut conn, &site.site_id, None, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|s| (s.arrived_ms, s.left_ms))
+            .collect::<Vec<_>>(),
+        vec![(1_000, None), (1_001, Some(50_000)), (1_002, None)]
+    );
+    assert_eq!(all[0].height_mm, 100);
+    let later = queries::stays(&mut conn, &site.site_id, Some(&site.locker_id), 1_001)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2);
+    let elsewhere = queries::stays(&mut conn, &site.site_id, Some("lck_other"), 0)
+        .await
+        .unwrap();
+    assert!(elsewhere.is_empty());
+    assert_eq!(
+        queries::compartments_in_service(&mut conn, &site.site_id, None)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        queries::residents_on_site(&mut conn, &site.site_id)
+            .await
+            .unwrap(),
+        3
+    );
+}
+
+async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig) {
+    use cubby_domain::policy::SitePolicy;
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 4, 2).await;
+    let sid = site.site_id.clone();
+    let mut conn = store.reader().await.unwrap();
+    let (v0, p0) = ops::site_policy(&mut conn, &sid).await.unwrap();
+    drop(conn);
+    assert_eq!((v0, p0), (0, SitePolicy::default()));
+    let bad = SitePolicy {
+        max_hold_days: 1_000,
+        ..SitePolicy::default()
+    };
+    let s2 = sid.clone();
+    let refused = store
+        .transact(move |conn| {
+            Box::pin(async move { ops::save_policy(conn, &s2, &bad, "test", 5).await })
+        })
+        .await;
+    assert!(matches!(refused, Err(OpError::Invalid(_))));
+    for expected in [1, 2] {
+        let s2 = sid.clone();
+        let p = SitePolicy {
+            max_hold_days: expected,
+            ..SitePolicy::default()
+        };
+        let v = store
+            .transact(move |conn| {
+                Box::pin(async move { ops::save_policy(conn, &s2, &p, "test", 5).await })
+            })
+            .await
+            .unwrap();
+        assert_eq!(v, expected);
+    }
+    deposit(&store, &site, 0).await.unwrap();
+    let mut conn = store.reader().await.unwrap();
+    let (v, p) = ops::site_policy(&mut conn, &sid).await.unwrap();
+    assert_eq!((v, p.max_hold_days), (2, 2));
+    let fresh = ops::unscheduled_parcels(&mut conn, 10).await.unwrap();
+    drop(conn);
+    assert_eq!(fresh.len(), 1);
+    assert_eq!(fresh[0].deposited_ms, 1_000);
+    let row = ops::ScheduleRow {
+        parcel_id: fresh[0].parcel_id.clone(),
+        site_id: sid.clone(),
+        deposited_ms: 1_000,
+        next_ms: Some(50_000),
+        reminded: vec![],
+        escalated: false,
+        hold_ms: 0,
+        hold_since_ms: None,
+    };
+    let (r1, r2) = (row.clone(), row.clone());
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                ops::insert_schedule(conn, &r1).await?;
+                // A second insert (another instance) changes nothing.
+                ops::insert_schedule(
+                    conn,
+                    &ops::ScheduleRow {
+                        next_ms: Some(1),
+                        ..r2
+                    },
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let mut conn = store.reader().await.unwrap();
+    assert!(
+        ops::unscheduled_parcels(&mut conn, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        ops::due_parcels(&mut conn, 49_999, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ops::due_parcels(&mut conn, 50_000, 10).await.unwrap().len(),
+        1
+    );
+    drop(conn);
+    let pid = row.parcel_id.clone();
+    let after = store
+        .transact(move |conn| {
+            Box::pin(async move {
+                let mut r = ops::lock_schedule(conn, &pid).await?.expect("row");
+                r.reminded.push("24h-before-expiry".into());
+                r.next_ms = Some(90_000);
+                ops::update_schedule(conn, &r).await?;
+                ops::schedule_hold(conn, &pid, true, 60_000).await?;
+                ops::schedule_hold(conn, &pid, false, 100_000).await?;
+                ops::lock_schedule(conn, &pid).await
+            })
+        })
+        .await
+        .unwrap()
+        .expect("row");
+    assert_eq!(after.reminded, vec!["24h-before-expiry".to_string()]);
+    assert_eq!((after.hold_ms, after.hold_since_ms), (40_000, None));
+    assert_eq!(after.next_ms, Some(100_000), "looked at again after a hold");
 }

@@ -1,0 +1,66 @@
+//! `cubby demo` end to end: the server, the embedded broker and one real agent
+//! per locker bank, with simulated couriers and residents.
+
+use std::time::Duration;
+
+use crate::bin;
+
+/// The numbers in "demo stopped: deposited N (placed behind M doors),
+/// collected K at kiosks (taken from T doors), …".
+fn figures(line: &str) -> Vec<u64> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn demo_runs_agents_that_open_doors_for_couriers_and_residents() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = tokio::process::Command::new(bin())
+        .args(["demo", "--duration", "25", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("CUBBY_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(90), child)
+        .await
+        .expect("the demo stops by itself")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.matches("  Agent:").count(),
+        2,
+        "one agent per locker bank: {stdout}"
+    );
+    let last = stdout
+        .lines()
+        .find(|l| l.starts_with("demo stopped:"))
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    let f = figures(last);
+    let [deposited, placed, collected, taken, _no_fit] = f[..] else {
+        panic!("unexpected summary: {last}");
+    };
+    assert!(deposited >= 10, "couriers deposited: {last}");
+    // Every placement happened behind a door the agent opened for a deposit.
+    assert!(
+        placed >= deposited / 2 && placed <= deposited,
+        "the agents opened doors for the deposits: {last}"
+    );
+    assert!(collected >= 1, "residents collected at the kiosks: {last}");
+    assert_eq!(
+        collected, taken,
+        "each kiosk opening was a parcel taken: {last}"
+    );
+    // The agents' journals were written in the data directory.
+    let agents = std::fs::read_dir(dir.path().join("agents"))
+        .unwrap()
+        .count();
+    assert_eq!(agents, 2);
+}

@@ -1,0 +1,69 @@
+//! The kiosk page in a real browser (Debian chromium + playwright-core, the
+//! script in `e2e/kiosk.mjs`), served by a real agent with the server down.
+
+use std::path::Path;
+use std::process::Command;
+
+use cubby_testkit::{AgentProcess, CubbyProcess};
+use serde_json::Value;
+
+use crate::edge::{code_for, deposit_into_a01, provision, wait_cache_caught_up, wait_ready};
+use crate::{bin, seed, small_bank};
+
+fn e2e_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e"))
+}
+
+fn browser_ready() -> bool {
+    Path::new("/usr/bin/chromium").exists()
+        && e2e_dir().join("node_modules/playwright-core").exists()
+}
+
+#[tokio::test]
+async fn a_resident_collects_at_the_kiosk_page_in_a_browser_with_the_server_down() {
+    if !browser_ready() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium and e2e/node_modules (.ci/run does)"
+        );
+        eprintln!("SKIPPED: install chromium and run npm ci in e2e/ for browser tests");
+        return;
+    }
+    let mut p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    deposit_into_a01(&w, &agent).await;
+    let code = code_for(&p, "anna@example.org").await;
+    wait_cache_caught_up(&agent, 2).await;
+    // The network is down: only the agent answers.
+    p.kill();
+
+    let shot = std::env::temp_dir().join("cubby-kiosk.png");
+    let out = Command::new("node")
+        .arg(e2e_dir().join("kiosk.mjs"))
+        .arg(format!("{}/", agent.kiosk))
+        .arg(&code)
+        .arg(&shot)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    assert!(
+        out.status.success(),
+        "browser checks failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        result["opened"].as_str().is_some_and(|m| m.contains("A01")),
+        "{result}"
+    );
+    assert_eq!(
+        agent.releases(0, 1).await,
+        2,
+        "the browser's code opened the door"
+    );
+    assert!(shot.exists(), "a screenshot of the kiosk");
+}

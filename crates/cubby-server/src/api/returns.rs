@@ -1,0 +1,146 @@
+//! The return-to-carrier queue: parcels that expired at a locker wait for
+//! their carrier. A carrier's (or courier's) token lists its own and takes
+//! them back; the locker's agent opens the door for the courier.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cubby_domain::ids::{self};
+use cubby_domain::lifecycle::{ParcelState, Transition};
+use cubby_store::{OpError, ops, queries};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::check_id;
+use super::lockers::locker_for;
+use crate::auth::{Caller, DEPOSITORS};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::write::{idempotency_key, write_json};
+use crate::{AppState, new_id, now_ms};
+
+#[derive(Serialize, ToSchema)]
+pub struct ReturnItem {
+    pub parcel_id: String,
+    pub tracking_number: String,
+    pub carrier: Option<String>,
+    pub compartment: Option<String>,
+}
+
+/// Expired parcels at a locker waiting to go back: a carrier's token sees its
+/// own, staff see all.
+#[utoipa::path(get, path = "/api/v1/lockers/{locker_id}/returns", params(("locker_id" = String, Path)),
+    responses((status = 200, body = [ReturnItem]), (status = 404, body = ErrorBody)))]
+pub async fn list_returns(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locker_id): Path<String>,
+) -> ApiResult<Json<Vec<ReturnItem>>> {
+    caller.require(DEPOSITORS)?;
+    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = queries::expired_at_locker(&mut conn, &locker.id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|p| !caller.is_carrier_side() || p.carrier == caller.carrier)
+            .map(|p| ReturnItem {
+                parcel_id: p.id,
+                tracking_number: p.tracking_number,
+                carrier: p.carrier,
+                compartment: p.compartment_label,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Returned {
+    pub parcel_id: String,
+    pub state: String,
+    pub compartment: Option<String>,
+    /// The signed unlock sent to the locker's agent; absent without an agent.
+    pub unlock_command_id: Option<String>,
+}
+
+/// Take an expired parcel back. A carrier's token may take only its own
+/// parcels (another carrier's answer 404); the door opens for the courier.
+#[utoipa::path(post, path = "/api/v1/parcels/{parcel_id}/return", params(("parcel_id" = String, Path)),
+    responses((status = 200, body = Returned), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn return_parcel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(parcel_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    caller.require(DEPOSITORS)?;
+    check_id(ids::PARCEL, &parcel_id, "parcel")?;
+    let parcel = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        queries::parcel(&mut conn, &parcel_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("parcel"))?
+    };
+    let Some(locker_id) = parcel.locker_id.clone() else {
+        return Err(ApiError::not_found("parcel"));
+    };
+    // Seeing the locker is the tenant check; a carrier sees only its parcels.
+    locker_for(&state, &caller, &locker_id)
+        .await
+        .map_err(|_| ApiError::not_found("parcel"))?;
+    if caller.is_carrier_side() && parcel.carrier != caller.carrier {
+        return Err(ApiError::not_found("parcel"));
+    }
+    if parcel.state != ParcelState::Expired {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_in_return_queue",
+            format!("the parcel is {}, not waiting to be returned", parcel.state),
+        ));
+    }
+    let key = idempotency_key(&headers, &caller, [2; 32])?;
+    let actor = caller.actor();
+    let cmd_id = new_id(ids::COMMAND);
+    let now = now_ms();
+    let answer = write_json(&state, key, StatusCode::OK, move |conn| {
+        Box::pin(async move {
+            let (after, _) = ops::transition(
+                conn,
+                &parcel.id,
+                Transition::Return,
+                None,
+                &actor,
+                "taken back by the carrier",
+                now,
+            )
+            .await?;
+            let unlock = match &parcel.compartment_label {
+                Some(label) => ops::queue_unlock(
+                    conn,
+                    &ops::NewUnlock {
+                        cmd_id: cmd_id.clone(),
+                        tx_id: parcel.id.clone(),
+                        locker_id: locker_id.clone(),
+                        compartment_label: label.clone(),
+                        purpose: "return",
+                        parcel_id: Some(parcel.id.clone()),
+                        actor: actor.clone(),
+                        reason: "return to carrier".into(),
+                    },
+                    now,
+                )
+                .await?
+                .map(|_| cmd_id),
+                None => None,
+            };
+            Ok(Returned {
+                parcel_id: after.id,
+                state: after.state.to_string(),
+                compartment: parcel.compartment_label.clone(),
+                unlock_command_id: unlock,
+            })
+        })
+    })
+    .await;
+    state.devices.poke();
+    answer
+}

@@ -1,0 +1,389 @@
+//! Device operations on both backends: the command queue, journal ingest
+//! exactly once per entry, the credential cache and incidents.
+
+use cubby_domain::dims::Dimensions;
+use cubby_domain::lifecycle::ParcelState;
+use cubby_domain::model::TemperatureZone;
+use cubby_domain::tracking::TrackingNumber;
+use cubby_protocol::cache::CredentialKind;
+use cubby_protocol::journal::{EdgeEvent, GENESIS, JournalEntry};
+use cubby_store::ops::{self, NewUnlock};
+use cubby_store::{Store, StoreConfig, device_queries, queries};
+
+use crate::{Site, deposit, seed};
+
+const DEVICE: &str = "dev_00000000000000000000000000000001";
+
+async fn add_device(store: &Store, site: &Site) {
+    let locker = site.locker_id.clone();
+    store
+        .transact(move |conn| {
+            Box::pin(async move { ops::add_device(conn, DEVICE, &locker, &[9; 32], 10).await })
+        })
+        .await
+        .unwrap();
+}
+
+/// Fresh incident ids.
+fn ids() -> impl FnMut() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    || format!("inc_{:032}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Fresh ids; pick-up credentials as the server would issue them.
+struct TestHooks;
+
+impl ops::IngestHooks for TestHooks {
+    fn new_id(&mut self) -> String {
+        ids()()
+    }
+    fn deposit_secrets(&mut self, _locker_id: &str) -> ops::DepositSecrets {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(1_000);
+        crate::secrets(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A chain of journal entries from `first` on, continuing `prev`.
+fn chain(prev: &str, first: u64, events: Vec<EdgeEvent>) -> Vec<JournalEntry> {
+    let mut prev = prev.to_string();
+    let mut out = Vec::new();
+    for (i, event) in events.into_iter().enumerate() {
+        let seq = first + i as u64;
+        let e = JournalEntry::next(&prev, seq, 5_000 + seq as i64, event);
+        prev = e.hash.clone();
+        out.push(e);
+    }
+    out
+}
+
+async fn ingest(
+    store: &Store,
+    entries: Vec<JournalEntry>,
+) -> Result<ops::JournalIngest, cubby_store::OpError> {
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                ops::ingest_journal(conn, DEVICE, &entries, 6_000, &mut TestHooks).await
+            })
+        })
+        .await
+}
+
+async fn incident_kinds(store: &Store, site: &Site) -> Vec<String> {
+    let mut conn = store.reader().await.unwrap();
+    let mut kinds: Vec<String> =
+        device_queries::incidents(&mut conn, None, Some(&site.site_id), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.kind)
+            .collect();
+    kinds.sort();
+    kinds
+}
+
+pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 4, 2).await;
+    let unlock = |n: u32| NewUnlock {
+        cmd_id: format!("cmd_{n:032}"),
+        tx_id: format!("tx{n}"),
+        locker_id: site.locker_id.clone(),
+        compartment_label: "D00".into(),
+        purpose: "staff",
+        parcel_id: None,
+        actor: "test".into(),
+        reason: "conformance".into(),
+    };
+    // Without a device there is nothing to queue.
+    let u = unlock(0);
+    let none = store
+        .transact(move |conn| Box::pin(async move { ops::queue_unlock(conn, &u, 20).await }))
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    add_device(&store, &site).await;
+    for n in 1..=3 {
+        let u = unlock(n);
+        let queued = store
+            .transact(move |conn| Box::pin(async move { ops::queue_unlock(conn, &u, 20).await }))
+            .await
+            .unwrap();
+        assert_eq!(queued.as_deref(), Some(DEVICE));
+    }
+    let mut conn = store.reader().await.unwrap();
+    let open = ops::open_commands(&mut conn).await.unwrap();
+    drop(conn);
+    assert_eq!(open.len(), 3);
+    assert!(open.iter().all(|c| c.status == "pending"));
+    // Sequence numbers are taken once each, in order.
+    let seqs = store
+        .transact(|conn| {
+            Box::pin(async move {
+                let a = ops::next_command_seq(conn, DEVICE).await?;
+                let b = ops::next_command_seq(conn, DEVICE).await?;
+                Ok((a, b))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(seqs, (1, 2));
+    // Command 1 is sent and done, 2 is sent and fails, 3 never leaves.
+    store
+        .transact(|conn| {
+            Box::pin(async move {
+                let c1 = format!("cmd_{:032}", 1);
+                let c2 = format!("cmd_{:032}", 2);
+                ops::mark_command_sent(conn, &c1, Some((1, 40_000, "signed-1")), 30).await?;
+                ops::mark_command_sent(conn, &c2, Some((2, 40_000, "signed-2")), 30).await?;
+                // A resend changes nothing but the attempt count.
+                ops::mark_command_sent(conn, &c1, None, 31).await?;
+                ops::command_answered(conn, &c1, DEVICE, "done", "", ids()(), 32).await?;
+                ops::command_answered(conn, &c2, DEVICE, "failed", "lock stuck", ids()(), 33)
+                    .await?;
+                // A late duplicate answer is ignored.
+                ops::command_answered(conn, &c2, DEVICE, "failed", "again", ids()(), 34).await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let mut conn = store.reader().await.unwrap();
+    let open = ops::open_commands(&mut conn).await.unwrap();
+    drop(conn);
+    assert_eq!(open.len(), 1, "only the unsent command is open");
+    assert_eq!(open[0].cmd_id, format!("cmd_{:032}", 3));
+    assert_eq!(incident_kinds(&store, &site).await, vec!["unlock_not_done"]);
+    // The pending command outlives the pending limit and expires, once.
+    let expired = store
+        .transact(|conn| {
+            Box::pin(async move {
+                let first = ops::expire_commands(conn, 100_000, 60_000, ids()).await?;
+                let again = ops::expire_commands(conn, 100_001, 60_000, ids()).await?;
+                Ok((first, again))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(expired, (1, 0));
+    assert_eq!(
+        incident_kinds(&store, &site).await,
+        vec!["unlock_not_done", "unlock_not_done"]
+    );
+}
+
+pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 4, 2).await;
+    add_device(&store, &site).await;
+    deposit(&store, &site, 0).await.unwrap();
+    deposit(&store, &site, 1).await.unwrap();
+
+    // The cache holds each resident's two credentials with their compartment.
+    let mut conn = store.reader().await.unwrap();
+    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(cached.len(), 4, "{cached:?}");
+    assert!(cached.iter().all(|c| c.compartments.len() == 1));
+    let parcel0 = format!("par_{:032}", 0);
+    let mut conn = store.reader().await.unwrap();
+    let compartment0 = queries::parcel(&mut conn, &parcel0)
+        .await
+        .unwrap()
+        .unwrap()
+        .compartment_label
+        .unwrap();
+    drop(conn);
+
+    let events = vec![
+        EdgeEvent::Boot {
+            agent_version: "test".into(),
+        },
+        EdgeEvent::PickupGranted {
+            credential_id: "crd_k0".into(),
+            via: CredentialKind::Keypad,
+            compartments: vec![compartment0.clone()],
+            offline_capable: true,
+        },
+        EdgeEvent::DoorOpened {
+            compartment: compartment0.clone(),
+            commanded: true,
+        },
+        EdgeEvent::DoorForced {
+            compartment: "D03".into(),
+        },
+    ];
+    let entries = chain(GENESIS, 1, events);
+    let first = ingest(&store, entries[..2].to_vec()).await.unwrap();
+    assert_eq!(
+        (first.up_to_seq, first.stored, first.resend_from),
+        (2, 2, None)
+    );
+    // The whole batch again (a redelivery): the first two are skipped.
+    let second = ingest(&store, entries.clone()).await.unwrap();
+    assert_eq!((second.up_to_seq, second.stored), (4, 2));
+    let third = ingest(&store, entries.clone()).await.unwrap();
+    assert_eq!((third.up_to_seq, third.stored), (4, 0));
+
+    // A gap asks for a resend and stores nothing.
+    let later = chain(&entries[3].hash, 5, vec![EdgeEvent::BoardRecovered; 3]);
+    let gap = ingest(&store, later[1..].to_vec()).await.unwrap();
+    assert_eq!(
+        (gap.up_to_seq, gap.resend_from, gap.stored),
+        (4, Some(5), 0)
+    );
+    // An altered entry stores nothing and raises an incident.
+    let mut altered = later.clone();
+    altered[0].at_ms += 1;
+    let bad = ingest(&store, altered).await.unwrap();
+    assert_eq!((bad.up_to_seq, bad.stored), (4, 0));
+
+    let mut conn = store.reader().await.unwrap();
+    let stored = device_queries::device_events(&mut conn, DEVICE, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4],
+        "each entry stored exactly once"
+    );
+    let p0 = queries::parcel(&mut conn, &parcel0).await.unwrap().unwrap();
+    assert_eq!(p0.state, ParcelState::PickedUp, "the edge pick-up counted");
+    let p1 = queries::parcel(&mut conn, &format!("par_{:032}", 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p1.state, ParcelState::Deposited);
+    // The collected parcel's credentials leave the cache; the other stays.
+    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+        .await
+        .unwrap();
+    assert_eq!(cached.len(), 2);
+    assert!(cached.iter().all(|c| c.id.ends_with('1')));
+    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    assert!(verdicts.iter().all(|(_, v)| v.is_ok()), "{verdicts:?}");
+    drop(conn);
+    assert_eq!(
+        incident_kinds(&store, &site).await,
+        vec!["door_forced", "journal_chain_broken"]
+    );
+    // The correct continuation is accepted after all.
+    let resumed = ingest(&store, later).await.unwrap();
+    assert_eq!((resumed.up_to_seq, resumed.stored), (7, 3));
+}
+
+async fn announce(store: &Store, site: &Site, i: usize, tracking: &str) -> String {
+    let a = ops::Announcement {
+        parcel_id: format!("par_a{i:031}"),
+        site_id: site.site_id.clone(),
+        tracking_number: TrackingNumber::parse(tracking).unwrap(),
+        carrier: Some("dhl".into()),
+        resident_id: Some(site.residents[i].clone()),
+        dims: Dimensions::new(300, 100, 200),
+        weight_g: None,
+        temperature: TemperatureZone::Ambient,
+        actor: "test".into(),
+        now: 100,
+    };
+    store
+        .transact(move |conn| Box::pin(async move { ops::announce(conn, &a).await }))
+        .await
+        .unwrap()
+        .id
+}
+
+pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
+    config: StoreConfig,
+) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 4, 3).await;
+    add_device(&store, &site).await;
+    let first = announce(&store, &site, 0, "RB123456785GB").await;
+    let second = announce(&store, &site, 1, "1Z5R89390357567127").await;
+    let locker = site.locker_id.clone();
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                for (id, revoked) in [("cps_1", false), ("cps_2", true)] {
+                    let pass = ops::NewCourierPass {
+                        id: id.into(),
+                        locker_id: locker.clone(),
+                        carrier: "dhl".into(),
+                        local_mac: [3; 32],
+                        expires_ms: 1_000_000,
+                        created_by: "test".into(),
+                    };
+                    ops::issue_courier_pass(conn, &pass, 50).await?;
+                    if revoked {
+                        ops::revoke_courier_pass(conn, id).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let mut conn = store.reader().await.unwrap();
+    let passes = device_queries::cache_courier_passes(&mut conn, &site.locker_id, 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        passes.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec!["cps_1"],
+        "revoked passes leave the cache"
+    );
+    let expected = device_queries::expected_parcels(&mut conn, &site.locker_id)
+        .await
+        .unwrap();
+    assert_eq!(expected.len(), 2);
+    drop(conn);
+
+    let entries = chain(
+        GENESIS,
+        1,
+        vec![
+            EdgeEvent::DepositMade {
+                pass_id: "cps_1".into(),
+                parcel_id: first.clone(),
+                compartment: "D02".into(),
+            },
+            // Accepted by a locker that had not yet heard of the revocation.
+            EdgeEvent::DepositMade {
+                pass_id: "cps_2".into(),
+                parcel_id: second.clone(),
+                compartment: "D03".into(),
+            },
+            EdgeEvent::DepositMade {
+                pass_id: "cps_1".into(),
+                parcel_id: "par_unknown".into(),
+                compartment: "D00".into(),
+            },
+        ],
+    );
+    let done = ingest(&store, entries).await.unwrap();
+    assert_eq!(done.stored, 3);
+    assert_eq!(done.deposits.len(), 2, "both real parcels were recorded");
+    assert!(done.deposits.iter().all(|d| d.credential.is_some()));
+    let mut conn = store.reader().await.unwrap();
+    for (id, label) in [(&first, "D02"), (&second, "D03")] {
+        let p = queries::parcel(&mut conn, id).await.unwrap().unwrap();
+        assert_eq!(p.state, ParcelState::Deposited);
+        assert_eq!(p.compartment_label.as_deref(), Some(label));
+    }
+    // The recipients can collect at the locker: their credentials are cached.
+    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+        .await
+        .unwrap();
+    assert_eq!(cached.len(), 4);
+    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    assert!(verdicts.iter().all(|(_, v)| v.is_ok()), "{verdicts:?}");
+    drop(conn);
+    assert_eq!(
+        incident_kinds(&store, &site).await,
+        vec!["courier_pass_invalid", "deposit_unreconciled"]
+    );
+}

@@ -1,0 +1,72 @@
+// The kiosk page in a real browser (Debian chromium, driven by playwright-core):
+// a wrong code is refused with the generic message, the right code typed on the
+// on-screen keypad opens the door. The page must load nothing from elsewhere.
+//
+// Usage: node kiosk.mjs KIOSK_URL CODE SCREENSHOT_PATH
+// Prints one JSON line; exits 0 when every check passed.
+import { chromium } from "playwright-core";
+
+const [kioskUrl, code, screenshot] = process.argv.slice(2);
+if (!kioskUrl || !code || !screenshot) {
+  console.error("usage: node kiosk.mjs KIOSK_URL CODE SCREENSHOT_PATH");
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const result = { checks: [], foreign: [] };
+let ok = true;
+const check = (name, pass, detail) => {
+  result.checks.push({ name, pass, detail });
+  if (!pass) ok = false;
+};
+try {
+  const page = await browser.newPage();
+  const origin = new URL(kioskUrl).origin;
+  page.on("request", (r) => {
+    if (!r.url().startsWith(origin)) result.foreign.push(r.url());
+  });
+  await page.goto(kioskUrl);
+  check("title", (await page.title()) === "Cubby locker", await page.title());
+
+  // A wrong code typed on a keyboard (or a scanner acting as one).
+  await page.fill("#code", "00000000");
+  await page.click("#collect button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#message").textContent.length > 0);
+  const refused = await page.textContent("#message");
+  check("wrong code refused", refused === "The code was not accepted.", refused);
+
+  // The right code on the on-screen keypad.
+  for (const digit of code) {
+    await page.click(`#keys button:text-is("${digit}")`);
+  }
+  check("keypad typed the code", (await page.inputValue("#code")) === code, await page.inputValue("#code"));
+  await page.click("#collect button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#message").className === "ok", null, { timeout: 10000 });
+  const opened = await page.textContent("#message");
+  result.opened = opened;
+  check("door opened", opened.startsWith("Open:"), opened);
+  check("code cleared after use", (await page.inputValue("#code")) === "", await page.inputValue("#code"));
+
+  // The courier tab is reachable and labelled.
+  await page.click("#tab-deliver");
+  check("courier form shown", await page.isVisible("#pass"), "");
+  check("form fields are labelled", (await page.locator("label[for=pass]").count()) === 1, "");
+  await page.screenshot({ path: screenshot, fullPage: true });
+} catch (e) {
+  check("no exception", false, String(e));
+} finally {
+  await browser.close();
+}
+check("nothing loaded from elsewhere", result.foreign.length === 0, result.foreign.join(" "));
+console.log(JSON.stringify(result));
+process.exit(ok ? 0 : 1);
