@@ -6,6 +6,7 @@
 //! The tidy test in `tests/it` enforces that the dependency closure stays free of
 //! tokio, sqlx and axum.
 
+pub mod access;
 pub mod allocation;
 pub mod credentials;
 pub mod custody;

@@ -5,6 +5,7 @@
 //! Every property is checked against an oracle written here, independently of the
 //! code under test (a transition table, a direct computation, a model).
 
+mod access;
 mod allocation;
 mod lifecycle;
 mod tidy;
