@@ -10,7 +10,7 @@ use cubby_boards::{BankStatus, Board, LockAddress};
 use cubby_domain::allocation::{CarrierQuotas, CompartmentView, ParcelRequest, allocate};
 use cubby_domain::credentials::{Presented, classify};
 use cubby_domain::dims::Dimensions;
-use cubby_domain::model::{CompartmentStatus, TemperatureZone};
+use cubby_domain::model::{CompartmentStatus, TemperatureZone, Timezone};
 use cubby_domain::throttle::{KeypadRefusal, KeypadState, ThrottlePolicy};
 use cubby_domain::tracking::TrackingNumber;
 use cubby_protocol::Millis;
@@ -52,6 +52,27 @@ pub struct EdgePolicy {
     /// taking new deposits (courier passes and deposit unlocks) and keeps
     /// pick-ups and logging going in what is left (security.md: edge disk full).
     pub min_free_bytes: u64,
+    /// Crash injection for tests: the process aborts at this point.
+    pub fault: Option<Fault>,
+}
+
+/// Points where a crash-injection test makes the agent abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// After an access grant's use is journalled, before the door is released.
+    AfterAccessJournal,
+    /// Right after the door's release frame went to the board.
+    AfterDoorRelease,
+}
+
+impl Fault {
+    pub fn parse(name: &str) -> Option<Fault> {
+        match name {
+            "after_access_journal" => Some(Fault::AfterAccessJournal),
+            "after_door_release" => Some(Fault::AfterDoorRelease),
+            _ => None,
+        }
+    }
 }
 
 /// Default floor: 64 MiB is ~200,000 journal entries of pick-ups and door events.
@@ -67,6 +88,7 @@ impl Default for EdgePolicy {
             code_digits: 8,
             throttle: ThrottlePolicy::default(),
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            fault: None,
         }
     }
 }
@@ -76,6 +98,16 @@ impl Default for EdgePolicy {
 pub enum KioskAnswer {
     Opened(Vec<String>),
     Rejected,
+    Locked { until_ms: Option<Millis> },
+    Unavailable(String),
+}
+
+/// The answer to a PIN typed at a door. Every refusal looks the same to the
+/// person at the door; the reason is journalled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoorAnswer {
+    Opened,
+    Denied,
     Locked { until_ms: Option<Millis> },
     Unavailable(String),
 }
@@ -120,6 +152,11 @@ pub enum Input {
         on: bool,
         answer: oneshot::Sender<()>,
     },
+    Door {
+        door_id: String,
+        pin: String,
+        answer: oneshot::Sender<DoorAnswer>,
+    },
     Snapshot(oneshot::Sender<StateSnapshot>),
 }
 
@@ -151,6 +188,11 @@ pub struct Engine {
     remote_opens: VecDeque<Millis>,
     maintenance: bool,
     keypad: KeypadState,
+    /// One keypad per door: lockout counters of security.md at every door.
+    door_keypads: HashMap<String, KeypadState>,
+    /// Openings by access grants journalled here: (grant, door) → journal
+    /// entries, until a cache that reflects them arrives.
+    door_uses: HashMap<(String, String), Vec<u64>>,
     last_status: Option<BankStatus>,
     board_ok: bool,
     /// Per compartment: when we released it and have not yet seen it open.
@@ -213,6 +255,8 @@ impl Engine {
             remote_opens: VecDeque::new(),
             maintenance: false,
             keypad: KeypadState::default(),
+            door_keypads: HashMap::new(),
+            door_uses: HashMap::new(),
             last_status: None,
             board_ok: true,
             unlocking: HashMap::new(),
@@ -229,8 +273,9 @@ impl Engine {
 
     /// Rebuilds what must survive a restart from the journal: the highest
     /// command sequence (so replays after reboot fail), recent replies (so
-    /// redeliveries are answered, not executed), used credentials, remote
-    /// opens in the cap window, and maintenance mode.
+    /// redeliveries are answered, not executed), used credentials and access
+    /// grants, remote opens in the cap window, keypad lockout counters, and
+    /// maintenance mode.
     fn replay_journal(&mut self) {
         let now = now_ms();
         for e in self.journal.entries() {
@@ -264,9 +309,34 @@ impl Engine {
                         },
                     );
                 }
-                EdgeEvent::PickupGranted { credential_id, .. } => {
+                EdgeEvent::PickupGranted {
+                    credential_id, via, ..
+                } => {
                     self.consumed.insert(credential_id.clone(), e.seq);
+                    if *via == CredentialKind::Keypad {
+                        self.keypad.record_success();
+                    }
                 }
+                EdgeEvent::PickupDenied {
+                    via: CredentialKind::Keypad,
+                } => self.keypad.record_failure(e.at_ms, &self.policy.throttle),
+                EdgeEvent::AccessGranted { grant_id, door_id } => {
+                    self.door_uses
+                        .entry((grant_id.clone(), door_id.clone()))
+                        .or_default()
+                        .push(e.seq);
+                    self.door_keypads
+                        .entry(door_id.clone())
+                        .or_default()
+                        .record_success();
+                }
+                EdgeEvent::AccessDenied {
+                    door_id, grant_id, ..
+                } if grant_id.is_none() => self
+                    .door_keypads
+                    .entry(door_id.clone())
+                    .or_default()
+                    .record_failure(e.at_ms, &self.policy.throttle),
                 EdgeEvent::DepositMade {
                     parcel_id,
                     compartment,
@@ -314,6 +384,10 @@ impl Engine {
         let seen = cache.journal_seq;
         self.consumed.retain(|_, seq| *seq > seen);
         self.deposited.retain(|_, (_, seq)| *seq > seen);
+        self.door_uses.retain(|_, seqs| {
+            seqs.retain(|seq| *seq > seen);
+            !seqs.is_empty()
+        });
         self.cache = Some(cache);
     }
 
@@ -345,7 +419,15 @@ impl Engine {
         let cache = self.cache.as_ref()?;
         let b = self.board.boards().iter().position(|b| *b == addr.board)?;
         let index = b * usize::from(self.board.locks_per_board()) + usize::from(addr.lock) - 1;
-        cache.compartments.get(index).cloned()
+        // Doors wired to this device are watched like compartments: opened,
+        // forced, held open, stuck — journalled under the door's id.
+        cache.compartments.get(index).cloned().or_else(|| {
+            cache
+                .doors
+                .iter()
+                .find(|d| d.output as usize == index)
+                .map(|d| d.door_id.clone())
+        })
     }
 
     pub async fn run(mut self, mut inputs: mpsc::Receiver<Input>, poll: Duration) {
@@ -410,6 +492,14 @@ impl Engine {
                     self.record_or_log(EdgeEvent::MaintenanceMode { on });
                 }
                 let _ = answer.send(());
+            }
+            Input::Door {
+                door_id,
+                pin,
+                answer,
+            } => {
+                let result = self.door_access(&door_id, &pin).await;
+                let _ = answer.send(result);
             }
             Input::Snapshot(answer) => {
                 let _ = answer.send(self.snapshot());
@@ -596,6 +686,116 @@ impl Engine {
                 });
                 Err(detail)
             }
+        }
+    }
+
+    /// Wiring index → lock address.
+    fn address_of_output(&self, index: usize) -> Option<LockAddress> {
+        let per = usize::from(self.board.locks_per_board().max(1));
+        let board = *self.board.boards().get(index / per)?;
+        Some(LockAddress {
+            board,
+            lock: (index % per) as u8 + 1,
+        })
+    }
+
+    /// A PIN typed at a door this device drives. Decided from the cache with
+    /// the domain's grant rule, so it works offline; a granted use is
+    /// journalled (durably) before the door is released, so a crash at any
+    /// step opens a single-use grant at most once.
+    async fn door_access(&mut self, door_id: &str, pin: &str) -> DoorAnswer {
+        let now = now_ms();
+        let keypad = self.door_keypads.entry(door_id.to_string()).or_default();
+        if let Err(refusal) = keypad.check(now) {
+            return DoorAnswer::Locked {
+                until_ms: match refusal {
+                    KeypadRefusal::LockedOut { retry_after_secs } => {
+                        Some(now + retry_after_secs as Millis * 1000)
+                    }
+                    KeypadRefusal::Disabled => None,
+                },
+            };
+        }
+        let Some(cache) = self.cache.as_ref() else {
+            return DoorAnswer::Unavailable("this controller has no access list yet".into());
+        };
+        if now > cache.expires_ms {
+            return DoorAnswer::Unavailable("this controller's access list has expired".into());
+        }
+        let Some(door) = cache.doors.iter().find(|d| d.door_id == door_id).cloned() else {
+            return DoorAnswer::Unavailable(format!("this controller drives no door {door_id}"));
+        };
+        let zone = cache
+            .zone
+            .as_deref()
+            .and_then(|z| Timezone::parse(z).ok())
+            .unwrap_or_else(|| Timezone::parse("UTC").unwrap_or_else(|_| unreachable!()));
+        let pin = pin.trim();
+        let well_formed = (4..=16).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit());
+        let mac = local_credential_mac(&self.credential_key, CredentialKind::Door, pin);
+        let grant = well_formed
+            .then(|| cache.find_grant(&mac))
+            .flatten()
+            .cloned();
+        let Some(grant) = grant else {
+            self.record_or_log(EdgeEvent::AccessDenied {
+                door_id: door_id.to_string(),
+                grant_id: None,
+                reason: "unknown_pin".into(),
+            });
+            self.door_keypad_failure(door_id, now);
+            return DoorAnswer::Denied;
+        };
+        let key = (grant.grant_id.clone(), door_id.to_string());
+        let used_here = self.door_uses.get(&key).map_or(0, |v| v.len() as u32);
+        let uses = grant.uses.get(door_id).copied().unwrap_or(0) + used_here;
+        if let Err(denied) = grant.rule.decide(door_id, now, uses, false, &zone) {
+            self.record_or_log(EdgeEvent::AccessDenied {
+                door_id: door_id.to_string(),
+                grant_id: Some(grant.grant_id.clone()),
+                reason: denied.as_str().to_string(),
+            });
+            return DoorAnswer::Denied;
+        }
+        if let Some(k) = self.door_keypads.get_mut(door_id) {
+            k.record_success();
+        }
+        let seq = match self.record(EdgeEvent::AccessGranted {
+            grant_id: grant.grant_id.clone(),
+            door_id: door_id.to_string(),
+        }) {
+            Ok(seq) => seq,
+            Err(e) => return DoorAnswer::Unavailable(format!("journal: {e}")),
+        };
+        self.door_uses.entry(key).or_default().push(seq);
+        if self.policy.fault == Some(Fault::AfterAccessJournal) {
+            std::process::abort();
+        }
+        let Some(addr) = self.address_of_output(door.output as usize) else {
+            return DoorAnswer::Unavailable(format!("door {door_id} has no lock output"));
+        };
+        let released = self.release(door_id, addr).await;
+        if self.policy.fault == Some(Fault::AfterDoorRelease) {
+            std::process::abort();
+        }
+        match released {
+            Ok(()) => DoorAnswer::Opened,
+            Err(e) => DoorAnswer::Unavailable(e),
+        }
+    }
+
+    fn door_keypad_failure(&mut self, door_id: &str, now: Millis) {
+        let keypad = self.door_keypads.entry(door_id.to_string()).or_default();
+        let was_locked = keypad.check(now).is_err();
+        keypad.record_failure(now, &self.policy.throttle);
+        if !was_locked && let Err(refusal) = keypad.check(now) {
+            let until_ms = match refusal {
+                KeypadRefusal::LockedOut { retry_after_secs } => {
+                    Some(now + retry_after_secs as Millis * 1000)
+                }
+                KeypadRefusal::Disabled => None,
+            };
+            self.record_or_log(EdgeEvent::KeypadLocked { until_ms });
         }
     }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{DepositAnswer, Input, KioskAnswer};
+use crate::engine::{DepositAnswer, DoorAnswer, Input, KioskAnswer};
 
 #[derive(Clone)]
 struct Kiosk {
@@ -31,6 +31,7 @@ pub async fn serve(
         .route("/kiosk/kiosk.js", get(script))
         .route("/kiosk/api/pickup", post(pickup))
         .route("/kiosk/api/deposit", post(deposit))
+        .route("/kiosk/api/door", post(door))
         .route("/kiosk/api/state", get(state))
         .route("/kiosk/api/maintenance", post(maintenance));
     if sim.is_some() {
@@ -99,6 +100,50 @@ async fn pickup(State(k): State<Kiosk>, Json(body): Json<PickupBody>) -> Respons
             Json(json!({ "code": "unavailable", "message": why })),
         )
             .into_response(),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoorBody {
+    /// The door whose keypad the PIN was typed at.
+    door_id: String,
+    pin: String,
+}
+
+/// A PIN typed at a door's keypad (a keypad wired to this controller, or an
+/// OSDP reader). Every refusal gets the same answer as a wrong pick-up code.
+async fn door(State(k): State<Kiosk>, Json(body): Json<DoorBody>) -> Response {
+    let DoorBody { door_id, pin } = body;
+    if door_id.len() > 64 || pin.len() > 64 {
+        return refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "door_id or pin too long",
+        );
+    }
+    match ask(&k, |answer| Input::Door {
+        door_id,
+        pin,
+        answer,
+    })
+    .await
+    {
+        Some(DoorAnswer::Opened) => (StatusCode::OK, Json(json!({ "opened": true }))).into_response(),
+        Some(DoorAnswer::Denied) => refusal(
+            StatusCode::FORBIDDEN,
+            cubby_domain::credentials::CODE_REJECTED,
+            cubby_domain::credentials::CODE_REJECTED_MESSAGE,
+        ),
+        Some(DoorAnswer::Locked { until_ms }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "code": "keypad_locked", "message": "Too many wrong codes. Ask staff.", "until_ms": until_ms })),
+        )
+            .into_response(),
+        Some(DoorAnswer::Unavailable(why)) => {
+            refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &why)
+        }
         None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }

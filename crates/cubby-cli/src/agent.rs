@@ -86,6 +86,10 @@ pub fn settle(args: &AgentArgs) -> anyhow::Result<AgentConfig> {
     let policy = EdgePolicy {
         remote_open_cap: args.remote_open_cap,
         min_free_bytes: args.min_free_mb.saturating_mul(1024 * 1024),
+        // Crash injection for the test suite only; not a documented flag.
+        fault: std::env::var("CUBBY_AGENT_FAULT")
+            .ok()
+            .and_then(|f| cubby_agent::engine::Fault::parse(&f)),
         ..Default::default()
     };
     anyhow::ensure!(

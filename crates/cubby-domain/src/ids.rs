@@ -36,3 +36,6 @@ pub const DEVICE: &str = "dev";
 pub const COMMAND: &str = "cmd";
 pub const INCIDENT: &str = "inc";
 pub const COURIER_PASS: &str = "cps";
+pub const DOOR: &str = "door";
+pub const DOOR_PATH: &str = "dpath";
+pub const ACCESS_GRANT: &str = "agr";

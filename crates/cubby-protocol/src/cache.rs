@@ -22,6 +22,8 @@ pub enum CredentialKind {
     Qr,
     /// A courier's pass for deposits at this locker.
     Courier,
+    /// An access grant's PIN typed at a door this device drives.
+    Door,
 }
 
 impl CredentialKind {
@@ -30,6 +32,7 @@ impl CredentialKind {
             CredentialKind::Keypad => "keypad",
             CredentialKind::Qr => "qr",
             CredentialKind::Courier => "courier",
+            CredentialKind::Door => "door",
         }
     }
 }
@@ -75,6 +78,31 @@ pub struct ExpectedParcel {
     pub temperature: String,
 }
 
+/// A door this device drives: a lock output in the same wiring order as the
+/// compartments (the n-th output counting boards then locks), after them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorSpec {
+    pub door_id: String,
+    pub name: String,
+    /// Zero-based wiring index of the door's lock output.
+    pub output: u32,
+}
+
+/// An access grant valid at one or more of this device's doors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorGrant {
+    pub grant_id: String,
+    /// Hex of [`local_credential_mac`] with [`CredentialKind::Door`].
+    pub mac: String,
+    pub rule: cubby_domain::access::GrantRule,
+    /// Openings per door already stored at the server up to the cache's
+    /// `journal_seq` (doors of this device only).
+    #[serde(default)]
+    pub uses: std::collections::BTreeMap<String, u32>,
+}
+
 /// One credential the locker may honour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +145,15 @@ pub struct CredentialCache {
     /// Pre-advised parcels couriers may deposit here.
     #[serde(default)]
     pub expected: Vec<ExpectedParcel>,
+    /// The site's IANA time zone, for weekly schedules of access grants.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Doors this device drives.
+    #[serde(default)]
+    pub doors: Vec<DoorSpec>,
+    /// Access grants for those doors. A revoked grant is simply absent.
+    #[serde(default)]
+    pub grants: Vec<DoorGrant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +239,14 @@ impl CredentialCache {
         self.expected
             .iter()
             .find(|e| constant_time_eq(e.tracking_mac.as_bytes(), wanted.as_bytes()))
+    }
+
+    /// The access grant whose PIN MAC matches.
+    pub fn find_grant(&self, mac: &[u8; 32]) -> Option<&DoorGrant> {
+        let wanted = hex::encode(mac);
+        self.grants
+            .iter()
+            .find(|g| constant_time_eq(g.mac.as_bytes(), wanted.as_bytes()))
     }
 
     /// The entry whose MAC matches, compared in constant time per entry.

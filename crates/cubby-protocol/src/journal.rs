@@ -68,6 +68,21 @@ pub enum EdgeEvent {
     DepositRefused {
         reason: String,
     },
+    /// An access grant opened a door. Written before the door is released,
+    /// so a crash at any point counts the use and opens at most once.
+    AccessGranted {
+        grant_id: String,
+        door_id: String,
+    },
+    /// A PIN at a door opened nothing. `grant_id` is set only when the PIN
+    /// belonged to a grant (outside its schedule, used up, …), never for an
+    /// unknown PIN; `reason` is a [`cubby_domain::access::Denied`] name or
+    /// `unknown_pin` / `locked_out`.
+    AccessDenied {
+        door_id: String,
+        grant_id: Option<String>,
+        reason: String,
+    },
     /// The keypad is locked out after repeated failures.
     KeypadLocked {
         until_ms: Option<Millis>,
@@ -121,6 +136,8 @@ impl EdgeEvent {
             EdgeEvent::PickupDenied { .. } => "pickup_denied",
             EdgeEvent::DepositMade { .. } => "deposit_made",
             EdgeEvent::DepositRefused { .. } => "deposit_refused",
+            EdgeEvent::AccessGranted { .. } => "access_granted",
+            EdgeEvent::AccessDenied { .. } => "access_denied",
             EdgeEvent::KeypadLocked { .. } => "keypad_locked",
             EdgeEvent::DoorOpened { .. } => "door_opened",
             EdgeEvent::DoorClosed { .. } => "door_closed",

@@ -333,6 +333,7 @@ pub struct AgentProcess {
     pub data_dir: PathBuf,
     args: Vec<String>,
     bin: PathBuf,
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -345,9 +346,22 @@ impl AgentProcess {
         mqtt: &str,
         extra: &[&str],
     ) -> AgentProcess {
+        let mut all = vec!["--simulate"];
+        all.extend_from_slice(extra);
+        AgentProcess::start_with_boards(bin, identity, data_dir, mqtt, &all)
+    }
+
+    /// Starts `bin agent` with the identity file on a fresh kiosk port; `extra`
+    /// must say how to reach the boards (`--simulate`, `--tcp HOST:PORT`, …).
+    pub fn start_with_boards(
+        bin: &Path,
+        identity: &Path,
+        data_dir: &Path,
+        mqtt: &str,
+        extra: &[&str],
+    ) -> AgentProcess {
         let mut args = vec![
             "agent".to_string(),
-            "--simulate".into(),
             "--identity".into(),
             identity.display().to_string(),
             "--data-dir".into(),
@@ -365,15 +379,48 @@ impl AgentProcess {
             data_dir: data_dir.to_path_buf(),
             args,
             bin: bin.to_path_buf(),
+            env: Vec::new(),
             child: None,
         };
         a.spawn();
         a
     }
 
+    /// Environment for the next start (e.g. `CUBBY_AGENT_FAULT` for crash
+    /// injection); an empty value removes the variable.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        if !value.is_empty() {
+            self.env.push((key.to_string(), value.to_string()));
+        }
+    }
+
+    /// Starts the agent again on the same data directory (after it died).
+    pub fn start_again(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Waits for the process to exit by itself (a crash-injection fault) and
+    /// returns whether it did within `secs`.
+    pub fn wait_exit(&mut self, secs: u64) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut()
+                && matches!(c.try_wait(), Ok(Some(_)))
+            {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     fn spawn(&mut self) {
         let mut child = Command::new(&self.bin)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cubby` binary over real sockets, on SQLite and on
 //! PostgreSQL (the PostgreSQL tier skips locally without a server, never in CI).
 
+mod access;
 mod audit;
 mod demo;
 mod edge;
@@ -96,4 +97,12 @@ pub fn small_bank() -> Value {
 
 pub fn parcel(tracking: &str, resident: &str, h: u32) -> Value {
     json!({"tracking_number": tracking, "carrier": "dhl", "recipient": {"resident_id": resident}, "width_mm": 300, "height_mm": h, "depth_mm": 200})
+}
+
+/// Wall-clock time in milliseconds, as the server sees it.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -45,6 +45,9 @@ fn cache(device: &str, version: u64) -> CredentialCache {
             depth_mm: 200,
             temperature: "ambient".into(),
         }],
+        zone: None,
+        doors: vec![],
+        grants: vec![],
     }
 }
 

@@ -161,6 +161,9 @@ fn print_signed_examples() {
             depth_mm: 200,
             temperature: "ambient".into(),
         }],
+        zone: None,
+        doors: vec![],
+        grants: vec![],
     };
     println!(
         "{}",

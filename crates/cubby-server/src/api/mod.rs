@@ -1,5 +1,6 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the offline docs page.
 
+mod access;
 mod admin;
 mod courier_passes;
 mod devices;
@@ -39,6 +40,8 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         devices::add_device, devices::list_devices, devices::revoke_device, devices::device_events,
         devices::open_compartment, devices::list_incidents,
         courier_passes::issue_pass, courier_passes::revoke_pass,
+        access::create_door, access::list_doors, access::create_path, access::list_paths,
+        access::issue_grant, access::list_grants, access::get_grant, access::revoke_grant,
         planning::create_plan, planning::site_analytics, planning::site_forecast,
         planning::locker_capacity_forecast, policies::get_policy, policies::put_policy, policies::list_messages,
         policies::list_templates, policies::put_template, policies::delete_template,
@@ -139,6 +142,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/courier-passes/{pass_id}/revoke",
             post(courier_passes::revoke_pass),
+        )
+        .route(
+            "/sites/{site_id}/doors",
+            post(access::create_door).get(access::list_doors),
+        )
+        .route(
+            "/sites/{site_id}/door-paths",
+            post(access::create_path).get(access::list_paths),
+        )
+        .route(
+            "/sites/{site_id}/access-grants",
+            post(access::issue_grant).get(access::list_grants),
+        )
+        .route("/access-grants/{grant_id}", get(access::get_grant))
+        .route(
+            "/access-grants/{grant_id}/revoke",
+            post(access::revoke_grant),
         )
         .route("/plans", post(planning::create_plan))
         .route(

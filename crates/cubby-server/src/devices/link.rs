@@ -8,8 +8,8 @@ use std::time::Duration;
 use cubby_domain::ids::{self, new_id};
 use cubby_domain::model::CompartmentStatus;
 use cubby_protocol::cache::{
-    CacheEntry, CompartmentSpec, CourierPass, CredentialCache, CredentialKind, ExpectedParcel,
-    tracking_mac,
+    CacheEntry, CompartmentSpec, CourierPass, CredentialCache, CredentialKind, DoorGrant, DoorSpec,
+    ExpectedParcel, tracking_mac,
 };
 use cubby_protocol::command::{Action, Command, Outcome, Purpose, Reply};
 use cubby_protocol::messages::{
@@ -486,10 +486,10 @@ async fn publish_caches(
         let device_queries::ActiveDevice {
             id: device_id,
             locker_id,
+            site_id,
             journal_seq,
-            ..
         } = device;
-        let (labels, creds, view, passes, expected) = {
+        let (labels, creds, view, passes, expected, doors, grants, site) = {
             let mut conn = state.store.reader().await?;
             (
                 device_queries::compartment_labels(&mut conn, &locker_id).await?,
@@ -497,8 +497,31 @@ async fn publish_caches(
                 cubby_store::queries::allocation_view(&mut conn, &locker_id).await?,
                 device_queries::cache_courier_passes(&mut conn, &locker_id, now).await?,
                 device_queries::expected_parcels(&mut conn, &locker_id).await?,
+                ops::access::doors_of_device(&mut conn, &device_id).await?,
+                ops::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
+                cubby_store::queries::site(&mut conn, &site_id).await?,
             )
         };
+        let doors: Vec<DoorSpec> = doors
+            .into_iter()
+            .filter_map(|d| {
+                Some(DoorSpec {
+                    output: d.lock_output?,
+                    door_id: d.id,
+                    name: d.name,
+                })
+            })
+            .collect();
+        let grants: Vec<DoorGrant> = grants
+            .into_iter()
+            .map(|g| DoorGrant {
+                grant_id: g.grant_id,
+                mac: hex::encode(g.local_mac),
+                rule: g.rule,
+                uses: g.uses,
+            })
+            .collect();
+        let zone = site.map(|s| s.timezone);
         let entries: Vec<CacheEntry> = creds
             .into_iter()
             .map(|c| CacheEntry {
@@ -540,7 +563,11 @@ async fn publish_caches(
         // costs no MACs; the tracking MACs are computed only to publish.
         let mut h = Sha256::new();
         h.update(
-            serde_json::to_vec(&(&labels, &entries, &specs, &free, &couriers)).unwrap_or_default(),
+            serde_json::to_vec(&(
+                (&labels, &entries, &specs, &free, &couriers),
+                (&doors, &grants, &zone),
+            ))
+            .unwrap_or_default(),
         );
         for e in &expected {
             h.update(e.parcel_id.as_bytes());
@@ -585,6 +612,9 @@ async fn publish_caches(
             free,
             couriers,
             expected,
+            zone,
+            doors,
+            grants,
         };
         let signed = sign(key, &cache);
         client.try_publish(

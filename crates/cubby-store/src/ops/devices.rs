@@ -614,6 +614,11 @@ async fn act_on(
                 None
             }
         }
+        EdgeEvent::AccessGranted { grant_id, door_id } => {
+            super::access::record_access_use(conn, device_id, e.seq, grant_id, door_id, e.at_ms)
+                .await?;
+            None
+        }
         EdgeEvent::DoorClosed {
             compartment,
             item_present,
@@ -672,6 +677,15 @@ async fn act_on(
             format!("the locker refused unlock {cmd_id}: {reason}"),
         )),
         EdgeEvent::BoardFault { detail } => Some(incident("board_fault", None, detail.clone())),
+        // Brute force at a keypad (a locker's or a door's): staff must know.
+        EdgeEvent::KeypadLocked { until_ms } => Some(incident(
+            "keypad_locked",
+            None,
+            match until_ms {
+                Some(until) => format!("too many wrong codes; keypad locked until {until} (ms)"),
+                None => "keypad entry disabled for the day after too many wrong codes".into(),
+            },
+        )),
         EdgeEvent::CacheRefused { reason } => Some(incident(
             "cache_refused",
             None,

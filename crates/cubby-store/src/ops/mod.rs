@@ -2,6 +2,7 @@
 //! and leaves the database consistent or returns an error (and the job's savepoint
 //! is rolled back).
 
+pub mod access;
 mod custody;
 mod devices;
 mod idempotency;

@@ -387,3 +387,209 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
         vec!["courier_pass_invalid", "deposit_unreconciled"]
     );
 }
+
+/// Doors, paths and access grants on both backends: PINs unique per site,
+/// revocation drops a grant from the cache, uses are stored once each and
+/// counted for the cache only up to the journal entry it reflects.
+pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
+    use cubby_domain::access::GrantRule;
+    use cubby_store::ops::access::{self, DoorRow, NewGrant, PathRow};
+
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 2, 1).await;
+    add_device(&store, &site).await;
+    let door = |id: &str, output: Option<u32>| DoorRow {
+        id: id.into(),
+        site_id: site.site_id.clone(),
+        name: id.into(),
+        kind: "lobby".into(),
+        fail_mode: "secure".into(),
+        device_id: output.map(|_| DEVICE.to_string()),
+        lock_output: output,
+        created_ms: 1,
+    };
+    let (gate, lobby) = (door("door_gate", None), door("door_lobby", Some(2)));
+    let clash = door("door_clash", Some(2));
+    let host = site.residents[0].clone();
+    let rule = GrantRule {
+        doors: ["door_gate".to_string(), "door_lobby".to_string()].into(),
+        not_before_ms: 0,
+        not_after_ms: 100_000,
+        max_uses: Some(1),
+        schedule: vec![],
+    };
+    let grant = |id: &str, pin_mac: [u8; 32]| NewGrant {
+        id: id.into(),
+        site_id: site.site_id.clone(),
+        kind: "visitor".into(),
+        label: "Guest".into(),
+        host_resident_id: Some(host.clone()),
+        carrier: None,
+        rule: rule.clone(),
+        pin_mac,
+        macs: vec![(DEVICE.to_string(), [7; 32])],
+        created_by: "test".into(),
+    };
+    let (first, twin, second) = (
+        grant("agr_1", [1; 32]),
+        grant("agr_2", [1; 32]),
+        grant("agr_3", [3; 32]),
+    );
+    let path = PathRow {
+        id: "dpath_1".into(),
+        site_id: site.site_id.clone(),
+        name: "Street to lobby".into(),
+        doors: vec!["door_gate".into(), "door_lobby".into()],
+        created_ms: 1,
+    };
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                access::add_door(conn, &gate).await?;
+                access::add_door(conn, &lobby).await?;
+                access::add_path(conn, &path).await?;
+                access::issue_grant(conn, &first, 10).await?;
+                access::issue_grant(conn, &second, 10).await
+            })
+        })
+        .await
+        .unwrap();
+    // One lock output drives one door; one PIN belongs to one grant of a site.
+    let err = store
+        .transact(move |conn| Box::pin(async move { access::add_door(conn, &clash).await }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            cubby_store::OpError::Conflict {
+                code: "lock_output_taken",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = store
+        .transact(move |conn| Box::pin(async move { access::issue_grant(conn, &twin, 10).await }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            cubby_store::OpError::Conflict {
+                code: "pin_taken",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let mut conn = store.reader().await.unwrap();
+    assert_eq!(
+        access::doors_of_device(&mut conn, DEVICE)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        access::paths_of_site(&mut conn, &site.site_id)
+            .await
+            .unwrap()[0]
+            .doors
+            .len(),
+        2
+    );
+    assert_eq!(
+        access::count_live_grants(&mut conn, &site.site_id, 50)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        access::count_live_grants(&mut conn, &site.site_id, 100_000)
+            .await
+            .unwrap(),
+        0
+    );
+    let mine = access::grants_of_site(&mut conn, &site.site_id, Some(&host), 10)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].rule, rule);
+    assert!(
+        access::grants_of_site(&mut conn, &site.site_id, Some("res_other"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(conn);
+
+    // The controller journals a use of agr_1 at the lobby (entry 1) and one
+    // of agr_3 (entry 2); the batch arrives twice.
+    let batch = chain(
+        GENESIS,
+        1,
+        vec![
+            EdgeEvent::AccessGranted {
+                grant_id: "agr_1".into(),
+                door_id: "door_lobby".into(),
+            },
+            EdgeEvent::AccessGranted {
+                grant_id: "agr_3".into(),
+                door_id: "door_lobby".into(),
+            },
+        ],
+    );
+    for _ in 0..2 {
+        let entries = batch.clone();
+        store
+            .transact(move |conn| {
+                Box::pin(async move {
+                    ops::ingest_journal(conn, DEVICE, &entries, 6_000, &mut TestHooks).await
+                })
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .transact(|conn| Box::pin(async move { access::revoke_grant(conn, "agr_3", 7_000).await }))
+        .await
+        .unwrap();
+    let mut conn = store.reader().await.unwrap();
+    assert_eq!(
+        access::uses_of_grant(&mut conn, "agr_1")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        access::grant(&mut conn, "agr_3")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_ms,
+        Some(7_000)
+    );
+    // Revoked agr_3 is gone from the cache; agr_1's use counts once the cache
+    // reflects entry 1, not before.
+    let cached = access::cache_grants(&mut conn, DEVICE, 2, 8_000)
+        .await
+        .unwrap();
+    assert_eq!(cached.len(), 1);
+    assert_eq!(cached[0].grant_id, "agr_1");
+    assert_eq!(cached[0].local_mac, [7; 32]);
+    assert_eq!(cached[0].uses.get("door_lobby"), Some(&1));
+    let earlier = access::cache_grants(&mut conn, DEVICE, 0, 8_000)
+        .await
+        .unwrap();
+    assert!(earlier[0].uses.is_empty());
+    assert!(
+        access::cache_grants(&mut conn, DEVICE, 2, 100_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "over"
+    );
+}

@@ -51,11 +51,13 @@ conformance!(policies_are_versioned_and_the_schedule_is_durable);
 
 mod devices;
 use devices::{
+    access_grants_are_cached_revoked_and_counted,
     commands_are_queued_numbered_answered_and_expired,
     deposits_made_at_the_locker_are_recorded_where_the_locker_put_them,
     journals_are_stored_once_and_act_on_parcels,
 };
 conformance!(commands_are_queued_numbered_answered_and_expired);
+conformance!(access_grants_are_cached_revoked_and_counted);
 conformance!(journals_are_stored_once_and_act_on_parcels);
 conformance!(deposits_made_at_the_locker_are_recorded_where_the_locker_put_them);
 

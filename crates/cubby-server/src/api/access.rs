@@ -1,0 +1,594 @@
+//! Doors, door paths and access grants (visitor PINs). A grant's PIN is shown
+//! once; the server keeps its MAC, and each controller driving one of the
+//! grant's doors gets a MAC under its own key in its signed cache, so the
+//! door decides on its own, online or offline.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cubby_domain::access::{
+    GrantRule, Weekday, WeeklyWindow, format_minute_of_day, parse_minute_of_day,
+};
+use cubby_domain::credentials::{mac, new_keypad_code};
+use cubby_domain::ids;
+use cubby_domain::model::clean_text;
+use cubby_protocol::cache::{CredentialKind, local_credential_mac};
+use cubby_store::ops::access::{self as store, DoorRow, NewGrant, PathRow};
+use cubby_store::{OpError, device_queries};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::check_id;
+use super::sites::site_for;
+use crate::auth::{Caller, MANAGERS, STAFF};
+use crate::devices::locker_credential_key;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::write::JsonBody;
+use crate::{AppState, new_id, now_ms, os_rng};
+
+/// Digits of a door PIN: a PIN alone selects the grant, so 8 (security.md).
+pub const PIN_DIGITS: u32 = 8;
+/// Live grants a site may hold: the code space must stay ≥ 1,000 × them.
+pub const MAX_LIVE_GRANTS: i64 = 100_000;
+
+const DOOR_KINDS: &[&str] = &["perimeter", "lobby", "parcel_room", "shared"];
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDoor {
+    pub name: String,
+    /// `perimeter`, `lobby`, `parcel_room` or `shared` (gym, laundry, roof).
+    pub kind: String,
+    /// `secure` (locked without power; the default) or `safe` (unlocked
+    /// without power). Fire release of egress doors is wired, never software.
+    pub fail_mode: Option<String>,
+    /// The agent that drives the door's lock.
+    pub device_id: Option<String>,
+    /// The lock output on that agent, counted in its wiring order (boards then
+    /// locks, from 0) after its compartments.
+    pub lock_output: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Door {
+    pub id: String,
+    pub site_id: String,
+    pub name: String,
+    pub kind: String,
+    pub fail_mode: String,
+    pub device_id: Option<String>,
+    pub lock_output: Option<u32>,
+}
+
+impl From<DoorRow> for Door {
+    fn from(d: DoorRow) -> Self {
+        Door {
+            id: d.id,
+            site_id: d.site_id,
+            name: d.name,
+            kind: d.kind,
+            fail_mode: d.fail_mode,
+            device_id: d.device_id,
+            lock_output: d.lock_output,
+        }
+    }
+}
+
+/// Add a door to a site.
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/doors", params(("site_id" = String, Path)), request_body = NewDoor,
+    responses((status = 201, body = Door), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_door(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    body: JsonBody<NewDoor>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let req = body.value;
+    let name = clean_text("name", &req.name, 80)?;
+    if !DOOR_KINDS.contains(&req.kind.as_str()) {
+        return Err(ApiError::invalid(
+            "kind",
+            format!("one of {}", DOOR_KINDS.join(", ")),
+        ));
+    }
+    let fail_mode = req.fail_mode.unwrap_or_else(|| "secure".into());
+    if fail_mode != "secure" && fail_mode != "safe" {
+        return Err(ApiError::invalid("fail_mode", "secure or safe"));
+    }
+    match (&req.device_id, req.lock_output) {
+        (Some(device_id), Some(output)) => {
+            check_id(ids::DEVICE, device_id, "device")?;
+            let mut conn = state.store.reader().await.map_err(OpError::from)?;
+            let device = device_queries::device(&mut conn, device_id)
+                .await?
+                .filter(|d| d.site_id == site.id && !d.revoked)
+                .ok_or_else(|| ApiError::invalid("device_id", "no such device at this site"))?;
+            let compartments = device_queries::compartment_labels(&mut conn, &device.locker_id)
+                .await?
+                .len() as u32;
+            if output < compartments || output > 1023 {
+                return Err(ApiError::invalid(
+                    "lock_output",
+                    format!(
+                        "outputs 0..{compartments} drive this device's compartments; a door uses one from {compartments} to 1023"
+                    ),
+                ));
+            }
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "lock_output",
+                "give device_id and lock_output together, or neither",
+            ));
+        }
+    }
+    let row = DoorRow {
+        id: new_id(ids::DOOR),
+        site_id: site.id,
+        name,
+        kind: req.kind,
+        fail_mode,
+        device_id: req.device_id,
+        lock_output: req.lock_output,
+        created_ms: now_ms(),
+    };
+    let stored = row.clone();
+    state
+        .store
+        .transact(move |conn| Box::pin(async move { store::add_door(conn, &stored).await }))
+        .await?;
+    if let Some(device) = &row.device_id {
+        state.devices.device_changed(device);
+    }
+    Ok((StatusCode::CREATED, Json(Door::from(row))).into_response())
+}
+
+/// List a site's doors.
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/doors", params(("site_id" = String, Path)),
+    responses((status = 200, body = [Door]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_doors(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+) -> ApiResult<Json<Vec<Door>>> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let doors = store::doors_of_site(&mut conn, &site.id).await?;
+    Ok(Json(doors.into_iter().map(Door::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPath {
+    pub name: String,
+    /// Door ids in walking order, e.g. perimeter gate, lobby, parcel room.
+    pub doors: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DoorPath {
+    pub id: String,
+    pub site_id: String,
+    pub name: String,
+    pub doors: Vec<String>,
+}
+
+impl From<PathRow> for DoorPath {
+    fn from(p: PathRow) -> Self {
+        DoorPath {
+            id: p.id,
+            site_id: p.site_id,
+            name: p.name,
+            doors: p.doors,
+        }
+    }
+}
+
+async fn doors_of(state: &AppState, site_id: &str, ids_given: &[String]) -> ApiResult<()> {
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    for id in ids_given {
+        check_id(ids::DOOR, id, "door")?;
+        match store::door(&mut conn, id).await? {
+            Some(d) if d.site_id == site_id => {}
+            _ => {
+                return Err(ApiError::invalid(
+                    "doors",
+                    format!("{id} is not a door of this site"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Define a path: an ordered route of doors one grant can cover.
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/door-paths", params(("site_id" = String, Path)), request_body = NewPath,
+    responses((status = 201, body = DoorPath), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_path(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    body: JsonBody<NewPath>,
+) -> ApiResult<Response> {
+    caller.require(MANAGERS)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let req = body.value;
+    let name = clean_text("name", &req.name, 80)?;
+    if req.doors.is_empty() || req.doors.len() > 16 {
+        return Err(ApiError::invalid("doors", "a path has 1 to 16 doors"));
+    }
+    let distinct: BTreeSet<&String> = req.doors.iter().collect();
+    if distinct.len() != req.doors.len() {
+        return Err(ApiError::invalid("doors", "a door appears twice"));
+    }
+    doors_of(&state, &site.id, &req.doors).await?;
+    let row = PathRow {
+        id: new_id(ids::DOOR_PATH),
+        site_id: site.id,
+        name,
+        doors: req.doors,
+        created_ms: now_ms(),
+    };
+    let stored = row.clone();
+    state
+        .store
+        .transact(move |conn| Box::pin(async move { store::add_path(conn, &stored).await }))
+        .await?;
+    Ok((StatusCode::CREATED, Json(DoorPath::from(row))).into_response())
+}
+
+/// List a site's door paths.
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/door-paths", params(("site_id" = String, Path)),
+    responses((status = 200, body = [DoorPath]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_paths(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+) -> ApiResult<Json<Vec<DoorPath>>> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let paths = store::paths_of_site(&mut conn, &site.id).await?;
+    Ok(Json(paths.into_iter().map(DoorPath::from).collect()))
+}
+
+/// A weekly window in the site's time zone.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// `mon` … `sun`.
+    pub days: Vec<String>,
+    /// `HH:MM`, inclusive.
+    pub start: String,
+    /// `HH:MM` (up to `24:00`), exclusive. A window past midnight is two windows.
+    pub end: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGrantBody {
+    /// Shown to the host and staff, e.g. "Plumber" or "Anna (guest)".
+    pub label: String,
+    /// Doors the PIN opens. Give doors, a path, or both.
+    pub doors: Option<Vec<String>>,
+    pub path_id: Option<String>,
+    /// Default: now.
+    pub not_before_ms: Option<i64>,
+    pub not_after_ms: i64,
+    /// Openings per door: 1 for a single-use "express" PIN; absent for
+    /// unlimited within the period.
+    pub max_uses: Option<u32>,
+    /// Weekly windows in the site's time zone; absent or empty for any time.
+    pub schedule: Option<Vec<Window>>,
+    /// The resident the visitor comes to see.
+    pub host_resident_id: Option<String>,
+}
+
+/// A new grant. The PIN is shown once; only MACs of it are stored.
+#[derive(Serialize, ToSchema)]
+pub struct IssuedGrant {
+    pub grant_id: String,
+    pub pin: String,
+    pub doors: Vec<String>,
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+    pub max_uses: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GrantUse {
+    pub door_id: String,
+    pub at_ms: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Grant {
+    pub id: String,
+    pub site_id: String,
+    pub label: String,
+    pub host_resident_id: Option<String>,
+    pub doors: Vec<String>,
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+    pub max_uses: Option<u32>,
+    pub schedule: Vec<Window>,
+    pub revoked_ms: Option<i64>,
+    pub created_by: String,
+    pub created_ms: i64,
+    /// Every opening the grant made, as the controllers journalled them.
+    pub uses: Vec<GrantUse>,
+}
+
+fn parse_day(text: &str) -> Option<Weekday> {
+    let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .position(|d| *d == text)?;
+    Some(Weekday::ALL[i])
+}
+
+fn day_name(d: Weekday) -> &'static str {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d.index()]
+}
+
+fn to_window(w: &WeeklyWindow) -> Window {
+    Window {
+        days: w.days.iter().map(|d| day_name(*d).to_string()).collect(),
+        start: format_minute_of_day(w.start_minute),
+        end: format_minute_of_day(w.end_minute),
+    }
+}
+
+/// Issue an access grant: a PIN for doors or a path, between two instants,
+/// optionally on a weekly schedule and with a use limit per door.
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/access-grants", params(("site_id" = String, Path)), request_body = NewGrantBody,
+    responses((status = 201, body = IssuedGrant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    body: JsonBody<NewGrantBody>,
+) -> ApiResult<Response> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let req = body.value;
+    let label = clean_text("label", &req.label, 80)?;
+    let now = now_ms();
+    let mut doors: BTreeSet<String> = req.doors.unwrap_or_default().into_iter().collect();
+    if let Some(path_id) = &req.path_id {
+        check_id(ids::DOOR_PATH, path_id, "path")?;
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        let path = store::path(&mut conn, path_id)
+            .await?
+            .filter(|p| p.site_id == site.id)
+            .ok_or_else(|| ApiError::invalid("path_id", "no such path at this site"))?;
+        doors.extend(path.doors);
+    }
+    let door_list: Vec<String> = doors.iter().cloned().collect();
+    doors_of(&state, &site.id, &door_list).await?;
+    if let Some(host) = &req.host_resident_id {
+        check_id(ids::RESIDENT, host, "resident")?;
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        cubby_store::queries::resident(&mut conn, host)
+            .await?
+            .filter(|r| r.site_id == site.id)
+            .ok_or_else(|| {
+                ApiError::invalid("host_resident_id", "no such resident at this site")
+            })?;
+    }
+    let mut schedule = Vec::new();
+    for w in req.schedule.unwrap_or_default() {
+        let mut days = BTreeSet::new();
+        for d in &w.days {
+            days.insert(parse_day(d).ok_or_else(|| {
+                ApiError::invalid("schedule", format!("{d:?} is not a day (mon … sun)"))
+            })?);
+        }
+        schedule.push(WeeklyWindow {
+            days,
+            start_minute: parse_minute_of_day("schedule", &w.start)?,
+            end_minute: parse_minute_of_day("schedule", &w.end)?,
+        });
+    }
+    let rule = GrantRule {
+        doors,
+        not_before_ms: req.not_before_ms.unwrap_or(now),
+        not_after_ms: req.not_after_ms,
+        max_uses: req.max_uses,
+        schedule,
+    };
+    rule.validate(now)?;
+    // Each controller that drives one of the doors gets the PIN's MAC under
+    // its locker's credential key.
+    let device_lockers: Vec<(String, String)> = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        let live = store::count_live_grants(&mut conn, &site.id, now).await?;
+        if live >= MAX_LIVE_GRANTS {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_grants",
+                format!("a site may hold {MAX_LIVE_GRANTS} live grants; revoke some first"),
+            ));
+        }
+        let mut out = Vec::new();
+        for device_id in store::devices_of_doors(&mut conn, &door_list).await? {
+            if let Some(d) = device_queries::device(&mut conn, &device_id).await? {
+                out.push((device_id, d.locker_id));
+            }
+        }
+        out
+    };
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let pin = new_keypad_code(PIN_DIGITS, &mut os_rng());
+        let grant = NewGrant {
+            id: new_id(ids::ACCESS_GRANT),
+            site_id: site.id.clone(),
+            kind: "visitor".into(),
+            label: label.clone(),
+            host_resident_id: req.host_resident_id.clone(),
+            carrier: None,
+            rule: rule.clone(),
+            pin_mac: mac(&state.secret, &["door-pin", &site.id, &pin]),
+            macs: device_lockers
+                .iter()
+                .map(|(device, locker)| {
+                    let key = locker_credential_key(&state.secret, locker);
+                    (
+                        device.clone(),
+                        local_credential_mac(&key, CredentialKind::Door, &pin),
+                    )
+                })
+                .collect(),
+            created_by: caller.actor(),
+        };
+        let issued = IssuedGrant {
+            grant_id: grant.id.clone(),
+            pin,
+            doors: door_list.clone(),
+            not_before_ms: rule.not_before_ms,
+            not_after_ms: rule.not_after_ms,
+            max_uses: rule.max_uses,
+        };
+        let stored = state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move { store::issue_grant(conn, &grant, now).await })
+            })
+            .await;
+        match stored {
+            Ok(()) => {
+                for (device, _) in &device_lockers {
+                    state.devices.device_changed(device);
+                }
+                return Ok((StatusCode::CREATED, Json(issued)).into_response());
+            }
+            // Another grant of the site has this PIN: draw again.
+            Err(OpError::Conflict {
+                code: "pin_taken", ..
+            }) if attempts < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct GrantFilter {
+    /// Only the grants of this host resident.
+    pub host_resident_id: Option<String>,
+}
+
+/// List a site's access grants, newest first (at most 500).
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/access-grants", params(("site_id" = String, Path), GrantFilter),
+    responses((status = 200, body = [Grant]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    Query(filter): Query<GrantFilter>,
+) -> ApiResult<Json<Vec<Grant>>> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows =
+        store::grants_of_site(&mut conn, &site.id, filter.host_resident_id.as_deref(), 500).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for g in rows {
+        let uses = store::uses_of_grant(&mut conn, &g.id).await?;
+        out.push(grant_view(g, uses));
+    }
+    Ok(Json(out))
+}
+
+fn grant_view(g: store::GrantRow, uses: Vec<store::UseRow>) -> Grant {
+    Grant {
+        id: g.id,
+        site_id: g.site_id,
+        label: g.label,
+        host_resident_id: g.host_resident_id,
+        doors: g.rule.doors.iter().cloned().collect(),
+        not_before_ms: g.rule.not_before_ms,
+        not_after_ms: g.rule.not_after_ms,
+        max_uses: g.rule.max_uses,
+        schedule: g.rule.schedule.iter().map(to_window).collect(),
+        revoked_ms: g.revoked_ms,
+        created_by: g.created_by,
+        created_ms: g.created_ms,
+        uses: uses
+            .into_iter()
+            .map(|u| GrantUse {
+                door_id: u.door_id,
+                at_ms: u.at_ms,
+            })
+            .collect(),
+    }
+}
+
+async fn grant_for(
+    state: &AppState,
+    caller: &Caller,
+    grant_id: &str,
+) -> ApiResult<store::GrantRow> {
+    check_id(ids::ACCESS_GRANT, grant_id, "grant")?;
+    let grant = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        store::grant(&mut conn, grant_id)
+            .await?
+            .ok_or(ApiError::not_found("grant"))?
+    };
+    // Hides grants of other organisations behind the same 404.
+    site_for(state, caller, &grant.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("grant"))?;
+    Ok(grant)
+}
+
+/// One grant with every use.
+#[utoipa::path(get, path = "/api/v1/access-grants/{grant_id}", params(("grant_id" = String, Path)),
+    responses((status = 200, body = Grant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(grant_id): Path<String>,
+) -> ApiResult<Json<Grant>> {
+    caller.require(STAFF)?;
+    let grant = grant_for(&state, &caller, &grant_id).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let uses = store::uses_of_grant(&mut conn, &grant.id).await?;
+    Ok(Json(grant_view(grant, uses)))
+}
+
+/// Revoke a grant. Online controllers drop it from their cache at once (well
+/// within 60 s); one that is offline drops it first thing on reconnecting.
+#[utoipa::path(post, path = "/api/v1/access-grants/{grant_id}/revoke", params(("grant_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(grant_id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(STAFF)?;
+    let grant = grant_for(&state, &caller, &grant_id).await?;
+    let now = now_ms();
+    let id = grant.id.clone();
+    state
+        .store
+        .transact(move |conn| Box::pin(async move { store::revoke_grant(conn, &id, now).await }))
+        .await?;
+    let doors: Vec<String> = grant.rule.doors.iter().cloned().collect();
+    let devices = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        store::devices_of_doors(&mut conn, &doors).await?
+    };
+    for device in devices {
+        state.devices.device_changed(&device);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
