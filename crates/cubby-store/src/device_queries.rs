@@ -141,6 +141,7 @@ pub async fn cache_credentials(
          JOIN parcels p ON p.locker_id = pc.locker_id AND p.resident_id = pc.resident_id \
          JOIN compartments c ON c.id = p.compartment_id \
          WHERE pc.locker_id = $1 AND pc.active = 1 AND pc.local_mac IS NOT NULL \
+         AND (pc.kind <> 'delegate' OR p.id = pc.parcel_id) \
          AND p.state IN ('deposited', 'on_hold', 'expired') ORDER BY pc.id, c.label",
     )
     .bind(locker_id.to_string())

@@ -46,13 +46,17 @@ pub struct TokenRow {
     pub role: Role,
     pub carrier: Option<String>,
     pub label: String,
+    /// The resident a resident token acts for.
+    pub resident_id: Option<String>,
+    /// The courier account a courier token belongs to, if personal.
+    pub courier_id: Option<String>,
 }
 
 pub async fn token_by_mac(
     conn: &mut AnyConnection,
     mac: &[u8; 32],
 ) -> Result<Option<TokenRow>, OpError> {
-    let row = sqlx::query("SELECT id, org_id, role, carrier, label FROM api_tokens WHERE token_mac = $1 AND revoked = 0")
+    let row = sqlx::query("SELECT id, org_id, role, carrier, label, resident_id, courier_id FROM api_tokens WHERE token_mac = $1 AND revoked = 0")
         .bind(mac.to_vec())
         .fetch_optional(&mut *conn)
         .await?;
@@ -63,6 +67,8 @@ pub async fn token_by_mac(
             role: parse(&r, "role")?,
             carrier: opt_text(&r, "carrier")?,
             label: text(&r, "label")?,
+            resident_id: opt_text(&r, "resident_id")?,
+            courier_id: opt_text(&r, "courier_id")?,
         })
     })
     .transpose()
@@ -187,7 +193,7 @@ pub async fn residents_in_unit(
     unit: &str,
 ) -> Result<Vec<(ResidentRow, String)>, OpError> {
     let rows = sqlx::query(
-        "SELECT id, site_id, unit, name, name_key, email, phone, language, reach_min_mm, reach_max_mm FROM residents WHERE site_id = $1 AND unit = $2 ORDER BY id",
+        "SELECT id, site_id, unit, name, name_key, email, phone, language, reach_min_mm, reach_max_mm FROM residents WHERE site_id = $1 AND unit = $2 AND removed_ms IS NULL ORDER BY id",
     )
     .bind(site_id.to_string())
     .bind(unit.to_string())

@@ -168,6 +168,10 @@ pub struct NewGrant {
     pub pin_mac: [u8; 32],
     pub macs: Vec<(String, [u8; 32])>,
     pub created_by: String,
+    /// The courier account of a courier visit.
+    pub courier_id: Option<String>,
+    /// The parcel room a room code lets its holder into.
+    pub room_id: Option<String>,
 }
 
 /// Stores a grant. A PIN already used by another grant of the site is a
@@ -179,8 +183,8 @@ pub async fn issue_grant(
 ) -> Result<(), OpError> {
     let rule = serde_json::to_string(&grant.rule).unwrap_or_default();
     sqlx::query(
-        "INSERT INTO access_grants (id, site_id, kind, label, host_resident_id, carrier, rule, not_after_ms, pin_mac, created_by, created_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO access_grants (id, site_id, kind, label, host_resident_id, carrier, rule, not_after_ms, pin_mac, created_by, created_ms, courier_id, room_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(grant.id.clone())
     .bind(grant.site_id.clone())
@@ -193,6 +197,8 @@ pub async fn issue_grant(
     .bind(grant.pin_mac.to_vec())
     .bind(grant.created_by.clone())
     .bind(now)
+    .bind(grant.courier_id.clone())
+    .bind(grant.room_id.clone())
     .execute(&mut *conn)
     .await
     .map_err(|e| match OpError::from(e) {

@@ -443,6 +443,10 @@ pub async fn revoke_courier_pass(conn: &mut AnyConnection, id: &str) -> Result<(
 /// credentials for parcels couriers deposited at the locker.
 pub trait IngestHooks: Send {
     fn new_id(&mut self) -> String;
+    /// An id for a message queued during ingest.
+    fn new_message_id(&mut self) -> String {
+        self.new_id()
+    }
     fn deposit_secrets(&mut self, locker_id: &str) -> DepositSecrets;
 }
 
@@ -615,8 +619,31 @@ async fn act_on(
             }
         }
         EdgeEvent::AccessGranted { grant_id, door_id } => {
-            super::access::record_access_use(conn, device_id, e.seq, grant_id, door_id, e.at_ms)
+            let new = super::access::record_access_use(
+                conn, device_id, e.seq, grant_id, door_id, e.at_ms,
+            )
+            .await?;
+            // A room code's holder went into the parcel room: their parcels
+            // there are collected and the code ends.
+            if new {
+                super::self_service::notify_host_of_use(
+                    conn,
+                    hooks.new_message_id(),
+                    grant_id,
+                    door_id,
+                    e.at_ms,
+                    now,
+                )
                 .await?;
+                super::self_service::room_entered(
+                    conn,
+                    grant_id,
+                    door_id,
+                    &format!("{actor} (room code {grant_id})"),
+                    e.at_ms,
+                )
+                .await?;
+            }
             None
         }
         EdgeEvent::DoorClosed {

@@ -10,6 +10,7 @@ mod lockers;
 mod outbox;
 mod parcels;
 mod schedule;
+pub mod self_service;
 mod tenants;
 pub mod webhooks;
 

@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 
 use crate::OpError;
 use crate::ops::{append_event, locked};
-use crate::queries::{self, LockerRow, ParcelRow, ResidentRow, int, text};
+use crate::queries::{self, LockerRow, ParcelRow, ResidentRow, int, opt_text, text};
 
 /// Who a parcel is for, as the courier or carrier gave it.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ async fn lock_locker(conn: &mut AnyConnection, locker_id: &str) -> Result<Locker
         .ok_or(OpError::NotFound { what: "locker" })
 }
 
-async fn resolve_recipient(
+pub(crate) async fn resolve_recipient(
     conn: &mut AnyConnection,
     site_id: &str,
     recipient: &Recipient,
@@ -288,9 +288,26 @@ pub async fn deposit(
         }
         None => None,
     };
-    let parcel = queries::parcel(conn, &parcel_id)
+    let mut parcel = queries::parcel(conn, &parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })?;
+    // Vacation: a parcel for a resident who is away is held from the start,
+    // so it does not expire before they are back.
+    if let Some(r) = &resident
+        && super::self_service::away_until(conn, &r.id)
+            .await?
+            .is_some_and(|until| until > req.now)
+    {
+        parcel = apply_transition(
+            conn,
+            &parcel,
+            Transition::Hold,
+            "system:vacation",
+            "held while the recipient is away",
+            req.now,
+        )
+        .await?;
+    }
     Ok(DepositOutcome {
         parcel,
         allocation,
@@ -535,7 +552,7 @@ pub async fn pickup(
     }
     let found = match presented {
         PresentedMac::Keypad(mac) | PresentedMac::Qr(mac) => {
-            sqlx::query("SELECT id, locker_id, resident_id, kind, failures FROM pickup_credentials WHERE mac = $1 AND active = 1")
+            sqlx::query("SELECT id, locker_id, resident_id, kind, parcel_id, failures FROM pickup_credentials WHERE mac = $1 AND active = 1")
                 .bind(mac.to_vec())
                 .fetch_optional(&mut *conn)
                 .await?
@@ -543,7 +560,11 @@ pub async fn pickup(
         PresentedMac::Malformed => None,
     };
     let holder = match found {
-        Some(row) if text(&row, "locker_id")? == locker.id => Some(text(&row, "resident_id")?),
+        Some(row) if text(&row, "locker_id")? == locker.id => Some(Holder {
+            resident_id: text(&row, "resident_id")?,
+            credential_id: text(&row, "id")?,
+            delegate_for: delegate_parcel(&row)?,
+        }),
         Some(row) => {
             // A real token at the wrong locker: count it against that token.
             let failures = int(&row, "failures")? + 1;
@@ -558,12 +579,20 @@ pub async fn pickup(
         None => None,
     };
     let collected = match &holder {
-        Some(resident_id) => {
+        Some(h) => {
+            let actor = match &h.delegate_for {
+                Some(_) => format!(
+                    "delegate {} of resident:{} ({actor_via})",
+                    h.credential_id, h.resident_id
+                ),
+                None => format!("resident:{} ({actor_via})", h.resident_id),
+            };
             collect(
                 conn,
                 &locker,
-                resident_id,
-                &format!("resident:{resident_id} ({actor_via})"),
+                &h.resident_id,
+                h.delegate_for.as_deref(),
+                &actor,
                 now,
             )
             .await?
@@ -582,16 +611,35 @@ pub async fn pickup(
         save_throttle(conn, &locker.id, &throttle).await?;
     }
     Ok(PickupOutcome::Opened {
-        resident_id: holder.unwrap_or_default(),
+        resident_id: holder.map(|h| h.resident_id).unwrap_or_default(),
         parcels: collected,
     })
 }
 
-/// Every collectable parcel of `resident_id` at `locker` is picked up.
+/// Whose credential was presented: a delegate code opens one parcel only.
+struct Holder {
+    resident_id: String,
+    credential_id: String,
+    delegate_for: Option<String>,
+}
+
+/// The parcel a delegate code is limited to (`None` for the recipient's own
+/// credentials, which open everything they have waiting at the locker).
+fn delegate_parcel(row: &sqlx::any::AnyRow) -> Result<Option<String>, sqlx::Error> {
+    if text(row, "kind")? == "delegate" {
+        opt_text(row, "parcel_id")
+    } else {
+        Ok(None)
+    }
+}
+
+/// Every collectable parcel of `resident_id` at `locker` (or just `only`) is
+/// picked up.
 async fn collect(
     conn: &mut AnyConnection,
     locker: &LockerRow,
     resident_id: &str,
+    only: Option<&str>,
     actor: &str,
     now: Millis,
 ) -> Result<Vec<ParcelRow>, OpError> {
@@ -603,7 +651,10 @@ async fn collect(
     )
     .await?;
     let mut out = Vec::with_capacity(waiting.len());
-    for p in waiting {
+    for p in waiting
+        .into_iter()
+        .filter(|p| only.is_none_or(|id| id == p.id))
+    {
         out.push(
             apply_transition(
                 conn,
@@ -622,7 +673,7 @@ async fn collect(
 /// Applies one lifecycle transition to a stored parcel and keeps compartments and
 /// credentials in step: a compartment is released when its last parcel leaves, and
 /// the recipient's credentials at a locker end when nothing is left to collect.
-async fn apply_transition(
+pub(crate) async fn apply_transition(
     conn: &mut AnyConnection,
     p: &ParcelRow,
     t: Transition,
@@ -829,7 +880,7 @@ pub async fn pickup_reported_by_device(
 ) -> Result<Vec<ParcelRow>, OpError> {
     let locker = lock_locker(conn, locker_id).await?;
     let Some(cred) =
-        sqlx::query("SELECT resident_id FROM pickup_credentials WHERE id = $1 AND locker_id = $2")
+        sqlx::query("SELECT resident_id, kind, parcel_id FROM pickup_credentials WHERE id = $1 AND locker_id = $2")
             .bind(credential_id.to_string())
             .bind(locker.id.clone())
             .fetch_optional(&mut *conn)
@@ -838,6 +889,11 @@ pub async fn pickup_reported_by_device(
         return Ok(Vec::new());
     };
     let resident_id = text(&cred, "resident_id")?;
+    let only = delegate_parcel(&cred)?;
+    let actor = match &only {
+        Some(_) => format!("{actor}, delegate {credential_id} of resident:{resident_id}"),
+        None => actor.to_string(),
+    };
     let waiting = queries::parcels_where(
         conn,
         "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
@@ -851,13 +907,13 @@ pub async fn pickup_reported_by_device(
             .compartment_label
             .as_ref()
             .is_some_and(|l| opened.contains(l));
-        if in_opened {
+        if in_opened && only.as_ref().is_none_or(|id| *id == p.id) {
             out.push(
                 apply_transition(
                     conn,
                     &p,
                     Transition::PickUp,
-                    actor,
+                    &actor,
                     "collected at the locker with the pick-up credential",
                     now,
                 )

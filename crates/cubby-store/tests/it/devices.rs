@@ -12,9 +12,9 @@ use cubby_store::{Store, StoreConfig, device_queries, queries};
 
 use crate::{Site, deposit, seed};
 
-const DEVICE: &str = "dev_00000000000000000000000000000001";
+pub(crate) const DEVICE: &str = "dev_00000000000000000000000000000001";
 
-async fn add_device(store: &Store, site: &Site) {
+pub(crate) async fn add_device(store: &Store, site: &Site) {
     let locker = site.locker_id.clone();
     store
         .transact(move |conn| {
@@ -429,6 +429,8 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         pin_mac,
         macs: vec![(DEVICE.to_string(), [7; 32])],
         created_by: "test".into(),
+        courier_id: None,
+        room_id: None,
     };
     let (first, twin, second) = (
         grant("agr_1", [1; 32]),
