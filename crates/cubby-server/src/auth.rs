@@ -18,6 +18,10 @@ pub struct Caller {
     pub role: Role,
     pub org_id: Option<String>,
     pub carrier: Option<String>,
+    /// For a resident token: the resident it acts for.
+    pub resident_id: Option<String>,
+    /// For a personal courier token: the courier account.
+    pub courier_id: Option<String>,
 }
 
 pub fn token_mac(secret: &[u8], token: &str) -> [u8; 32] {
@@ -31,6 +35,8 @@ impl Caller {
             role: row.role,
             org_id: row.org_id,
             carrier: row.carrier,
+            resident_id: row.resident_id,
+            courier_id: row.courier_id,
         }
     }
 

@@ -15,20 +15,21 @@ use crate::{World, bin, now_ms, seed, small_bank};
 /// The small bank has five compartments (outputs 0–4); doors follow.
 const LOBBY_OUTPUT: u32 = 5;
 const GYM_OUTPUT: u32 = 6;
-const LOBBY_LOCK: LockAddress = LockAddress { board: 0, lock: 6 };
+pub(crate) const LOBBY_LOCK: LockAddress = LockAddress { board: 0, lock: 6 };
 const GYM_LOCK: LockAddress = LockAddress { board: 0, lock: 7 };
 
-struct Site {
-    w: World,
-    bank: SimulatedBank,
-    agent: AgentProcess,
-    lobby: String,
-    gym: String,
-    path: String,
+pub(crate) struct Site {
+    pub w: World,
+    pub bank: SimulatedBank,
+    pub agent: AgentProcess,
+    pub device: String,
+    pub lobby: String,
+    pub gym: String,
+    pub path: String,
     _tmp: tempfile::TempDir,
 }
 
-async fn site(p: &CubbyProcess) -> Site {
+pub(crate) async fn site(p: &CubbyProcess) -> Site {
     let w = seed(p, small_bank()).await;
     let tmp = tempfile::tempdir().unwrap();
     let (device, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
@@ -73,6 +74,7 @@ async fn site(p: &CubbyProcess) -> Site {
     Site {
         bank,
         agent,
+        device,
         lobby: lobby["id"].as_str().unwrap().into(),
         gym: gym["id"].as_str().unwrap().into(),
         path: path["id"].as_str().unwrap().into(),
@@ -97,7 +99,7 @@ async fn grant(s: &Site, body: Value) -> (String, String) {
 
 /// Types a PIN at a door's keypad. `None` when the agent did not answer
 /// (it crashed).
-async fn type_pin(agent: &AgentProcess, door: &str, pin: &str) -> Option<(u16, Value)> {
+pub(crate) async fn type_pin(agent: &AgentProcess, door: &str, pin: &str) -> Option<(u16, Value)> {
     let resp = reqwest::Client::new()
         .post(format!("{}/kiosk/api/door", agent.kiosk))
         .json(&json!({"door_id": door, "pin": pin}))
@@ -110,7 +112,7 @@ async fn type_pin(agent: &AgentProcess, door: &str, pin: &str) -> Option<(u16, V
 }
 
 /// Waits until the controller's cache knows the grant (the first success).
-async fn first_open(agent: &AgentProcess, door: &str, pin: &str) {
+pub(crate) async fn first_open(agent: &AgentProcess, door: &str, pin: &str) {
     eventually(10, "the grant to reach the door", || async {
         let (status, _) = type_pin(agent, door, pin).await?;
         (status == 200).then_some(())
@@ -121,7 +123,7 @@ async fn first_open(agent: &AgentProcess, door: &str, pin: &str) {
 /// The visitor walks through and the door shuts behind them. The board
 /// acts on the unlock frame a moment after the agent sent it, so wait for the
 /// latch to release first.
-async fn walk_through(bank: &SimulatedBank, lock: LockAddress) {
+pub(crate) async fn walk_through(bank: &SimulatedBank, lock: LockAddress) {
     eventually(5, "the door to open", || async {
         bank.door_open(lock).then_some(())
     })
@@ -130,12 +132,12 @@ async fn walk_through(bank: &SimulatedBank, lock: LockAddress) {
 }
 
 /// Releases of `lock` once the board has acted on every frame sent so far.
-async fn settled_releases(bank: &SimulatedBank, lock: LockAddress) -> u32 {
+pub(crate) async fn settled_releases(bank: &SimulatedBank, lock: LockAddress) -> u32 {
     tokio::time::sleep(Duration::from_millis(300)).await;
     bank.releases(lock)
 }
 
-fn hour() -> i64 {
+pub(crate) fn hour() -> i64 {
     3_600_000
 }
 

@@ -49,7 +49,7 @@ pub async fn code_for(p: &CubbyProcess, email: &str) -> String {
 
 /// Presents a code at the kiosk until the agent's cache knows it (the cache
 /// follows the deposit within a moment).
-async fn collect(agent: &AgentProcess, code: &str) -> Value {
+pub(crate) async fn collect(agent: &AgentProcess, code: &str) -> Value {
     eventually(10, "the kiosk to accept the code", || async {
         let (status, body) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
         (status == 200).then_some(body)
@@ -73,7 +73,7 @@ pub async fn wait_open(agent: &AgentProcess, label: &str) {
 
 /// The cache version once the server has published everything it had to
 /// and the agent holds it: the same on both sides across two dispatcher ticks.
-async fn settled_cache(admin: &Client, locker_id: &str, agent: &AgentProcess) -> u64 {
+pub(crate) async fn settled_cache(admin: &Client, locker_id: &str, agent: &AgentProcess) -> u64 {
     let read = || async {
         let (_, devices) = admin
             .get(&format!("/api/v1/lockers/{locker_id}/devices"))

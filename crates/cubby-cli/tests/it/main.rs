@@ -13,6 +13,7 @@ mod plan;
 mod planning;
 mod policies;
 mod push;
+mod self_service;
 mod webhooks;
 
 use std::path::Path;

@@ -312,6 +312,8 @@ pub struct GrantUse {
 pub struct Grant {
     pub id: String,
     pub site_id: String,
+    /// visitor, courier_visit or room_code
+    pub kind: String,
     pub label: String,
     pub host_resident_id: Option<String>,
     pub doors: Vec<String>,
@@ -345,45 +347,31 @@ fn to_window(w: &WeeklyWindow) -> Window {
     }
 }
 
-/// Issue an access grant: a PIN for doors or a path, between two instants,
-/// optionally on a weekly schedule and with a use limit per door.
-#[utoipa::path(post, path = "/api/v1/sites/{site_id}/access-grants", params(("site_id" = String, Path)), request_body = NewGrantBody,
-    responses((status = 201, body = IssuedGrant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn issue_grant(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(site_id): Path<String>,
-    body: JsonBody<NewGrantBody>,
-) -> ApiResult<Response> {
-    caller.require(STAFF)?;
-    let site = site_for(&state, &caller, &site_id).await?;
-    let req = body.value;
-    let label = clean_text("label", &req.label, 80)?;
-    let now = now_ms();
-    let mut doors: BTreeSet<String> = req.doors.unwrap_or_default().into_iter().collect();
-    if let Some(path_id) = &req.path_id {
+/// Doors named directly plus those of a path, all checked to be this site's.
+pub(crate) async fn grant_doors(
+    state: &AppState,
+    site_id: &str,
+    doors: Vec<String>,
+    path_id: Option<&str>,
+) -> ApiResult<BTreeSet<String>> {
+    let mut doors: BTreeSet<String> = doors.into_iter().collect();
+    if let Some(path_id) = path_id {
         check_id(ids::DOOR_PATH, path_id, "path")?;
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
         let path = store::path(&mut conn, path_id)
             .await?
-            .filter(|p| p.site_id == site.id)
+            .filter(|p| p.site_id == site_id)
             .ok_or_else(|| ApiError::invalid("path_id", "no such path at this site"))?;
         doors.extend(path.doors);
     }
     let door_list: Vec<String> = doors.iter().cloned().collect();
-    doors_of(&state, &site.id, &door_list).await?;
-    if let Some(host) = &req.host_resident_id {
-        check_id(ids::RESIDENT, host, "resident")?;
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        cubby_store::queries::resident(&mut conn, host)
-            .await?
-            .filter(|r| r.site_id == site.id)
-            .ok_or_else(|| {
-                ApiError::invalid("host_resident_id", "no such resident at this site")
-            })?;
-    }
+    doors_of(state, site_id, &door_list).await?;
+    Ok(doors)
+}
+
+pub(crate) fn parse_schedule(windows: Vec<Window>) -> ApiResult<Vec<WeeklyWindow>> {
     let mut schedule = Vec::new();
-    for w in req.schedule.unwrap_or_default() {
+    for w in windows {
         let mut days = BTreeSet::new();
         for d in &w.days {
             days.insert(parse_day(d).ok_or_else(|| {
@@ -396,19 +384,55 @@ pub async fn issue_grant(
             end_minute: parse_minute_of_day("schedule", &w.end)?,
         });
     }
-    let rule = GrantRule {
-        doors,
-        not_before_ms: req.not_before_ms.unwrap_or(now),
-        not_after_ms: req.not_after_ms,
-        max_uses: req.max_uses,
-        schedule,
-    };
-    rule.validate(now)?;
-    // Each controller that drives one of the doors gets the PIN's MAC under
-    // its locker's credential key.
+    Ok(schedule)
+}
+
+/// What a grant is, before its PIN is drawn.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantDraft {
+    pub site_id: String,
+    /// visitor, courier_visit or room_code
+    pub kind: &'static str,
+    pub label: String,
+    pub host_resident_id: Option<String>,
+    pub carrier: Option<String>,
+    pub courier_id: Option<String>,
+    pub room_id: Option<String>,
+    pub rule: GrantRule,
+    pub created_by: String,
+}
+
+/// A grant ready to store, with its PIN (shown once) and the controllers
+/// whose caches change when it is stored.
+pub(crate) struct MintedGrant {
+    pub grant: NewGrant,
+    pub pin: String,
+    pub devices: Vec<String>,
+}
+
+impl MintedGrant {
+    pub fn issued(&self) -> IssuedGrant {
+        IssuedGrant {
+            grant_id: self.grant.id.clone(),
+            pin: self.pin.clone(),
+            doors: self.grant.rule.doors.iter().cloned().collect(),
+            not_before_ms: self.grant.rule.not_before_ms,
+            not_after_ms: self.grant.rule.not_after_ms,
+            max_uses: self.grant.rule.max_uses,
+        }
+    }
+}
+
+/// Draws a PIN for a draft and MACs it for the site and for each controller
+/// driving one of its doors (under that controller's locker key). Refuses
+/// once the site holds [`MAX_LIVE_GRANTS`].
+pub(crate) async fn mint_grant(state: &AppState, draft: &GrantDraft) -> ApiResult<MintedGrant> {
+    let now = now_ms();
+    draft.rule.validate(now)?;
+    let door_list: Vec<String> = draft.rule.doors.iter().cloned().collect();
     let device_lockers: Vec<(String, String)> = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let live = store::count_live_grants(&mut conn, &site.id, now).await?;
+        let live = store::count_live_grants(&mut conn, &draft.site_id, now).await?;
         if live >= MAX_LIVE_GRANTS {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -424,39 +448,46 @@ pub async fn issue_grant(
         }
         out
     };
+    let pin = new_keypad_code(PIN_DIGITS, &mut os_rng());
+    let grant = NewGrant {
+        id: new_id(ids::ACCESS_GRANT),
+        site_id: draft.site_id.clone(),
+        kind: draft.kind.to_string(),
+        label: draft.label.clone(),
+        host_resident_id: draft.host_resident_id.clone(),
+        carrier: draft.carrier.clone(),
+        rule: draft.rule.clone(),
+        pin_mac: mac(&state.secret, &["door-pin", &draft.site_id, &pin]),
+        macs: device_lockers
+            .iter()
+            .map(|(device, locker)| {
+                let key = locker_credential_key(&state.secret, locker);
+                (
+                    device.clone(),
+                    local_credential_mac(&key, CredentialKind::Door, &pin),
+                )
+            })
+            .collect(),
+        created_by: draft.created_by.clone(),
+        courier_id: draft.courier_id.clone(),
+        room_id: draft.room_id.clone(),
+    };
+    Ok(MintedGrant {
+        grant,
+        pin,
+        devices: device_lockers.into_iter().map(|(d, _)| d).collect(),
+    })
+}
+
+/// Mints and stores a grant, drawing a fresh PIN when it collides with
+/// another grant of the site, and pushes the changed caches.
+pub(crate) async fn store_grant(state: &AppState, draft: &GrantDraft) -> ApiResult<IssuedGrant> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let pin = new_keypad_code(PIN_DIGITS, &mut os_rng());
-        let grant = NewGrant {
-            id: new_id(ids::ACCESS_GRANT),
-            site_id: site.id.clone(),
-            kind: "visitor".into(),
-            label: label.clone(),
-            host_resident_id: req.host_resident_id.clone(),
-            carrier: None,
-            rule: rule.clone(),
-            pin_mac: mac(&state.secret, &["door-pin", &site.id, &pin]),
-            macs: device_lockers
-                .iter()
-                .map(|(device, locker)| {
-                    let key = locker_credential_key(&state.secret, locker);
-                    (
-                        device.clone(),
-                        local_credential_mac(&key, CredentialKind::Door, &pin),
-                    )
-                })
-                .collect(),
-            created_by: caller.actor(),
-        };
-        let issued = IssuedGrant {
-            grant_id: grant.id.clone(),
-            pin,
-            doors: door_list.clone(),
-            not_before_ms: rule.not_before_ms,
-            not_after_ms: rule.not_after_ms,
-            max_uses: rule.max_uses,
-        };
+        let minted = mint_grant(state, draft).await?;
+        let grant = minted.grant.clone();
+        let now = now_ms();
         let stored = state
             .store
             .transact(move |conn| {
@@ -465,10 +496,10 @@ pub async fn issue_grant(
             .await;
         match stored {
             Ok(()) => {
-                for (device, _) in &device_lockers {
+                for device in &minted.devices {
                     state.devices.device_changed(device);
                 }
-                return Ok((StatusCode::CREATED, Json(issued)).into_response());
+                return Ok(minted.issued());
             }
             // Another grant of the site has this PIN: draw again.
             Err(OpError::Conflict {
@@ -477,6 +508,63 @@ pub async fn issue_grant(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Issue an access grant: a PIN for doors or a path, between two instants,
+/// optionally on a weekly schedule and with a use limit per door.
+#[utoipa::path(post, path = "/api/v1/sites/{site_id}/access-grants", params(("site_id" = String, Path)), request_body = NewGrantBody,
+    responses((status = 201, body = IssuedGrant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    body: JsonBody<NewGrantBody>,
+) -> ApiResult<Response> {
+    caller.require(STAFF)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    let req = body.value;
+    let label = clean_text("label", &req.label, 80)?;
+    let now = now_ms();
+    let doors = grant_doors(
+        &state,
+        &site.id,
+        req.doors.unwrap_or_default(),
+        req.path_id.as_deref(),
+    )
+    .await?;
+    if let Some(host) = &req.host_resident_id {
+        check_id(ids::RESIDENT, host, "resident")?;
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        cubby_store::queries::resident(&mut conn, host)
+            .await?
+            .filter(|r| r.site_id == site.id)
+            .ok_or_else(|| {
+                ApiError::invalid("host_resident_id", "no such resident at this site")
+            })?;
+    }
+    let rule = GrantRule {
+        doors,
+        not_before_ms: req.not_before_ms.unwrap_or(now),
+        not_after_ms: req.not_after_ms,
+        max_uses: req.max_uses,
+        schedule: parse_schedule(req.schedule.unwrap_or_default())?,
+    };
+    let issued = store_grant(
+        &state,
+        &GrantDraft {
+            site_id: site.id.clone(),
+            kind: "visitor",
+            label,
+            host_resident_id: req.host_resident_id.clone(),
+            carrier: None,
+            courier_id: None,
+            room_id: None,
+            rule,
+            created_by: caller.actor(),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -507,10 +595,11 @@ pub async fn list_grants(
     Ok(Json(out))
 }
 
-fn grant_view(g: store::GrantRow, uses: Vec<store::UseRow>) -> Grant {
+pub(crate) fn grant_view(g: store::GrantRow, uses: Vec<store::UseRow>) -> Grant {
     Grant {
         id: g.id,
         site_id: g.site_id,
+        kind: g.kind,
         label: g.label,
         host_resident_id: g.host_resident_id,
         doors: g.rule.doors.iter().cloned().collect(),
@@ -576,6 +665,12 @@ pub async fn revoke_grant(
 ) -> ApiResult<Response> {
     caller.require(STAFF)?;
     let grant = grant_for(&state, &caller, &grant_id).await?;
+    revoke_and_push(&state, &grant).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Revokes a grant and pushes the changed caches to its doors' controllers.
+pub(crate) async fn revoke_and_push(state: &AppState, grant: &store::GrantRow) -> ApiResult<()> {
     let now = now_ms();
     let id = grant.id.clone();
     state
@@ -590,5 +685,5 @@ pub async fn revoke_grant(
     for device in devices {
         state.devices.device_changed(&device);
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }

@@ -75,12 +75,14 @@ pub async fn list_organisations(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// admin, manager, concierge, carrier or courier.
+    /// admin, manager, concierge, carrier, courier or resident.
     pub role: String,
     /// Required unless the caller is a manager (whose organisation is used).
     pub organisation_id: Option<String>,
     /// Carrier code the token acts for (carrier and courier roles).
     pub carrier: Option<String>,
+    /// The resident a resident token acts for (required for that role).
+    pub resident_id: Option<String>,
     pub label: String,
 }
 
@@ -107,15 +109,28 @@ pub async fn create_token(
     let role: Role = req.role.parse().map_err(|_| {
         ApiError::invalid(
             "role",
-            "must be admin, manager, concierge, carrier or courier",
+            "must be admin, manager, concierge, carrier, courier or resident",
         )
     })?;
-    if role == Role::Resident {
-        return Err(ApiError::invalid(
-            "role",
-            "resident tokens come with the resident portal",
-        ));
-    }
+    let resident_id = match (role, req.resident_id) {
+        (Role::Resident, Some(rid)) => {
+            super::check_id(ids::RESIDENT, &rid, "resident")?;
+            Some(rid)
+        }
+        (Role::Resident, None) => {
+            return Err(ApiError::invalid(
+                "resident_id",
+                "is required for resident tokens",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::invalid(
+                "resident_id",
+                "only resident tokens act for a resident",
+            ));
+        }
+        (_, None) => None,
+    };
     let org_id = match (caller.role, req.organisation_id) {
         (Role::Admin, _) if role == Role::Admin => None,
         (Role::Admin, Some(org)) => Some(org),
@@ -166,6 +181,19 @@ pub async fn create_token(
                 now,
             )
             .await?;
+            if let Some(rid) = &resident_id {
+                // A resident token acts for a resident of the token's organisation.
+                let resident = cubby_store::queries::resident(conn, rid)
+                    .await?
+                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+                let site = cubby_store::queries::site(conn, &resident.site_id)
+                    .await?
+                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+                if Some(&site.org_id) != org_id.as_ref() {
+                    return Err(cubby_store::OpError::NotFound { what: "resident" });
+                }
+                cubby_store::ops::self_service::bind_token(conn, &id, Some(rid), None).await?;
+            }
             Ok(IssuedToken {
                 id,
                 token,

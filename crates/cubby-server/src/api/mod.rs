@@ -5,11 +5,13 @@ mod admin;
 mod courier_passes;
 mod devices;
 mod lockers;
+mod me;
 pub(crate) mod parcels;
 mod planning;
 mod policies;
 mod push;
 mod returns;
+mod rooms;
 mod sites;
 mod webhooks;
 
@@ -18,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
@@ -42,6 +44,11 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         courier_passes::issue_pass, courier_passes::revoke_pass,
         access::create_door, access::list_doors, access::create_path, access::list_paths,
         access::issue_grant, access::list_grants, access::get_grant, access::revoke_grant,
+        me::get_me, me::my_parcels, me::hold_parcel, me::set_vacation, me::household, me::add_member,
+        me::remove_member, me::add_delegate, me::delegates, me::revoke_delegate, me::issue_my_grant,
+        me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found,
+        rooms::add_courier, rooms::list_couriers, rooms::start_visit, rooms::set_room_path, rooms::shelve,
+        rooms::parcel_not_found, rooms::room_entries,
         planning::create_plan, planning::site_analytics, planning::site_forecast,
         planning::locker_capacity_forecast, policies::get_policy, policies::put_policy, policies::list_messages,
         policies::list_templates, policies::put_template, policies::delete_template,
@@ -156,6 +163,46 @@ pub fn router(state: AppState) -> Router {
             post(access::issue_grant).get(access::list_grants),
         )
         .route("/access-grants/{grant_id}", get(access::get_grant))
+        .route("/me", get(me::get_me))
+        .route("/me/parcels", get(me::my_parcels))
+        .route("/me/parcels/{parcel_id}/delegates", post(me::add_delegate))
+        .route(
+            "/me/parcels/{parcel_id}/not-found",
+            post(me::my_parcel_not_found),
+        )
+        .route("/me/parcels/{parcel_id}/{action}", post(me::hold_parcel))
+        .route("/me/vacation", put(me::set_vacation))
+        .route("/me/household", get(me::household).post(me::add_member))
+        .route(
+            "/me/household/{resident_id}/remove",
+            post(me::remove_member),
+        )
+        .route("/me/delegates", get(me::delegates))
+        .route(
+            "/me/delegates/{delegate_id}/revoke",
+            post(me::revoke_delegate),
+        )
+        .route(
+            "/me/access-grants",
+            get(me::my_grants).post(me::issue_my_grant),
+        )
+        .route(
+            "/me/access-grants/{grant_id}/revoke",
+            post(me::revoke_my_grant),
+        )
+        .route("/me/courier-entries", get(me::courier_entries))
+        .route(
+            "/carriers/{carrier_id}/couriers",
+            get(rooms::list_couriers).post(rooms::add_courier),
+        )
+        .route("/sites/{site_id}/courier-visits", post(rooms::start_visit))
+        .route("/parcel-rooms/{room_id}/path", put(rooms::set_room_path))
+        .route("/parcel-rooms/{room_id}/parcels", post(rooms::shelve))
+        .route("/parcel-rooms/{room_id}/entries", get(rooms::room_entries))
+        .route(
+            "/parcels/{parcel_id}/not-found",
+            post(rooms::parcel_not_found),
+        )
         .route(
             "/access-grants/{grant_id}/revoke",
             post(access::revoke_grant),

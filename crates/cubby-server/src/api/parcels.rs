@@ -76,15 +76,35 @@ pub struct Deposited {
     pub unlock_command_id: Option<String>,
 }
 
-struct Validated {
-    tracking: TrackingNumber,
-    carrier: Option<String>,
-    dims: Dimensions,
-    weight_g: Option<u32>,
-    temperature: TemperatureZone,
+/// Who a parcel is for: a resident id, or the unit and name on the label.
+pub(crate) fn recipient_of(r: &RecipientBody) -> ApiResult<Recipient> {
+    Ok(match (&r.resident_id, &r.unit, &r.name) {
+        (Some(id), None, None) => {
+            check_id(ids::RESIDENT, id, "resident")?;
+            Recipient::Resident(id.clone())
+        }
+        (None, Some(unit), Some(name)) => Recipient::UnitAndName {
+            unit: clean_text("recipient.unit", unit, 40)?,
+            name: clean_text("recipient.name", name, 200)?,
+        },
+        _ => {
+            return Err(ApiError::invalid(
+                "recipient",
+                "give either resident_id, or unit and name",
+            ));
+        }
+    })
 }
 
-fn validate_parcel(
+pub(crate) struct Validated {
+    pub tracking: TrackingNumber,
+    pub carrier: Option<String>,
+    pub dims: Dimensions,
+    pub weight_g: Option<u32>,
+    pub temperature: TemperatureZone,
+}
+
+pub(crate) fn validate_parcel(
     tracking: &str,
     carrier: Option<&str>,
     caller: &Caller,
@@ -250,26 +270,7 @@ pub async fn deposit(
         req.weight_g,
         req.temperature.as_deref(),
     )?;
-    let recipient = match (
-        &req.recipient.resident_id,
-        &req.recipient.unit,
-        &req.recipient.name,
-    ) {
-        (Some(id), None, None) => {
-            check_id(ids::RESIDENT, id, "resident")?;
-            Recipient::Resident(id.clone())
-        }
-        (None, Some(unit), Some(name)) => Recipient::UnitAndName {
-            unit: clean_text("recipient.unit", unit, 40)?,
-            name: clean_text("recipient.name", name, 200)?,
-        },
-        _ => {
-            return Err(ApiError::invalid(
-                "recipient",
-                "give either resident_id, or unit and name",
-            ));
-        }
-    };
+    let recipient = recipient_of(&req.recipient)?;
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
     let mut last = None;
     // A fresh code can collide with a live one in the same locker (rare); retry with new secrets.
@@ -479,7 +480,7 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn parcel_dto(
+pub(crate) fn parcel_dto(
     p: ParcelRow,
     events: Vec<cubby_domain::custody::CustodyEvent>,
     redacted: bool,

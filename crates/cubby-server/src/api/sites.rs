@@ -232,10 +232,24 @@ pub async fn create_resident(
 ) -> ApiResult<Response> {
     caller.require(STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
-    let req = body.value;
-    let resident = NewResident {
+    let resident = new_resident(body.value, site.id)?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            Ok(Resident::from(
+                ops::create_resident(conn, &resident, now).await?,
+            ))
+        })
+    })
+    .await
+}
+
+/// A resident to store from a request body, every field checked.
+pub(crate) fn new_resident(req: NewResidentBody, site_id: String) -> ApiResult<NewResident> {
+    Ok(NewResident {
         id: new_id(ids::RESIDENT),
-        site_id: site.id,
+        site_id,
         unit: clean_text("unit", &req.unit, 40)?,
         building_id: req.building_id,
         name: clean_text("name", &req.name, 200)?,
@@ -252,17 +266,7 @@ pub async fn create_resident(
             .reach
             .map(|r| ReachBand::new(r.min_mm, r.max_mm))
             .transpose()?,
-    };
-    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
-    let now = now_ms();
-    write_json(&state, key, StatusCode::CREATED, move |conn| {
-        Box::pin(async move {
-            Ok(Resident::from(
-                ops::create_resident(conn, &resident, now).await?,
-            ))
-        })
     })
-    .await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

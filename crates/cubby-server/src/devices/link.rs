@@ -65,6 +65,9 @@ impl ops::IngestHooks for Hooks<'_> {
     fn new_id(&mut self) -> String {
         id(ids::INCIDENT)
     }
+    fn new_message_id(&mut self) -> String {
+        id(ids::MESSAGE)
+    }
     fn deposit_secrets(&mut self, locker_id: &str) -> ops::DepositSecrets {
         crate::api::parcels::fresh_secrets(self.0, locker_id)
     }

@@ -1,0 +1,653 @@
+//! The resident's own API (`/api/v1/me/…`), for a resident token: their
+//! parcels, holds and vacation, household members, delegate codes, visitor
+//! PINs, and when couriers entered their building. A resident token sees
+//! nothing of other residents.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cubby_domain::access::GrantRule;
+use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
+use cubby_domain::ids;
+use cubby_domain::lifecycle::Transition;
+use cubby_domain::model::{Role, clean_text};
+use cubby_protocol::cache::{CredentialKind, local_credential_mac};
+use cubby_store::OpError;
+use cubby_store::ops::self_service::{self as store, NewDelegate};
+use cubby_store::ops::{self, access as grants};
+use cubby_store::queries::{self, ResidentRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::{
+    Grant, GrantDraft, IssuedGrant, Window, grant_doors, grant_view, parse_schedule, store_grant,
+};
+use super::check_id;
+use super::parcels::{Parcel, parcel_dto};
+use super::sites::{NewResidentBody, Resident, new_resident};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::write::{JsonBody, QueryParams};
+use crate::{AppState, new_id, now_ms, os_rng};
+
+/// Longest a resident's visitor PIN may last.
+pub const MAX_VISITOR_DAYS: i64 = 31;
+const DAY_MS: i64 = 86_400_000;
+
+/// The resident a resident token acts for (live, not removed).
+pub(crate) async fn me(state: &AppState, caller: &Caller) -> ApiResult<ResidentRow> {
+    let rid = match (caller.role, &caller.resident_id) {
+        (Role::Resident, Some(rid)) => rid.clone(),
+        _ => return Err(ApiError::forbidden()),
+    };
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    if !store::resident_is_live(&mut conn, &rid).await? {
+        return Err(ApiError::forbidden());
+    }
+    queries::resident(&mut conn, &rid)
+        .await?
+        .ok_or_else(ApiError::forbidden)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub resident: Resident,
+    /// While set and in the future, new parcels are held.
+    pub away_until_ms: Option<i64>,
+}
+
+/// Who the resident token acts for.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 403, body = ErrorBody)))]
+pub async fn get_me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
+    let me = me(&state, &caller).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let away = store::away_until(&mut conn, &me.id).await?;
+    Ok(Json(Me {
+        resident: Resident::from(me),
+        away_until_ms: away,
+    }))
+}
+
+/// The resident's parcels, newest first (at most 100), with their custody.
+#[utoipa::path(get, path = "/api/v1/me/parcels", responses((status = 200, body = [Parcel]), (status = 403, body = ErrorBody)))]
+pub async fn my_parcels(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Parcel>>> {
+    let me = me(&state, &caller).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = store::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for p in rows {
+        let events = queries::custody_events(&mut conn, &p.id).await?;
+        out.push(parcel_dto(p, events, false));
+    }
+    Ok(Json(out))
+}
+
+/// One of the resident's own parcels, or 404.
+async fn my_parcel(
+    state: &AppState,
+    me: &ResidentRow,
+    parcel_id: &str,
+) -> ApiResult<queries::ParcelRow> {
+    check_id(ids::PARCEL, parcel_id, "parcel")?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    queries::parcel(&mut conn, parcel_id)
+        .await?
+        .filter(|p| p.resident_id.as_deref() == Some(me.id.as_str()))
+        .ok_or_else(|| ApiError::not_found("parcel"))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HoldState {
+    pub parcel_id: String,
+    pub state: String,
+}
+
+/// Hold (`hold`) or release (`release`) one of my parcels: a hold pauses
+/// reminders and extends its stay.
+#[utoipa::path(post, path = "/api/v1/me/parcels/{parcel_id}/{action}", params(("parcel_id" = String, Path), ("action" = String, Path, description = "hold or release")),
+    responses((status = 200, body = HoldState), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn hold_parcel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((parcel_id, action)): Path<(String, String)>,
+) -> ApiResult<Json<HoldState>> {
+    let me = me(&state, &caller).await?;
+    let t = match action.as_str() {
+        "hold" => Transition::Hold,
+        "release" => Transition::Release,
+        _ => return Err(ApiError::not_found("action")),
+    };
+    let parcel = my_parcel(&state, &me, &parcel_id).await?;
+    let after = hold_or_release(&state, &parcel.id, t, &caller.actor()).await?;
+    if let Some(l) = &parcel.locker_id {
+        state.devices.locker_changed(l);
+    }
+    Ok(Json(HoldState {
+        parcel_id: after.id,
+        state: after.state.to_string(),
+    }))
+}
+
+async fn hold_or_release(
+    state: &AppState,
+    parcel_id: &str,
+    t: Transition,
+    actor: &str,
+) -> ApiResult<queries::ParcelRow> {
+    let now = now_ms();
+    let schedule_now = state.clock.now();
+    let (parcel_id, actor) = (parcel_id.to_string(), actor.to_string());
+    let reason = if t == Transition::Hold {
+        "held by the resident"
+    } else {
+        "hold ended by the resident"
+    };
+    Ok(state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                let (after, _) =
+                    ops::transition(conn, &parcel_id, t, None, &actor, reason, now).await?;
+                ops::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now).await?;
+                Ok(after)
+            })
+        })
+        .await?)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VacationBody {
+    /// Back on this instant (epoch ms, at most 60 days ahead); `null` ends
+    /// vacation now.
+    pub away_until_ms: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Vacation {
+    pub away_until_ms: Option<i64>,
+    /// Parcels already waiting that were put on hold.
+    pub held: Vec<String>,
+}
+
+/// Vacation: until the given instant, parcels waiting and parcels that
+/// arrive are held instead of expiring.
+#[utoipa::path(put, path = "/api/v1/me/vacation", request_body = VacationBody,
+    responses((status = 200, body = Vacation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_vacation(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<VacationBody>,
+) -> ApiResult<Json<Vacation>> {
+    let me = me(&state, &caller).await?;
+    let now = now_ms();
+    let until = body.value.away_until_ms;
+    if let Some(u) = until
+        && (u <= now || u > now + 60 * DAY_MS)
+    {
+        return Err(ApiError::invalid(
+            "away_until_ms",
+            "must be in the future and at most 60 days ahead",
+        ));
+    }
+    let rid = me.id.clone();
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::set_away_until(conn, &rid, until).await })
+        })
+        .await?;
+    let mut held = Vec::new();
+    if until.is_some() {
+        let waiting = {
+            let mut conn = state.store.reader().await.map_err(OpError::from)?;
+            store::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?
+        };
+        for p in waiting
+            .into_iter()
+            .filter(|p| p.state == cubby_domain::lifecycle::ParcelState::Deposited)
+        {
+            hold_or_release(&state, &p.id, Transition::Hold, &caller.actor()).await?;
+            if let Some(l) = &p.locker_id {
+                state.devices.locker_changed(l);
+            }
+            held.push(p.id);
+        }
+    }
+    Ok(Json(Vacation {
+        away_until_ms: until,
+        held,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Member {
+    #[serde(flatten)]
+    pub resident: Resident,
+    /// The resident who added them; absent when staff did.
+    pub added_by: Option<String>,
+}
+
+/// The residents of my unit.
+#[utoipa::path(get, path = "/api/v1/me/household", responses((status = 200, body = [Member]), (status = 403, body = ErrorBody)))]
+pub async fn household(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Member>>> {
+    let me = me(&state, &caller).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let members = store::household(&mut conn, &me.site_id, &me.unit).await?;
+    Ok(Json(
+        members
+            .into_iter()
+            .map(|m| Member {
+                resident: Resident::from(m.resident),
+                added_by: m.added_by,
+            })
+            .collect(),
+    ))
+}
+
+/// Add someone who lives with me: they get their own notices and codes for
+/// parcels addressed to them. The unit is mine (a different unit is refused).
+#[utoipa::path(post, path = "/api/v1/me/household", request_body = NewResidentBody,
+    responses((status = 201, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<NewResidentBody>,
+) -> ApiResult<Response> {
+    let me = me(&state, &caller).await?;
+    let req = body.value;
+    if req.building_id.is_some() {
+        return Err(ApiError::invalid(
+            "building_id",
+            "a household member lives in your building",
+        ));
+    }
+    let member = new_resident(req, me.site_id.clone())?;
+    if member.unit != me.unit {
+        return Err(ApiError::invalid("unit", "must be your own unit"));
+    }
+    let now = now_ms();
+    let host = me.clone();
+    let row = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::add_household_member(conn, &host, &member, now).await })
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Member {
+            resident: Resident::from(row),
+            added_by: Some(me.id),
+        }),
+    )
+        .into_response())
+}
+
+/// Remove a household member I (or another resident of my unit) added.
+#[utoipa::path(post, path = "/api/v1/me/household/{resident_id}/remove", params(("resident_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(resident_id): Path<String>,
+) -> ApiResult<Response> {
+    let me = me(&state, &caller).await?;
+    check_id(ids::RESIDENT, &resident_id, "household member")?;
+    let now = now_ms();
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(
+                async move { store::remove_household_member(conn, &me, &resident_id, now).await },
+            )
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDelegateBody {
+    /// Who collects for me, as I would describe them ("neighbour in 3B").
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedDelegate {
+    pub delegate_id: String,
+    pub parcel_id: String,
+    /// Opens this parcel's compartment only. Shown once.
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Delegate {
+    pub id: String,
+    pub parcel_id: String,
+    pub name: String,
+    pub active: bool,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+impl From<store::DelegateRow> for Delegate {
+    fn from(d: store::DelegateRow) -> Self {
+        Delegate {
+            id: d.id,
+            parcel_id: d.parcel_id,
+            name: d.name,
+            active: d.active,
+            created_ms: d.created_ms,
+            revoked_ms: d.revoked_ms,
+        }
+    }
+}
+
+/// Share one parcel with someone else: a delegate code that opens only its
+/// compartment, at most 3 live per parcel, revocable. Its pick-up is recorded
+/// as the delegate's in the chain of custody.
+#[utoipa::path(post, path = "/api/v1/me/parcels/{parcel_id}/delegates", params(("parcel_id" = String, Path)), request_body = NewDelegateBody,
+    responses((status = 201, body = IssuedDelegate), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_delegate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(parcel_id): Path<String>,
+    body: JsonBody<NewDelegateBody>,
+) -> ApiResult<Response> {
+    let me = me(&state, &caller).await?;
+    let name = clean_text("name", &body.value.name, 80)?;
+    let parcel = my_parcel(&state, &me, &parcel_id).await?;
+    let locker_id = parcel.locker_id.clone().unwrap_or_default();
+    let locker_key = crate::devices::locker_credential_key(&state.secret, &locker_id);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let code = new_keypad_code(state.policies.code_digits, &mut os_rng());
+        let d = NewDelegate {
+            id: new_id(ids::CREDENTIAL),
+            parcel_id: parcel.id.clone(),
+            resident_id: me.id.clone(),
+            name: name.clone(),
+            mac: keypad_code_mac(&state.secret, &locker_id, &code),
+            local_mac: local_credential_mac(&locker_key, CredentialKind::Keypad, &code),
+        };
+        let now = now_ms();
+        let stored = state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move { store::issue_delegate(conn, &d, now).await })
+            })
+            .await;
+        match stored {
+            Ok(row) => {
+                state.devices.locker_changed(&row.locker_id);
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(IssuedDelegate {
+                        delegate_id: row.id,
+                        parcel_id: row.parcel_id,
+                        code,
+                    }),
+                )
+                    .into_response());
+            }
+            Err(OpError::Conflict {
+                code: "credential_collision",
+                ..
+            }) if attempts < 3 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Every delegate code I issued, newest first.
+#[utoipa::path(get, path = "/api/v1/me/delegates", responses((status = 200, body = [Delegate]), (status = 403, body = ErrorBody)))]
+pub async fn delegates(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Delegate>>> {
+    let me = me(&state, &caller).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = store::delegates_of_resident(&mut conn, &me.id).await?;
+    Ok(Json(rows.into_iter().map(Delegate::from).collect()))
+}
+
+/// Revoke a delegate code; the locker drops it from its cache at once.
+#[utoipa::path(post, path = "/api/v1/me/delegates/{delegate_id}/revoke", params(("delegate_id" = String, Path)),
+    responses((status = 200, body = Delegate), (status = 404, body = ErrorBody)))]
+pub async fn revoke_delegate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(delegate_id): Path<String>,
+) -> ApiResult<Json<Delegate>> {
+    let me = me(&state, &caller).await?;
+    check_id(ids::CREDENTIAL, &delegate_id, "delegate")?;
+    let now = now_ms();
+    let rid = me.id.clone();
+    let row = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::revoke_delegate(conn, &rid, &delegate_id, now).await })
+        })
+        .await?;
+    state.devices.locker_changed(&row.locker_id);
+    Ok(Json(Delegate::from(row)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyGrantBody {
+    /// Shown to me and to staff, e.g. "Dog sitter".
+    pub label: String,
+    pub doors: Option<Vec<String>>,
+    pub path_id: Option<String>,
+    pub not_before_ms: Option<i64>,
+    /// At most 31 days after the start.
+    pub not_after_ms: i64,
+    /// 1 for a single-use PIN; absent for any number of entries.
+    pub max_uses: Option<u32>,
+    pub schedule: Option<Vec<Window>>,
+}
+
+/// Let a visitor in: a PIN for doors or a path of my site, for up to 31
+/// days, optionally on a weekly schedule. I am told of every use.
+#[utoipa::path(post, path = "/api/v1/me/access-grants", request_body = MyGrantBody,
+    responses((status = 201, body = IssuedGrant), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_my_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<MyGrantBody>,
+) -> ApiResult<Response> {
+    let me = me(&state, &caller).await?;
+    let req = body.value;
+    let label = clean_text("label", &req.label, 80)?;
+    let now = now_ms();
+    let doors = grant_doors(
+        &state,
+        &me.site_id,
+        req.doors.unwrap_or_default(),
+        req.path_id.as_deref(),
+    )
+    .await?;
+    let not_before = req.not_before_ms.unwrap_or(now);
+    if req.not_after_ms - not_before > MAX_VISITOR_DAYS * DAY_MS {
+        return Err(ApiError::invalid(
+            "not_after_ms",
+            "a visitor PIN lasts at most 31 days",
+        ));
+    }
+    let rule = GrantRule {
+        doors,
+        not_before_ms: not_before,
+        not_after_ms: req.not_after_ms,
+        max_uses: req.max_uses,
+        schedule: parse_schedule(req.schedule.unwrap_or_default())?,
+    };
+    let issued = store_grant(
+        &state,
+        &GrantDraft {
+            site_id: me.site_id.clone(),
+            kind: "visitor",
+            label,
+            host_resident_id: Some(me.id.clone()),
+            carrier: None,
+            courier_id: None,
+            room_id: None,
+            rule,
+            created_by: caller.actor(),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+/// My visitor PINs with every use, newest first.
+#[utoipa::path(get, path = "/api/v1/me/access-grants", responses((status = 200, body = [Grant]), (status = 403, body = ErrorBody)))]
+pub async fn my_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Grant>>> {
+    let me = me(&state, &caller).await?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = grants::grants_of_site(&mut conn, &me.site_id, Some(&me.id), 500).await?;
+    let mut out = Vec::new();
+    for g in rows.into_iter().filter(|g| g.kind == "visitor") {
+        let uses = grants::uses_of_grant(&mut conn, &g.id).await?;
+        out.push(grant_view(g, uses));
+    }
+    Ok(Json(out))
+}
+
+/// Revoke one of my visitor PINs.
+#[utoipa::path(post, path = "/api/v1/me/access-grants/{grant_id}/revoke", params(("grant_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_my_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(grant_id): Path<String>,
+) -> ApiResult<Response> {
+    let me = me(&state, &caller).await?;
+    check_id(ids::ACCESS_GRANT, &grant_id, "grant")?;
+    let grant = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        grants::grant(&mut conn, &grant_id)
+            .await?
+            .filter(|g| {
+                g.host_resident_id.as_deref() == Some(me.id.as_str()) && g.kind == "visitor"
+            })
+            .ok_or_else(|| ApiError::not_found("grant"))?
+    };
+    super::access::revoke_and_push(&state, &grant).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// Look back this many days (1–31, default 7).
+    pub days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CourierEntry {
+    pub at_ms: i64,
+    pub door: String,
+    /// The carrier whose courier came in.
+    pub carrier: Option<String>,
+}
+
+/// When couriers came into my building (by door and carrier), newest last.
+#[utoipa::path(get, path = "/api/v1/me/courier-entries", params(EntriesQuery),
+    responses((status = 200, body = [CourierEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn courier_entries(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<EntriesQuery>,
+) -> ApiResult<Json<Vec<CourierEntry>>> {
+    let me = me(&state, &caller).await?;
+    let days = q.days.unwrap_or(7);
+    if !(1..=31).contains(&days) {
+        return Err(ApiError::invalid("days", "must be 1 to 31"));
+    }
+    let now = now_ms();
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let rows = store::entries_through(
+        &mut conn,
+        &me.site_id,
+        &["courier_visit"],
+        None,
+        now - days * DAY_MS,
+        now,
+        1000,
+    )
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|e| CourierEntry {
+                at_ms: e.at_ms,
+                door: e.door_name,
+                carrier: e.carrier,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotFoundReport {
+    pub incident_id: String,
+    /// Everyone who went through the parcel room's doors since the parcel was
+    /// shelved (courier visits and room codes), oldest first.
+    pub entries: Vec<RoomEntry>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoomEntry {
+    pub at_ms: i64,
+    pub door: String,
+    /// visitor, courier_visit or room_code
+    pub kind: String,
+    pub grant_id: String,
+    pub label: String,
+    pub carrier: Option<String>,
+    pub courier_id: Option<String>,
+    pub resident_id: Option<String>,
+}
+
+impl From<store::EntryRow> for RoomEntry {
+    fn from(e: store::EntryRow) -> Self {
+        RoomEntry {
+            at_ms: e.at_ms,
+            door: e.door_name,
+            kind: e.kind,
+            grant_id: e.grant_id,
+            label: e.label,
+            carrier: e.carrier,
+            courier_id: e.courier_id,
+            resident_id: e.host_resident_id,
+        }
+    }
+}
+
+/// My parcel was not on its shelf: staff get an incident listing every entry
+/// into the room since it was shelved.
+#[utoipa::path(post, path = "/api/v1/me/parcels/{parcel_id}/not-found", params(("parcel_id" = String, Path)),
+    responses((status = 201, body = NotFoundReport), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn my_parcel_not_found(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(parcel_id): Path<String>,
+) -> ApiResult<Response> {
+    let me = me(&state, &caller).await?;
+    let parcel = my_parcel(&state, &me, &parcel_id).await?;
+    let report = super::rooms::report_not_found(&state, &parcel, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(report)).into_response())
+}
