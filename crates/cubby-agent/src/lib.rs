@@ -8,6 +8,7 @@ pub mod engine;
 pub mod journal;
 mod kiosk;
 mod link;
+pub mod readers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ pub struct AgentConfig {
     pub kiosk_listen: String,
     pub poll: Duration,
     pub policy: EdgePolicy,
+    /// OSDP readers and keypads at the doors this agent drives.
+    pub readers: Vec<readers::OsdpReader>,
 }
 
 /// A running agent.
@@ -123,6 +126,9 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .with_context(|| format!("kiosk listening on {}", config.kiosk_listen))?;
     let kiosk_addr = listener.local_addr()?;
     tokio::spawn(kiosk::serve(listener, in_tx.clone(), sim.clone()));
+    for reader in &config.readers {
+        tokio::spawn(readers::run(reader.clone(), in_tx.clone()));
+    }
     tokio::spawn(link::run(config.clone(), in_tx, out_rx));
     let poll = config.poll;
     let task = tokio::spawn(engine.run(in_rx, poll));

@@ -92,6 +92,7 @@ pub async fn start_simulated_agent(
         kiosk_listen: "127.0.0.1:0".into(),
         poll,
         policy: cubby_agent::EdgePolicy::default(),
+        readers: Vec::new(),
     })
     .await?;
     let sim = running

@@ -52,6 +52,52 @@ pub struct AgentArgs {
     /// no new deposits; pick-ups and logging go on.
     #[arg(long, default_value_t = cubby_agent::engine::DEFAULT_MIN_FREE_BYTES / (1024 * 1024))]
     pub min_free_mb: u64,
+    /// An OSDP reader or keypad at a door: DOOR_ID=HOST:PORT (its RS-485
+    /// gateway), optionally /ADDRESS (default 1). Repeat for each reader.
+    #[arg(long = "osdp-reader")]
+    pub osdp_readers: Vec<String>,
+    /// File holding the readers' Secure Channel base key (32 hex digits).
+    #[arg(long, env = "CUBBY_OSDP_SCBK_FILE")]
+    pub osdp_scbk_file: Option<PathBuf>,
+}
+
+/// Parses `DOOR_ID=HOST:PORT[/ADDRESS]`.
+fn parse_reader(spec: &str, scbk: [u8; 16]) -> anyhow::Result<cubby_agent::readers::OsdpReader> {
+    let (door_id, rest) = spec
+        .split_once('=')
+        .with_context(|| format!("--osdp-reader {spec:?} is not DOOR_ID=HOST:PORT[/ADDRESS]"))?;
+    let (addr, address) = match rest.rsplit_once('/') {
+        Some((addr, a)) => (
+            addr,
+            a.parse::<u8>()
+                .ok()
+                .filter(|a| *a <= 126)
+                .with_context(|| format!("--osdp-reader {spec:?}: address must be 0 to 126"))?,
+        ),
+        None => (rest, 1),
+    };
+    anyhow::ensure!(
+        !door_id.is_empty() && addr.contains(':'),
+        "--osdp-reader {spec:?} is not DOOR_ID=HOST:PORT[/ADDRESS]"
+    );
+    Ok(cubby_agent::readers::OsdpReader {
+        door_id: door_id.to_string(),
+        addr: addr.to_string(),
+        address,
+        scbk,
+    })
+}
+
+fn read_scbk(path: &PathBuf) -> anyhow::Result<[u8; 16]> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the OSDP key file {}", path.display()))?;
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .filter(|b| b.len() == 16)
+        .with_context(|| format!("{} must hold 32 hex digits", path.display()))?;
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&bytes);
+    Ok(key)
 }
 
 pub fn read_identity(path: &PathBuf) -> anyhow::Result<DeviceIdentity> {
@@ -96,6 +142,19 @@ pub fn settle(args: &AgentArgs) -> anyhow::Result<AgentConfig> {
         policy.remote_open_cap <= 10,
         "--remote-open-cap may not exceed 10 per 10 minutes (security floor)"
     );
+    let readers = match (&args.osdp_readers[..], &args.osdp_scbk_file) {
+        ([], _) => Vec::new(),
+        (_, None) => {
+            anyhow::bail!("OSDP readers talk over the Secure Channel only: give --osdp-scbk-file")
+        }
+        (specs, Some(path)) => {
+            let scbk = read_scbk(path)?;
+            specs
+                .iter()
+                .map(|s| parse_reader(s, scbk))
+                .collect::<anyhow::Result<_>>()?
+        }
+    };
     Ok(AgentConfig {
         identity: read_identity(&args.identity)?,
         data_dir: args.data_dir.clone(),
@@ -108,6 +167,7 @@ pub fn settle(args: &AgentArgs) -> anyhow::Result<AgentConfig> {
         kiosk_listen: args.kiosk_listen.clone(),
         poll: Duration::from_millis(args.poll_ms.clamp(20, 5_000)),
         policy,
+        readers,
     })
 }
 

@@ -30,19 +30,15 @@ pub(crate) struct Site {
 }
 
 pub(crate) async fn site(p: &CubbyProcess) -> Site {
+    site_with(p, |_| Vec::new()).await
+}
+
+/// The site with its door agent started with `extra(lobby_door_id)` as
+/// further arguments (the doors exist before the agent starts).
+pub(crate) async fn site_with(p: &CubbyProcess, extra: impl FnOnce(&str) -> Vec<String>) -> Site {
     let w = seed(p, small_bank()).await;
     let tmp = tempfile::tempdir().unwrap();
     let (device, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
-    let bank = SimulatedBank::new(Family::Kerong, vec![0], 16);
-    let addr = bank.spawn_tcp("127.0.0.1:0").unwrap();
-    let agent = AgentProcess::start_with_boards(
-        bin(),
-        &identity,
-        &tmp.path().join("agent"),
-        &p.mqtt,
-        &["--tcp", &addr.to_string()],
-    );
-    wait_ready(&w.admin, &w.locker_id, &agent).await;
     let door = |name: &str, kind: &str, output: Option<u32>| {
         let mut body = json!({"name": name, "kind": kind});
         if let Some(o) = output {
@@ -71,11 +67,25 @@ pub(crate) async fn site(p: &CubbyProcess) -> Site {
             json!({"name": "Street to lobby", "doors": [gate["id"], lobby["id"]]}),
         )
         .await;
+    let lobby: String = lobby["id"].as_str().unwrap().into();
+    let bank = SimulatedBank::new(Family::Kerong, vec![0], 16);
+    let addr = bank.spawn_tcp("127.0.0.1:0").unwrap();
+    let mut args = vec!["--tcp".to_string(), addr.to_string()];
+    args.extend(extra(&lobby));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let agent = AgentProcess::start_with_boards(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        &args,
+    );
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
     Site {
         bank,
         agent,
         device,
-        lobby: lobby["id"].as_str().unwrap().into(),
+        lobby,
         gym: gym["id"].as_str().unwrap().into(),
         path: path["id"].as_str().unwrap().into(),
         w,
@@ -83,7 +93,7 @@ pub(crate) async fn site(p: &CubbyProcess) -> Site {
     }
 }
 
-async fn grant(s: &Site, body: Value) -> (String, String) {
+pub(crate) async fn grant(s: &Site, body: Value) -> (String, String) {
     let g =
         s.w.admin
             .created(

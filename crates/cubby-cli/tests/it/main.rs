@@ -13,6 +13,7 @@ mod plan;
 mod planning;
 mod policies;
 mod push;
+mod readers;
 mod self_service;
 mod webhooks;
 

@@ -12,7 +12,12 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/osdp_pd.py");
+// Also compiled into other crates' tests (the agent's reader test), so the
+// path goes through the crates directory.
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../cubby-osdp/tests/osdp_pd.py"
+);
 
 fn python() -> String {
     std::env::var("CUBBY_OSDP_PYTHON").unwrap_or_else(|_| "python3".to_string())
