@@ -15,13 +15,14 @@ use cubby_domain::throttle::{KeypadRefusal, KeypadState, ThrottlePolicy};
 use cubby_domain::tracking::TrackingNumber;
 use cubby_protocol::Millis;
 use cubby_protocol::cache::{
-    CredentialCache, CredentialKind, accept, local_credential_mac, tracking_mac,
+    CredentialCache, CredentialKind, DoorSpec, accept, local_credential_mac, tracking_mac,
 };
 use cubby_protocol::command::{Action, CommandGuard, Outcome, Reply, Verdict};
 use cubby_protocol::journal::EdgeEvent;
 use cubby_protocol::messages::{
     CompartmentState, DeviceIdentity, Envelope, JournalAck, StateSnapshot,
 };
+use cubby_protocol::offline::{OFFLINE_CODE_DIGITS, verify_offline_code};
 use cubby_protocol::signing::Signed;
 use ed25519_dalek::VerifyingKey;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -719,12 +720,12 @@ impl Engine {
         let Some(cache) = self.cache.as_ref() else {
             return DoorAnswer::Unavailable("this controller has no access list yet".into());
         };
-        if now > cache.expires_ms {
-            return DoorAnswer::Unavailable("this controller's access list has expired".into());
-        }
         let Some(door) = cache.doors.iter().find(|d| d.door_id == door_id).cloned() else {
             return DoorAnswer::Unavailable(format!("this controller drives no door {door_id}"));
         };
+        if now > cache.expires_ms {
+            return self.offline_door_access(&door, pin.trim(), now).await;
+        }
         let zone = cache
             .zone
             .as_deref()
@@ -757,17 +758,26 @@ impl Engine {
             });
             return DoorAnswer::Denied;
         }
+        self.open_door(&door, &grant.grant_id).await
+    }
+
+    /// Journals a granted use (durably, first) and releases the door's lock.
+    async fn open_door(&mut self, door: &DoorSpec, grant_id: &str) -> DoorAnswer {
+        let door_id = door.door_id.as_str();
         if let Some(k) = self.door_keypads.get_mut(door_id) {
             k.record_success();
         }
         let seq = match self.record(EdgeEvent::AccessGranted {
-            grant_id: grant.grant_id.clone(),
+            grant_id: grant_id.to_string(),
             door_id: door_id.to_string(),
         }) {
             Ok(seq) => seq,
             Err(e) => return DoorAnswer::Unavailable(format!("journal: {e}")),
         };
-        self.door_uses.entry(key).or_default().push(seq);
+        self.door_uses
+            .entry((grant_id.to_string(), door_id.to_string()))
+            .or_default()
+            .push(seq);
         if self.policy.fault == Some(Fault::AfterAccessJournal) {
             std::process::abort();
         }
@@ -784,34 +794,48 @@ impl Engine {
         }
     }
 
-    fn door_keypad_failure(&mut self, door_id: &str, now: Millis) {
-        let keypad = self.door_keypads.entry(door_id.to_string()).or_default();
-        let was_locked = keypad.check(now).is_err();
-        keypad.record_failure(now, &self.policy.throttle);
-        if !was_locked && let Err(refusal) = keypad.check(now) {
-            let until_ms = match refusal {
-                KeypadRefusal::LockedOut { retry_after_secs } => {
-                    Some(now + retry_after_secs as Millis * 1000)
-                }
-                KeypadRefusal::Disabled => None,
-            };
-            self.record_or_log(EdgeEvent::KeypadLocked { until_ms });
+    /// Past its cache's expiry a door takes offline codes only, checked
+    /// with the door's own key (`cubby_protocol::offline`). They cannot be
+    /// revoked here: that is why they last 24 hours at most.
+    async fn offline_door_access(&mut self, door: &DoorSpec, pin: &str, now: Millis) -> DoorAnswer {
+        let key: Option<Vec<u8>> = door
+            .offline_key
+            .as_deref()
+            .and_then(|k| hex::decode(k).ok())
+            .filter(|_| pin.len() == OFFLINE_CODE_DIGITS);
+        let Some(key) = key else {
+            return DoorAnswer::Unavailable(
+                "this controller's access list has expired; only offline codes open this door"
+                    .into(),
+            );
+        };
+        match verify_offline_code(&key, pin, now) {
+            Some(code) => self.open_door(door, &code.grant_id).await,
+            None => {
+                self.record_or_log(EdgeEvent::AccessDenied {
+                    door_id: door.door_id.clone(),
+                    grant_id: None,
+                    reason: "bad_offline_code".into(),
+                });
+                self.door_keypad_failure(&door.door_id, now);
+                DoorAnswer::Denied
+            }
         }
     }
 
-    /// A failed code at the keypad: counts towards the lockout, journalled
-    /// when it locks.
+    /// A failed PIN at a door's keypad: counts towards that keypad's lockout.
+    fn door_keypad_failure(&mut self, door_id: &str, now: Millis) {
+        let keypad = self.door_keypads.entry(door_id.to_string()).or_default();
+        if let Some(locked) = count_failure(keypad, &self.policy.throttle, now) {
+            self.record_or_log(locked);
+        }
+    }
+
+    /// A failed code at the locker's keypad: counts towards the lockout,
+    /// journalled when it locks.
     fn keypad_failure(&mut self, now: Millis) {
-        let was_locked = self.keypad.check(now).is_err();
-        self.keypad.record_failure(now, &self.policy.throttle);
-        if !was_locked && let Err(refusal) = self.keypad.check(now) {
-            let until_ms = match refusal {
-                KeypadRefusal::LockedOut { retry_after_secs } => {
-                    Some(now + retry_after_secs as Millis * 1000)
-                }
-                KeypadRefusal::Disabled => None,
-            };
-            self.record_or_log(EdgeEvent::KeypadLocked { until_ms });
+        if let Some(locked) = count_failure(&mut self.keypad, &self.policy.throttle, now) {
+            self.record_or_log(locked);
         }
     }
 
@@ -1203,4 +1227,26 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+/// Counts one failure at a keypad; the journal event to record if this
+/// failure locked it.
+fn count_failure(
+    keypad: &mut KeypadState,
+    policy: &ThrottlePolicy,
+    now: Millis,
+) -> Option<EdgeEvent> {
+    let was_locked = keypad.check(now).is_err();
+    keypad.record_failure(now, policy);
+    match keypad.check(now) {
+        Err(refusal) if !was_locked => Some(EdgeEvent::KeypadLocked {
+            until_ms: match refusal {
+                KeypadRefusal::LockedOut { retry_after_secs } => {
+                    Some(now + retry_after_secs as Millis * 1000)
+                }
+                KeypadRefusal::Disabled => None,
+            },
+        }),
+        _ => None,
+    }
 }

@@ -85,6 +85,9 @@ pub struct ServeConfig {
     pub code_digits: u32,
     pub keypad_daily_failure_limit: u32,
     pub max_compartments_per_locker: u32,
+    /// How long an agent's credential cache stays valid without the server
+    /// (seconds, 10 s to 30 days; default 7 days).
+    pub cache_lifetime_secs: u64,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub sms_url: Option<String>,
@@ -106,6 +109,7 @@ impl Default for ServeConfig {
             code_digits: p.code_digits,
             keypad_daily_failure_limit: p.throttle.daily_limit,
             max_compartments_per_locker: p.max_compartments_per_locker,
+            cache_lifetime_secs: (p.cache_lifetime_ms / 1000) as u64,
             smtp_url: None,
             smtp_from: None,
             sms_url: None,
@@ -137,6 +141,7 @@ impl ServeArgs {
                 "code_digits",
                 "keypad_daily_failure_limit",
                 "max_compartments_per_locker",
+                "cache_lifetime_secs",
                 "smtp_url",
                 "smtp_from",
                 "sms_url",
@@ -176,7 +181,12 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
             ..Default::default()
         },
         max_compartments_per_locker: config.max_compartments_per_locker,
+        cache_lifetime_ms: (config.cache_lifetime_secs as i64).saturating_mul(1000),
     };
+    anyhow::ensure!(
+        (10..=30 * 86_400).contains(&config.cache_lifetime_secs),
+        "cache_lifetime_secs must be 10 seconds to 30 days"
+    );
     policies
         .check()
         .context("refusing weak pick-up code settings (security floor)")?;

@@ -87,6 +87,10 @@ pub struct DoorSpec {
     pub name: String,
     /// Zero-based wiring index of the door's lock output.
     pub output: u32,
+    /// Hex of the door's offline-code key (see [`crate::offline`]): kept
+    /// after the cache expires, so the door still takes offline codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_key: Option<String>,
 }
 
 /// An access grant valid at one or more of this device's doors.

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod command;
 pub mod journal;
 pub mod messages;
+pub mod offline;
 pub mod signing;
 pub mod topics;
 

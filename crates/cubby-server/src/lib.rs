@@ -28,6 +28,9 @@ pub struct Policies {
     pub throttle: ThrottlePolicy,
     /// Most compartments one locker may have (each can hold one live code).
     pub max_compartments_per_locker: u32,
+    /// How long an agent may decide from a credential cache without hearing
+    /// from the server. Past it, doors accept offline codes only.
+    pub cache_lifetime_ms: i64,
 }
 
 impl Default for Policies {
@@ -36,6 +39,7 @@ impl Default for Policies {
             code_digits: 8,
             throttle: ThrottlePolicy::default(),
             max_compartments_per_locker: 500,
+            cache_lifetime_ms: devices::CACHE_LIFETIME_MS,
         }
     }
 }

@@ -273,6 +273,114 @@ async fn with_the_server_down_the_door_still_counts_uses() {
 }
 
 #[tokio::test]
+async fn past_its_cache_a_door_takes_offline_codes_only_and_they_cannot_be_revoked_there() {
+    // Caches last 10 s here (7 days by default), so the door outlives its
+    // cache within the test.
+    let mut p = CubbyProcess::start_with_env(
+        bin(),
+        None,
+        Vec::new(),
+        vec![("CUBBY_CACHE_LIFETIME_SECS".into(), "10".into())],
+    );
+    let s = site(&p).await;
+    let (_, pin) = grant(
+        &s,
+        json!({"label": "Cleaner", "doors": [s.lobby], "not_after_ms": now_ms() + hour()}),
+    )
+    .await;
+    let codes = format!("/api/v1/doors/{}/offline-codes", s.lobby);
+    let (status, body) =
+        s.w.admin
+            .post(&codes, json!({"label": "Plumber", "hours": 25}))
+            .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_input"))
+    );
+    let offline =
+        s.w.admin
+            .created(&codes, json!({"label": "Plumber", "hours": 2}))
+            .await;
+    let code = offline["pin"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 14);
+    assert!(
+        offline["not_after_ms"].as_i64().unwrap() - offline["not_before_ms"].as_i64().unwrap()
+            <= 2 * hour()
+    );
+    let revoked =
+        s.w.admin
+            .created(&codes, json!({"label": "Fired plumber", "hours": 2}))
+            .await;
+    assert_ne!(revoked["pin"], offline["pin"], "another slot, another code");
+    let (status, _) =
+        s.w.admin
+            .post(
+                &format!(
+                    "/api/v1/access-grants/{}/revoke",
+                    revoked["grant_id"].as_str().unwrap()
+                ),
+                json!({}),
+            )
+            .await;
+    assert_eq!(status, 204);
+
+    // Online, an offline code is an ordinary grant in the cache.
+    first_open(&s.agent, &s.lobby, &code).await;
+    walk_through(&s.bank, LOBBY_LOCK).await;
+    let (status, _) = type_pin(&s.agent, &s.lobby, revoked["pin"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "revoked while the cache is valid");
+    // The server re-signs the cache before it runs out.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let (status, _) = type_pin(&s.agent, &s.lobby, &pin).await.unwrap();
+    assert_eq!(status, 200, "a refreshed cache outlives the first lifetime");
+    walk_through(&s.bank, LOBBY_LOCK).await;
+
+    // The server goes away; once the cache has expired the door takes no
+    // ordinary PIN, but does take the offline code, on its own door only.
+    p.kill();
+    eventually(30, "the door's cache to expire", || async {
+        let (status, _) = type_pin(&s.agent, &s.lobby, &pin).await?;
+        if status == 200 {
+            // Still valid: the cleaner walks through.
+            walk_through(&s.bank, LOBBY_LOCK).await;
+        }
+        (status == 503).then_some(())
+    })
+    .await;
+    let before = settled_releases(&s.bank, LOBBY_LOCK).await;
+    let (status, body) = type_pin(&s.agent, &s.lobby, &code).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    walk_through(&s.bank, LOBBY_LOCK).await;
+    let mut wrong = code.clone().into_bytes();
+    wrong[13] = b'0' + (wrong[13] - b'0' + 1) % 10;
+    let (status, _) = type_pin(&s.agent, &s.lobby, std::str::from_utf8(&wrong).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
+    let (status, _) = type_pin(&s.agent, &s.gym, &code).await.unwrap();
+    assert_eq!(status, 403, "another door's key");
+    // Documented: offline, a revoked code still opens until its window ends.
+    let (status, _) = type_pin(&s.agent, &s.lobby, revoked["pin"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "not revocable offline");
+    walk_through(&s.bank, LOBBY_LOCK).await;
+    assert_eq!(settled_releases(&s.bank, LOBBY_LOCK).await, before + 2);
+
+    // Back online, the offline use lands on the code's grant.
+    p.restart();
+    let admin = cubby_testkit::Client::new(&p.base, cubby_testkit::ADMIN_TOKEN);
+    let id = offline["grant_id"].as_str().unwrap();
+    eventually(20, "the offline use at the server", || async {
+        let (_, g) = admin.get(&format!("/api/v1/access-grants/{id}")).await;
+        (g["uses"].as_array().map(Vec::len) == Some(2)).then_some(g)
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_single_use_pin_opens_at_most_once_whatever_step_the_agent_crashes_at() {
     let p = CubbyProcess::start(bin(), None);
     let mut s = site(&p).await;

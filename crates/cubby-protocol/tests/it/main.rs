@@ -6,6 +6,7 @@ mod cache;
 mod command;
 mod docs;
 mod journal;
+mod offline;
 mod topics;
 
 use cubby_protocol::signing::signing_key;

@@ -687,3 +687,132 @@ pub(crate) async fn revoke_and_push(state: &AppState, grant: &store::GrantRow) -
     }
     Ok(())
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOfflineCodeBody {
+    pub label: String,
+    /// Hours from the start of the current hour (1–24, default 24).
+    pub hours: Option<u32>,
+    /// The resident the visitor comes to see (told of each use).
+    pub host_resident_id: Option<String>,
+}
+
+/// Issue an offline code for one door: 14 digits that carry their own
+/// validity (from the current hour, at most 24 hours) and a MAC under the
+/// door's key. While the door's controller holds a valid cache the code is an
+/// ordinary, revocable grant; past the cache's expiry the controller checks
+/// the code on its own and it can no longer be revoked.
+#[utoipa::path(post, path = "/api/v1/doors/{door_id}/offline-codes", params(("door_id" = String, Path)), request_body = NewOfflineCodeBody,
+    responses((status = 201, body = IssuedGrant), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_offline_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(door_id): Path<String>,
+    body: JsonBody<NewOfflineCodeBody>,
+) -> ApiResult<Response> {
+    use cubby_protocol::offline::{
+        MAX_OFFLINE_HOURS, OFFLINE_SLOTS, offline_code, offline_grant_id,
+    };
+    caller.require(STAFF)?;
+    check_id(ids::DOOR, &door_id, "door")?;
+    let door = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        store::door(&mut conn, &door_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("door"))?
+    };
+    let site = site_for(&state, &caller, &door.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("door"))?;
+    let req = body.value;
+    let label = clean_text("label", &req.label, 80)?;
+    let hours = req.hours.unwrap_or(MAX_OFFLINE_HOURS);
+    if !(1..=MAX_OFFLINE_HOURS).contains(&hours) {
+        return Err(ApiError::invalid("hours", "must be 1 to 24"));
+    }
+    let Some(device_id) = door.device_id.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "door_not_driven",
+            "no controller drives this door, so it cannot check offline codes",
+        ));
+    };
+    if let Some(host) = &req.host_resident_id {
+        check_id(ids::RESIDENT, host, "resident")?;
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        cubby_store::queries::resident(&mut conn, host)
+            .await?
+            .filter(|r| r.site_id == site.id)
+            .ok_or_else(|| {
+                ApiError::invalid("host_resident_id", "no such resident at this site")
+            })?;
+    }
+    let key = crate::devices::door_offline_key(&state.secret, &door.id);
+    let now = now_ms();
+    let start_hour = now / 3_600_000;
+    let (slot, locker_id) = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        let mut free = None;
+        for slot in 0..OFFLINE_SLOTS {
+            let id = offline_grant_id(&key, start_hour, hours, slot);
+            if store::grant(&mut conn, &id).await?.is_none() {
+                free = Some(slot);
+                break;
+            }
+        }
+        let device = device_queries::device(&mut conn, &device_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("device"))?;
+        (free, device.locker_id)
+    };
+    let Some(slot) = slot else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offline_codes_exhausted",
+            "ten codes of this length were issued for this door this hour; try another length or the next hour",
+        ));
+    };
+    let code = offline_code(&key, start_hour, hours, slot)
+        .ok_or_else(|| ApiError::invalid("hours", "must be 1 to 24"))?;
+    let rule = GrantRule {
+        doors: [door.id.clone()].into(),
+        not_before_ms: start_hour * 3_600_000,
+        not_after_ms: (start_hour + i64::from(hours)) * 3_600_000,
+        max_uses: None,
+        schedule: Vec::new(),
+    };
+    rule.validate(now)?;
+    let locker_key = locker_credential_key(&state.secret, &locker_id);
+    let grant = NewGrant {
+        id: offline_grant_id(&key, start_hour, hours, slot),
+        site_id: site.id.clone(),
+        kind: "offline_code".into(),
+        label,
+        host_resident_id: req.host_resident_id,
+        carrier: None,
+        rule,
+        pin_mac: mac(&state.secret, &["door-pin", &site.id, &code]),
+        macs: vec![(
+            device_id.clone(),
+            local_credential_mac(&locker_key, CredentialKind::Door, &code),
+        )],
+        created_by: caller.actor(),
+        courier_id: None,
+        room_id: None,
+    };
+    let issued = IssuedGrant {
+        grant_id: grant.id.clone(),
+        pin: code,
+        doors: vec![door.id.clone()],
+        not_before_ms: grant.rule.not_before_ms,
+        not_after_ms: grant.rule.not_after_ms,
+        max_uses: None,
+    };
+    state
+        .store
+        .transact(move |conn| Box::pin(async move { store::issue_grant(conn, &grant, now).await }))
+        .await?;
+    state.devices.device_changed(&device_id);
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}

@@ -44,6 +44,7 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         courier_passes::issue_pass, courier_passes::revoke_pass,
         access::create_door, access::list_doors, access::create_path, access::list_paths,
         access::issue_grant, access::list_grants, access::get_grant, access::revoke_grant,
+        access::issue_offline_code,
         me::get_me, me::my_parcels, me::hold_parcel, me::set_vacation, me::household, me::add_member,
         me::remove_member, me::add_delegate, me::delegates, me::revoke_delegate, me::issue_my_grant,
         me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found,
@@ -163,6 +164,10 @@ pub fn router(state: AppState) -> Router {
             post(access::issue_grant).get(access::list_grants),
         )
         .route("/access-grants/{grant_id}", get(access::get_grant))
+        .route(
+            "/doors/{door_id}/offline-codes",
+            post(access::issue_offline_code),
+        )
         .route("/me", get(me::get_me))
         .route("/me/parcels", get(me::my_parcels))
         .route("/me/parcels/{parcel_id}/delegates", post(me::add_delegate))

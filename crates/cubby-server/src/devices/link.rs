@@ -23,7 +23,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeFilter};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{CACHE_LIFETIME_MS, COMMAND_LIFETIME_MS, PENDING_LIMIT_MS, signing_key};
+use super::{COMMAND_LIFETIME_MS, PENDING_LIMIT_MS, signing_key};
 use crate::{AppState, now_ms, os_rng};
 
 /// Where the server's MQTT client connects.
@@ -360,7 +360,11 @@ async fn dispatch(
             tracing::warn!("dispatching commands: {e}");
         }
         let mut changed = state.devices.take_changed();
-        if last_sweep.elapsed() >= CACHE_SWEEP {
+        // Short cache lifetimes need sweeps often enough to re-sign in time.
+        let sweep = CACHE_SWEEP.min(Duration::from_millis(
+            (state.policies.cache_lifetime_ms / 3).max(1_000) as u64,
+        ));
+        if last_sweep.elapsed() >= sweep {
             changed.all = true;
             last_sweep = tokio::time::Instant::now();
         }
@@ -470,6 +474,8 @@ async fn publish_caches(
     changed: &super::Changed,
 ) -> anyhow::Result<()> {
     let now = now_ms();
+    // Re-signed well before it expires, even when nothing changed.
+    let refresh_ms = CACHE_REFRESH_MS.min(state.policies.cache_lifetime_ms / 3);
     let devices = {
         let mut conn = state.store.reader().await?;
         device_queries::active_devices(&mut conn).await?
@@ -510,6 +516,7 @@ async fn publish_caches(
             .filter_map(|d| {
                 Some(DoorSpec {
                     output: d.lock_output?,
+                    offline_key: Some(hex::encode(super::door_offline_key(&state.secret, &d.id))),
                     door_id: d.id,
                     name: d.name,
                 })
@@ -579,7 +586,7 @@ async fn publish_caches(
         let fingerprint: [u8; 32] = h.finalize().into();
         if published
             .get(&device_id)
-            .is_some_and(|p| p.fingerprint == fingerprint && now - p.at_ms < CACHE_REFRESH_MS)
+            .is_some_and(|p| p.fingerprint == fingerprint && now - p.at_ms < refresh_ms)
         {
             continue;
         }
@@ -607,7 +614,7 @@ async fn publish_caches(
             device_id: device_id.clone(),
             version,
             issued_ms: now,
-            expires_ms: now + CACHE_LIFETIME_MS,
+            expires_ms: now + state.policies.cache_lifetime_ms,
             journal_seq,
             compartments: labels,
             entries,

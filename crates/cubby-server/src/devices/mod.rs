@@ -30,6 +30,11 @@ pub fn locker_credential_key(secret: &[u8], locker_id: &str) -> [u8; 32] {
     mac(secret, &["locker-credential-key", locker_id])
 }
 
+/// The key a door's offline codes are made with (`cubby_protocol::offline`).
+pub fn door_offline_key(secret: &[u8], door_id: &str) -> [u8; 32] {
+    mac(secret, &["door-offline-key", door_id])
+}
+
 /// The server's command- and cache-signing key, derived from the server secret.
 pub fn signing_key(secret: &[u8]) -> SigningKey {
     cubby_protocol::signing::signing_key(&mac(secret, &["device-signing-key-v1"]))
