@@ -23,6 +23,7 @@ use cubby_protocol::messages::{
     CompartmentState, DeviceIdentity, Envelope, JournalAck, StateSnapshot,
 };
 use cubby_protocol::offline::{OFFLINE_CODE_DIGITS, verify_offline_code};
+use cubby_protocol::phone::{CHALLENGE_LIFETIME_MS, accept_phone_pickup};
 use cubby_protocol::signing::Signed;
 use ed25519_dalek::VerifyingKey;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -55,6 +56,22 @@ pub struct EdgePolicy {
     pub min_free_bytes: u64,
     /// Crash injection for tests: the process aborts at this point.
     pub fault: Option<Fault>,
+    /// After a pick-up, the same credential reopens the same compartments
+    /// for this long once their doors have closed (a forgotten parcel);
+    /// 0 turns it off.
+    pub reopen_grace_ms: Millis,
+}
+
+/// The longest reopen grace an operator may set.
+pub const MAX_REOPEN_GRACE_MS: Millis = 300_000;
+
+/// A pick-up that may be reopened with the same credential.
+#[derive(Debug, Clone)]
+struct Reopenable {
+    credential_id: String,
+    compartments: Vec<String>,
+    /// When the last of its doors closed; `None` while one is open.
+    closed_at: Option<Millis>,
 }
 
 /// Points where a crash-injection test makes the agent abort.
@@ -90,6 +107,7 @@ impl Default for EdgePolicy {
             throttle: ThrottlePolicy::default(),
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             fault: None,
+            reopen_grace_ms: 60_000,
         }
     }
 }
@@ -158,6 +176,13 @@ pub enum Input {
         pin: String,
         answer: oneshot::Sender<DoorAnswer>,
     },
+    /// A fresh challenge for a phone pick-up: (nonce hex, expires).
+    PhoneChallenge(oneshot::Sender<(String, Millis)>),
+    /// A phone pick-up token handed to the kiosk.
+    PhonePickup {
+        token: String,
+        answer: oneshot::Sender<KioskAnswer>,
+    },
     Snapshot(oneshot::Sender<StateSnapshot>),
 }
 
@@ -183,6 +208,10 @@ pub struct Engine {
     data_dir: PathBuf,
     /// Credentials used here, with the journal entry that used them.
     consumed: HashMap<String, u64>,
+    /// Recent pick-ups by credential MAC, for the reopen grace.
+    reopenable: HashMap<[u8; 32], Reopenable>,
+    /// Phone pick-up challenges shown on the kiosk, not yet answered.
+    challenges: VecDeque<(String, Millis)>,
     /// Parcels couriers deposited here → (compartment, journal entry), until
     /// a cache that reflects the entry arrives.
     deposited: HashMap<String, (String, u64)>,
@@ -252,6 +281,8 @@ impl Engine {
             cache_path,
             data_dir: journal_dir,
             consumed: HashMap::new(),
+            reopenable: HashMap::new(),
+            challenges: VecDeque::new(),
             deposited: HashMap::new(),
             remote_opens: VecDeque::new(),
             maintenance: false,
@@ -500,6 +531,13 @@ impl Engine {
                 answer,
             } => {
                 let result = self.door_access(&door_id, &pin).await;
+                let _ = answer.send(result);
+            }
+            Input::PhoneChallenge(answer) => {
+                let _ = answer.send(self.phone_challenge());
+            }
+            Input::PhonePickup { token, answer } => {
+                let result = self.phone_pickup(&token).await;
                 let _ = answer.send(result);
             }
             Input::Snapshot(answer) => {
@@ -1014,6 +1052,15 @@ impl Engine {
                 .filter(|e| !self.consumed.contains_key(&e.credential_id))
                 .cloned()
         };
+        if found.is_none()
+            && !presented.is_empty()
+            && let Some(answer) = self.reopen(&mac, now).await
+        {
+            if kind == CredentialKind::Keypad {
+                self.keypad.record_success();
+            }
+            return answer;
+        }
         let Some(entry) = found else {
             self.record_or_log(EdgeEvent::PickupDenied { via: kind });
             if kind == CredentialKind::Keypad {
@@ -1034,6 +1081,16 @@ impl Engine {
             Err(e) => return KioskAnswer::Unavailable(format!("journal: {e}")),
         };
         self.consumed.insert(entry.credential_id.clone(), seq);
+        if self.policy.reopen_grace_ms > 0 {
+            self.reopenable.insert(
+                mac,
+                Reopenable {
+                    credential_id: entry.credential_id.clone(),
+                    compartments: entry.compartments.clone(),
+                    closed_at: None,
+                },
+            );
+        }
         let mut opened = Vec::new();
         for label in &entry.compartments {
             if let Some(addr) = self.address_of(label)
@@ -1043,6 +1100,113 @@ impl Engine {
             }
         }
         KioskAnswer::Opened(opened)
+    }
+
+    /// The same credential again, within the grace after the doors of its
+    /// pick-up closed: those compartments open once more (journalled first).
+    async fn reopen(&mut self, mac: &[u8; 32], now: Millis) -> Option<KioskAnswer> {
+        let grace = self.policy.reopen_grace_ms;
+        self.reopenable
+            .retain(|_, r| r.closed_at.is_none_or(|t| now - t <= grace));
+        let r = self.reopenable.get(mac)?.clone();
+        r.closed_at?;
+        if let Err(e) = self.record(EdgeEvent::PickupReopened {
+            credential_id: r.credential_id.clone(),
+            compartments: r.compartments.clone(),
+        }) {
+            return Some(KioskAnswer::Unavailable(format!("journal: {e}")));
+        }
+        // Open again: a new grace starts when these doors close.
+        if let Some(entry) = self.reopenable.get_mut(mac) {
+            entry.closed_at = None;
+        }
+        let mut opened = Vec::new();
+        for label in &r.compartments {
+            if let Some(addr) = self.address_of(label)
+                && self.release(label, addr).await.is_ok()
+            {
+                opened.push(label.clone());
+            }
+        }
+        Some(KioskAnswer::Opened(opened))
+    }
+
+    /// A one-time challenge for the kiosk screen; the eight newest stay valid
+    /// for two minutes.
+    fn phone_challenge(&mut self) -> (String, Millis) {
+        let mut bytes = [0u8; 16];
+        crate::random(&mut bytes);
+        let nonce = hex::encode(bytes);
+        let expires = now_ms() + CHALLENGE_LIFETIME_MS;
+        self.challenges.push_back((nonce.clone(), expires));
+        while self.challenges.len() > 8 {
+            self.challenges.pop_front();
+        }
+        (nonce, expires)
+    }
+
+    /// A phone pick-up token: signed by the server for this device, answering
+    /// a challenge this kiosk showed (spent on first use), naming a credential
+    /// in the cache. Refusals look like a wrong code.
+    async fn phone_pickup(&mut self, token: &str) -> KioskAnswer {
+        let now = now_ms();
+        let via = CredentialKind::Phone;
+        let accepted = serde_json::from_str::<Signed>(token).ok().and_then(|s| {
+            accept_phone_pickup(&s, &self.server_key, &self.identity.device_id, now).ok()
+        });
+        self.challenges.retain(|(_, exp)| *exp >= now);
+        let spent = accepted.as_ref().and_then(|t| {
+            let at = self.challenges.iter().position(|(n, _)| *n == t.nonce)?;
+            self.challenges.remove(at)
+        });
+        let entry = match (&accepted, spent, self.cache.as_ref()) {
+            (Some(t), Some(_), Some(cache)) if now <= cache.expires_ms => cache
+                .entries
+                .iter()
+                .find(|e| {
+                    e.credential_id == t.credential_id
+                        && !self.consumed.contains_key(&e.credential_id)
+                })
+                .cloned(),
+            _ => None,
+        };
+        let Some(entry) = entry else {
+            self.record_or_log(EdgeEvent::PickupDenied { via });
+            return KioskAnswer::Rejected;
+        };
+        let seq = match self.record(EdgeEvent::PickupGranted {
+            credential_id: entry.credential_id.clone(),
+            via,
+            compartments: entry.compartments.clone(),
+            offline_capable: true,
+        }) {
+            Ok(seq) => seq,
+            Err(e) => return KioskAnswer::Unavailable(format!("journal: {e}")),
+        };
+        self.consumed.insert(entry.credential_id.clone(), seq);
+        let mut opened = Vec::new();
+        for label in &entry.compartments {
+            if let Some(addr) = self.address_of(label)
+                && self.release(label, addr).await.is_ok()
+            {
+                opened.push(label.clone());
+            }
+        }
+        KioskAnswer::Opened(opened)
+    }
+
+    /// A compartment door closed: pick-ups whose doors are all shut start
+    /// their reopen grace.
+    fn door_closed_for_reopen(&mut self, label: &str, now: Millis) {
+        let open: Vec<String> = self.open_since.keys().cloned().collect();
+        for r in self.reopenable.values_mut() {
+            if r.closed_at.is_none()
+                && r.compartments.iter().any(|c| c == label)
+                && !r.compartments.iter().any(|c| open.contains(c))
+            {
+                r.closed_at = Some(now);
+            }
+        }
     }
 
     async fn poll_board(&mut self) {
@@ -1091,6 +1255,7 @@ impl Engine {
                         compartment: label.clone(),
                         item_present: now_state.item_present,
                     });
+                    self.door_closed_for_reopen(&label, now);
                 } else if before.map(|b| b.item_present) != Some(now_state.item_present) {
                     changed = true;
                 }

@@ -32,6 +32,8 @@ pub async fn serve(
         .route("/kiosk/api/pickup", post(pickup))
         .route("/kiosk/api/deposit", post(deposit))
         .route("/kiosk/api/door", post(door))
+        .route("/kiosk/api/phone-challenge", post(phone_challenge))
+        .route("/kiosk/api/phone-pickup", post(phone_pickup))
         .route("/kiosk/api/state", get(state))
         .route("/kiosk/api/maintenance", post(maintenance));
     if sim.is_some() {
@@ -77,9 +79,44 @@ async fn ask<T>(k: &Kiosk, make: impl FnOnce(oneshot::Sender<T>) -> Input) -> Op
     rx.await.ok()
 }
 
+/// A new one-time challenge for the kiosk screen (shown as a QR code) that a
+/// signed-in phone turns into a pick-up token at the server.
+async fn phone_challenge(State(k): State<Kiosk>) -> Response {
+    match ask(&k, Input::PhoneChallenge).await {
+        Some((nonce, expires_ms)) => {
+            Json(json!({ "nonce": nonce, "expires_ms": expires_ms })).into_response()
+        }
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneBody {
+    /// The token from the server, as it came (JSON text).
+    token: String,
+}
+
+async fn phone_pickup(State(k): State<Kiosk>, Json(body): Json<PhoneBody>) -> Response {
+    if body.token.len() > 4096 {
+        return refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "token too long",
+        );
+    }
+    let token = body.token;
+    answer_pickup(ask(&k, |answer| Input::PhonePickup { token, answer }).await)
+}
+
 async fn pickup(State(k): State<Kiosk>, Json(body): Json<PickupBody>) -> Response {
     let code = body.code;
-    match ask(&k, |answer| Input::Pickup { code, answer }).await {
+    answer_pickup(ask(&k, |answer| Input::Pickup { code, answer }).await)
+}
+
+/// The kiosk's answer to a pick-up, whatever was presented.
+fn answer_pickup(answer: Option<KioskAnswer>) -> Response {
+    match answer {
         Some(KioskAnswer::Opened(doors)) => (StatusCode::OK, Json(json!({ "opened": doors }))).into_response(),
         // One answer for a wrong code and an unknown parcel.
         Some(KioskAnswer::Rejected) => (

@@ -52,6 +52,10 @@ pub struct AgentArgs {
     /// no new deposits; pick-ups and logging go on.
     #[arg(long, default_value_t = cubby_agent::engine::DEFAULT_MIN_FREE_BYTES / (1024 * 1024))]
     pub min_free_mb: u64,
+    /// After a pick-up, the same code reopens the same compartments for this
+    /// many seconds once their doors have closed (0 to 300; 0 turns it off).
+    #[arg(long, default_value_t = 60)]
+    pub reopen_grace_secs: u64,
     /// An OSDP reader or keypad at a door: DOOR_ID=HOST:PORT (its RS-485
     /// gateway), optionally /ADDRESS (default 1). Repeat for each reader.
     #[arg(long = "osdp-reader")]
@@ -133,11 +137,16 @@ pub fn settle(args: &AgentArgs) -> anyhow::Result<AgentConfig> {
         remote_open_cap: args.remote_open_cap,
         min_free_bytes: args.min_free_mb.saturating_mul(1024 * 1024),
         // Crash injection for the test suite only; not a documented flag.
+        reopen_grace_ms: (args.reopen_grace_secs as i64).saturating_mul(1000),
         fault: std::env::var("CUBBY_AGENT_FAULT")
             .ok()
             .and_then(|f| cubby_agent::engine::Fault::parse(&f)),
         ..Default::default()
     };
+    anyhow::ensure!(
+        policy.reopen_grace_ms <= cubby_agent::engine::MAX_REOPEN_GRACE_MS,
+        "--reopen-grace-secs may not exceed 300"
+    );
     anyhow::ensure!(
         policy.remote_open_cap <= 10,
         "--remote-open-cap may not exceed 10 per 10 minutes (security floor)"

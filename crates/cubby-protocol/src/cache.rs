@@ -24,6 +24,8 @@ pub enum CredentialKind {
     Courier,
     /// An access grant's PIN typed at a door this device drives.
     Door,
+    /// A phone pick-up token (`crate::phone`), naming a keypad credential.
+    Phone,
 }
 
 impl CredentialKind {
@@ -33,6 +35,7 @@ impl CredentialKind {
             CredentialKind::Qr => "qr",
             CredentialKind::Courier => "courier",
             CredentialKind::Door => "door",
+            CredentialKind::Phone => "phone",
         }
     }
 }

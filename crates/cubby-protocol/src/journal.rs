@@ -52,6 +52,12 @@ pub enum EdgeEvent {
         /// True when the decision was taken from the cache (always, in v1).
         offline_capable: bool,
     },
+    /// The credential of a recent pick-up was presented again within the
+    /// reopen grace after its doors closed; the same compartments opened.
+    PickupReopened {
+        credential_id: String,
+        compartments: Vec<String>,
+    },
     /// A presented credential matched nothing. Carries nothing that identifies it.
     PickupDenied {
         via: CredentialKind,
@@ -133,6 +139,7 @@ impl EdgeEvent {
             EdgeEvent::CommandRejected { .. } => "command_rejected",
             EdgeEvent::CommandRefused { .. } => "command_refused",
             EdgeEvent::PickupGranted { .. } => "pickup_granted",
+            EdgeEvent::PickupReopened { .. } => "pickup_reopened",
             EdgeEvent::PickupDenied { .. } => "pickup_denied",
             EdgeEvent::DepositMade { .. } => "deposit_made",
             EdgeEvent::DepositRefused { .. } => "deposit_refused",

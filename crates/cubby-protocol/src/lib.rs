@@ -12,6 +12,7 @@ pub mod command;
 pub mod journal;
 pub mod messages;
 pub mod offline;
+pub mod phone;
 pub mod signing;
 pub mod topics;
 

@@ -678,3 +678,183 @@ async fn a_residents_visitor_pin_tells_the_host_of_each_use() {
     assert_eq!(status, 403);
     assert_eq!(settled_releases(&s.bank, LOBBY_LOCK).await, after);
 }
+
+/// Waits until the agent has seen a compartment's door shut again.
+async fn wait_closed(agent: &AgentProcess, label: &str) {
+    eventually(10, "the agent to see the door closed", || async {
+        let s = agent.get("/kiosk/api/state").await;
+        s["compartments"]
+            .as_array()?
+            .iter()
+            .any(|c| c["compartment"] == label && c["locked"] == true)
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_code_reopens_a_compartment_shortly_after_its_door_closed_and_not_later() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        &["--reopen-grace-secs", "2"],
+    );
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    deposit_into_a01(&w, &agent).await;
+    let code = code_for(&p, "anna@example.org").await;
+    let opened = collect(&agent, &code).await;
+    assert_eq!(opened["opened"], json!(["A01"]));
+    // While the door is still open the code is spent.
+    wait_open(&agent, "A01").await;
+    let (status, _) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
+    assert_eq!(status, 403);
+    agent.post("/sim/0/1/take", json!({})).await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    wait_closed(&agent, "A01").await;
+
+    // Forgot something: within the grace the same code opens A01 again.
+    let (status, body) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
+    assert_eq!((status, &body["opened"]), (200, &json!(["A01"])), "{body}");
+    eventually(10, "A01 to open again", || async {
+        (agent.releases(0, 1).await == 3).then_some(())
+    })
+    .await;
+    wait_open(&agent, "A01").await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    wait_closed(&agent, "A01").await;
+
+    // After the grace it opens nothing.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (status, _) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
+    assert_eq!(status, 403);
+    assert_eq!(agent.releases(0, 1).await, 3);
+
+    // The server keeps the reopening in the device's journal, and raises no
+    // "unmatched pick-up" for it.
+    let events = eventually(10, "the reopening at the server", || async {
+        let (_, ev) = w
+            .admin
+            .get(&format!("/api/v1/devices/{device}/events"))
+            .await;
+        ev.as_array()?
+            .iter()
+            .any(|e| e["kind"] == "pickup_reopened")
+            .then_some(ev)
+    })
+    .await;
+    assert!(events.as_array().unwrap().len() > 3);
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    assert!(
+        !incidents
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "pickup_unmatched"),
+        "{incidents}"
+    );
+}
+
+#[tokio::test]
+async fn a_phone_at_the_locker_collects_by_answering_the_kiosk_challenge_once() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let anna = resident_client(&p, &w, &w.residents[0]).await;
+    let jan = resident_client(&p, &w, &w.residents[1]).await;
+    let d = deposit_into_a01(&w, &agent).await;
+    let (_, challenge) = agent.post("/kiosk/api/phone-challenge", json!({})).await;
+    let nonce = challenge["nonce"].as_str().unwrap().to_string();
+    assert_eq!(nonce.len(), 32);
+
+    // Jan has nothing here; a made-up device is nobody's.
+    let (status, body) = jan
+        .post(
+            "/api/v1/me/phone-pickups",
+            json!({"device_id": device, "nonce": nonce}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("nothing_to_collect"))
+    );
+    let (status, _) = anna
+        .post(
+            "/api/v1/me/phone-pickups",
+            json!({"device_id": "dev_00000000000000000000000000000009", "nonce": nonce}),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // A token for a challenge the kiosk never showed opens nothing.
+    let forged_nonce = "0".repeat(32);
+    let stray = anna
+        .created(
+            "/api/v1/me/phone-pickups",
+            json!({"device_id": device, "nonce": forged_nonce}),
+        )
+        .await;
+    let (status, _) = agent
+        .post("/kiosk/api/phone-pickup", json!({"token": stray["token"]}))
+        .await;
+    assert_eq!(status, 403);
+    // A token whose bytes were changed (same meaning) fails its signature,
+    // and does not spend the challenge.
+    let token = anna
+        .created(
+            "/api/v1/me/phone-pickups",
+            json!({"device_id": device, "nonce": nonce}),
+        )
+        .await;
+    let mut tampered: Value = serde_json::from_str(token["token"].as_str().unwrap()).unwrap();
+    let payload = tampered["payload"].as_str().unwrap().to_string();
+    assert!(
+        payload.contains("\"purpose\":\"phone_pickup\""),
+        "{payload}"
+    );
+    tampered["payload"] = json!(payload.replace(
+        "\"purpose\":\"phone_pickup\"",
+        "\"purpose\": \"phone_pickup\""
+    ));
+    let (status, _) = agent
+        .post(
+            "/kiosk/api/phone-pickup",
+            json!({"token": tampered.to_string()}),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // The real one, once: A01 opens and the server records the pick-up.
+    let before = agent.releases(0, 1).await;
+    let (status, body) = agent
+        .post("/kiosk/api/phone-pickup", json!({"token": token["token"]}))
+        .await;
+    assert_eq!((status, &body["opened"]), (200, &json!(["A01"])), "{body}");
+    eventually(10, "A01 to open for the phone", || async {
+        (agent.releases(0, 1).await == before + 1).then_some(())
+    })
+    .await;
+    let (status, _) = agent
+        .post("/kiosk/api/phone-pickup", json!({"token": token["token"]}))
+        .await;
+    assert_eq!(status, 403, "the challenge is spent");
+    let id = d["parcel_id"].as_str().unwrap();
+    let picked = eventually(10, "the pick-up at the server", || async {
+        let parcel = state_of(&w.admin, id).await;
+        (parcel["state"] == "picked_up").then_some(parcel)
+    })
+    .await;
+    let last = picked["events"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["actor"].as_str().unwrap().contains("phone"), "{last}");
+}

@@ -651,3 +651,75 @@ pub async fn my_parcel_not_found(
     let report = super::rooms::report_not_found(&state, &parcel, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(report)).into_response())
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhonePickupBody {
+    /// The device whose kiosk shows the challenge (in its QR code).
+    pub device_id: String,
+    /// The kiosk's challenge, 32 hex digits.
+    pub nonce: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhonePickupToken {
+    /// Hand this, as it is, to the kiosk (`POST /kiosk/api/phone-pickup`).
+    pub token: String,
+    pub expires_ms: i64,
+}
+
+/// Collect with my phone at the locker: answers the challenge the kiosk
+/// shows with a token, signed for that device and valid for a minute, that
+/// opens my compartments there when the phone hands it to the kiosk.
+#[utoipa::path(post, path = "/api/v1/me/phone-pickups", request_body = PhonePickupBody,
+    responses((status = 201, body = PhonePickupToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn phone_pickup(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<PhonePickupBody>,
+) -> ApiResult<Response> {
+    use cubby_protocol::phone::{PHONE_PICKUP, PhonePickup};
+    let me = me(&state, &caller).await?;
+    let req = body.value;
+    check_id(ids::DEVICE, &req.device_id, "device")?;
+    if req.nonce.len() != 32 || !req.nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::invalid(
+            "nonce",
+            "must be the 32 hex digits the kiosk shows",
+        ));
+    }
+    let credential_id = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        let device = cubby_store::device_queries::device(&mut conn, &req.device_id)
+            .await?
+            .filter(|d| d.site_id == me.site_id)
+            .ok_or_else(|| ApiError::not_found("device"))?;
+        store::code_credential_at(&mut conn, &device.locker_id, &me.id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "nothing_to_collect",
+                    "nothing is waiting for you in this locker",
+                )
+            })?
+    };
+    let now = now_ms();
+    let token = PhonePickup {
+        purpose: PHONE_PICKUP.to_string(),
+        device_id: req.device_id,
+        nonce: req.nonce.to_ascii_lowercase(),
+        credential_id,
+        issued_ms: now,
+        expires_ms: now + 60_000,
+    };
+    let signed = cubby_protocol::signing::sign(&crate::devices::signing_key(&state.secret), &token);
+    Ok((
+        StatusCode::CREATED,
+        Json(PhonePickupToken {
+            token: serde_json::to_string(&signed).unwrap_or_default(),
+            expires_ms: token.expires_ms,
+        }),
+    )
+        .into_response())
+}

@@ -47,7 +47,7 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         access::issue_offline_code,
         me::get_me, me::my_parcels, me::hold_parcel, me::set_vacation, me::household, me::add_member,
         me::remove_member, me::add_delegate, me::delegates, me::revoke_delegate, me::issue_my_grant,
-        me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found,
+        me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found, me::phone_pickup,
         rooms::add_courier, rooms::list_couriers, rooms::start_visit, rooms::set_room_path, rooms::shelve,
         rooms::parcel_not_found, rooms::room_entries,
         planning::create_plan, planning::site_analytics, planning::site_forecast,
@@ -196,6 +196,7 @@ pub fn router(state: AppState) -> Router {
             post(me::revoke_my_grant),
         )
         .route("/me/courier-entries", get(me::courier_entries))
+        .route("/me/phone-pickups", post(me::phone_pickup))
         .route(
             "/carriers/{carrier_id}/couriers",
             get(rooms::list_couriers).post(rooms::add_courier),

@@ -895,3 +895,20 @@ pub async fn notify_host_of_use(
     super::enqueue(conn, &msg, now).await?;
     Ok(true)
 }
+
+/// A resident's live keypad credential at a locker: the one a phone
+/// pick-up names.
+pub async fn code_credential_at(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    resident_id: &str,
+) -> Result<Option<String>, OpError> {
+    let row = sqlx::query(
+        "SELECT id FROM pickup_credentials WHERE locker_id = $1 AND resident_id = $2 AND kind = 'keypad' AND active = 1",
+    )
+    .bind(locker_id.to_string())
+    .bind(resident_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| text(&r, "id")).transpose()?)
+}
