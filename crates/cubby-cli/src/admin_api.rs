@@ -49,6 +49,7 @@ impl AdminApi {
 
 /// A locker agent running in this process on simulated Kerong boards.
 pub struct SimulatedAgent {
+    pub device_id: String,
     pub kiosk: String,
     pub sim: cubby_boards::SimulatedBank,
     pub task: tokio::task::JoinHandle<()>,
@@ -78,6 +79,7 @@ pub async fn start_simulated_agent(
     let (host, port) = mqtt_addr
         .rsplit_once(':')
         .context("broker address is host:port")?;
+    let device_id = identity.device_id.clone();
     let agent_dir = dir.join("agents").join(&identity.device_id);
     std::fs::create_dir_all(&agent_dir)?;
     let running = cubby_agent::start(cubby_agent::AgentConfig {
@@ -99,6 +101,7 @@ pub async fn start_simulated_agent(
         .sim
         .context("a simulated agent always has a simulated bank")?;
     Ok(SimulatedAgent {
+        device_id,
         kiosk: format!("http://{}", running.kiosk_addr),
         sim,
         task: running.task,

@@ -344,6 +344,7 @@ fn deposit_body(i: usize, resident: &str) -> Value {
 /// server's broker over a socket like any other.
 struct BenchAgent {
     locker_id: String,
+    device_id: String,
     compartments: usize,
     kiosk: String,
     /// Where the kiosk's JSON endpoints live.
@@ -360,7 +361,8 @@ async fn start_bench_agent(
     mqtt_addr: &str,
     poll: Duration,
 ) -> anyhow::Result<BenchAgent> {
-    let boards = compartments.div_ceil(LOCKS_PER_BOARD);
+    // One lock output beyond the compartments, for a door.
+    let boards = (compartments + 1).div_ceil(LOCKS_PER_BOARD);
     anyhow::ensure!(
         boards <= MAX_BOARDS,
         "{compartments} compartments need more than {MAX_BOARDS} boards"
@@ -377,9 +379,11 @@ async fn start_bench_agent(
     .await?;
     let sim = agent.sim;
     let kiosk = agent.kiosk;
+    let device_id = agent.device_id;
     let kiosk_api = format!("{kiosk}/kiosk/api");
     Ok(BenchAgent {
         locker_id: locker_id.to_string(),
+        device_id,
         compartments,
         kiosk,
         kiosk_api,
@@ -600,6 +604,34 @@ pub async fn edge_decision(args: EdgeDecisionArgs) -> anyhow::Result<bool> {
     })
     .await?;
 
+    // A lobby door on the first agent's spare lock output, and one PIN per
+    // pick-up for it, in the agents' caches before the server goes.
+    let door_output = agents[0].compartments;
+    let door_addr = LockAddress::new(
+        (door_output / LOCKS_PER_BOARD) as u8,
+        (door_output % LOCKS_PER_BOARD) as u8 + 1,
+    );
+    let door = api
+        .created(
+            &format!("/api/v1/sites/{site_id}/doors"),
+            json!({"name": "Lobby", "kind": "lobby", "device_id": agents[0].device_id, "lock_output": door_output}),
+        )
+        .await?;
+    let door_id = door["id"].as_str().context("door id")?.to_string();
+    let mut pins = Vec::with_capacity(n);
+    let not_after = cubby_server::now_ms() + 3_600_000;
+    for i in 0..n {
+        let g = api
+            .created(
+                &format!("/api/v1/sites/{site_id}/access-grants"),
+                json!({"label": format!("Visitor {i}"), "doors": [door_id], "not_after_ms": not_after}),
+            )
+            .await?;
+        pins.push(g["pin"].as_str().context("pin")?.to_string());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_synced(&api, &agents[0]).await?;
+
     // --- baseline: bare loopback HTTP round trips to the same kiosk ---
     let client = reqwest::Client::new();
     let mut bare = Vec::with_capacity(n);
@@ -681,6 +713,34 @@ pub async fn edge_decision(args: EdgeDecisionArgs) -> anyhow::Result<bool> {
     }
     let offline_stats = stats(&rtt);
     let offline_release = stats(&to_release);
+
+    // --- offline door decisions: PIN → grant rule in the site's zone → journal fsync → unlock frame ---
+    let mut door_rtt = Vec::with_capacity(n);
+    let mut door_failures = 0usize;
+    for pin in &pins {
+        let before = agents[0].sim.releases(door_addr);
+        let t0 = Instant::now();
+        let res = client
+            .post(format!("{}/door", agents[0].kiosk_api))
+            .json(&json!({"door_id": door_id, "pin": pin}))
+            .send()
+            .await?;
+        let status = res.status().as_u16();
+        let answered = t0.elapsed();
+        if status != 200 {
+            door_failures += 1;
+            continue;
+        }
+        observe(Duration::from_secs(5), || {
+            agents[0].sim.releases(door_addr) > before
+        })
+        .await
+        .context("the door's latch never released")?;
+        door_rtt.push(ms(answered));
+        agents[0].sim.close_door(door_addr);
+    }
+    let door_stats = stats(&door_rtt);
+    let failures = failures + door_failures;
     let offline_ok = failures == 0 && offline_stats.p99_ms <= 20.0;
     let server_ok = server_stats.p99_ms <= 100.0;
 
@@ -689,6 +749,10 @@ pub async fn edge_decision(args: EdgeDecisionArgs) -> anyhow::Result<bool> {
         placed.len(),
         if offline_ok { "met" } else { "MISSED" },
         rtt.len()
+    );
+    println!(
+        "door decision OFFLINE (kiosk POST door PIN → grant rule → journal fsync → unlock frame → answer): {} PINs, {door_failures} failed; round trip {door_stats}",
+        door_rtt.len()
     );
     println!(
         "server consulted (deposit API call → commit → signed unlock over MQTT → agent journal fsync → latch released): {server_stats} (target p99 ≤ 100 ms: {}); API answer alone {api_stats}",
@@ -707,6 +771,9 @@ pub async fn edge_decision(args: EdgeDecisionArgs) -> anyhow::Result<bool> {
         "offline_kiosk_round_trip": offline_stats,
         "offline_code_to_release": offline_release,
         "offline_release_visible_at_answer": visible_at_answer,
+        "offline_door_pins": door_rtt.len(),
+        "offline_door_failures": door_failures,
+        "offline_door_round_trip": door_stats,
         "server_consulted_deposit_to_release": server_stats,
         "server_consulted_api_answer": api_stats,
         "baseline_kiosk_get_page": bare_stats,
