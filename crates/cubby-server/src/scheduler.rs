@@ -228,14 +228,8 @@ async fn recipient(
 }
 
 fn channel_of(resident: &queries::ResidentRow, site_name: &str) -> (String, String) {
-    match (&resident.email, &resident.phone) {
-        (Some(e), _) => ("email".into(), e.clone()),
-        (None, Some(p)) => ("sms".into(), p.clone()),
-        (None, None) => (
-            "staff".into(),
-            format!("concierge of {site_name} for unit {}", resident.unit),
-        ),
-    }
+    let (channel, recipient) = resident.contact(site_name);
+    (channel.to_string(), recipient)
 }
 
 async fn remind(

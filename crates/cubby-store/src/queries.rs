@@ -165,6 +165,21 @@ pub struct ResidentRow {
     pub reach_max_mm: Option<i64>,
 }
 
+impl ResidentRow {
+    /// Where a notice to this resident goes: (channel, recipient). Without
+    /// email or phone, the site's concierge passes it on.
+    pub fn contact(&self, site_name: &str) -> (&'static str, String) {
+        match (&self.email, &self.phone) {
+            (Some(email), _) => ("email", email.clone()),
+            (None, Some(phone)) => ("sms", phone.clone()),
+            (None, None) => (
+                "staff",
+                format!("concierge of {site_name} for unit {}", self.unit),
+            ),
+        }
+    }
+}
+
 fn resident_row(r: &AnyRow) -> Result<ResidentRow, sqlx::Error> {
     Ok(ResidentRow {
         id: text(r, "id")?,

@@ -60,12 +60,23 @@ pub(crate) async fn collect(agent: &AgentProcess, code: &str) -> Value {
 /// Waits until the agent has seen the door open (a person is slower than
 /// the board poll; a test is not).
 pub async fn wait_open(agent: &AgentProcess, label: &str) {
-    eventually(10, "the agent to see the door open", || async {
+    wait_door(agent, label, false).await;
+}
+
+/// Waits until the agent's board poll has seen a compartment locked (shut)
+/// or unlocked.
+pub async fn wait_door(agent: &AgentProcess, label: &str, locked: bool) {
+    let what = if locked {
+        "the agent to see the door closed"
+    } else {
+        "the agent to see the door open"
+    };
+    eventually(10, what, || async {
         let s = agent.get("/kiosk/api/state").await;
         s["compartments"]
             .as_array()?
             .iter()
-            .any(|c| c["compartment"] == label && c["locked"] == false)
+            .any(|c| c["compartment"] == label && c["locked"] == locked)
             .then_some(())
     })
     .await;

@@ -10,7 +10,9 @@ use cubby_testkit::{AgentProcess, Client, CubbyProcess, eventually};
 use serde_json::{Value, json};
 
 use crate::access::{LOBBY_LOCK, first_open, hour, settled_releases, site, type_pin, walk_through};
-use crate::edge::{code_for, collect, deposit_into_a01, provision, wait_open, wait_ready};
+use crate::edge::{
+    code_for, collect, deposit_into_a01, provision, wait_door, wait_open, wait_ready,
+};
 use crate::{World, bin, now_ms, seed, small_bank};
 
 const DAY: i64 = 86_400_000;
@@ -679,19 +681,6 @@ async fn a_residents_visitor_pin_tells_the_host_of_each_use() {
     assert_eq!(settled_releases(&s.bank, LOBBY_LOCK).await, after);
 }
 
-/// Waits until the agent has seen a compartment's door shut again.
-async fn wait_closed(agent: &AgentProcess, label: &str) {
-    eventually(10, "the agent to see the door closed", || async {
-        let s = agent.get("/kiosk/api/state").await;
-        s["compartments"]
-            .as_array()?
-            .iter()
-            .any(|c| c["compartment"] == label && c["locked"] == true)
-            .then_some(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn the_same_code_reopens_a_compartment_shortly_after_its_door_closed_and_not_later() {
     let p = CubbyProcess::start(bin(), None);
@@ -716,7 +705,7 @@ async fn the_same_code_reopens_a_compartment_shortly_after_its_door_closed_and_n
     assert_eq!(status, 403);
     agent.post("/sim/0/1/take", json!({})).await;
     agent.post("/sim/0/1/close", json!({})).await;
-    wait_closed(&agent, "A01").await;
+    wait_door(&agent, "A01", true).await;
 
     // Forgot something: within the grace the same code opens A01 again.
     let (status, body) = agent.post("/kiosk/api/pickup", json!({"code": code})).await;
@@ -727,7 +716,7 @@ async fn the_same_code_reopens_a_compartment_shortly_after_its_door_closed_and_n
     .await;
     wait_open(&agent, "A01").await;
     agent.post("/sim/0/1/close", json!({})).await;
-    wait_closed(&agent, "A01").await;
+    wait_door(&agent, "A01", true).await;
 
     // After the grace it opens nothing.
     tokio::time::sleep(Duration::from_millis(2_500)).await;

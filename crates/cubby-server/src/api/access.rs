@@ -510,6 +510,42 @@ pub(crate) async fn store_grant(state: &AppState, draft: &GrantDraft) -> ApiResu
     }
 }
 
+/// The label and rule a visitor grant's request asks for, every door checked
+/// to be the site's.
+pub(crate) async fn visitor_rule(
+    state: &AppState,
+    site_id: &str,
+    req: NewGrantBody,
+) -> ApiResult<(String, GrantRule)> {
+    let label = clean_text("label", &req.label, 80)?;
+    let doors = grant_doors(
+        state,
+        site_id,
+        req.doors.unwrap_or_default(),
+        req.path_id.as_deref(),
+    )
+    .await?;
+    let rule = GrantRule {
+        doors,
+        not_before_ms: req.not_before_ms.unwrap_or_else(now_ms),
+        not_after_ms: req.not_after_ms,
+        max_uses: req.max_uses,
+        schedule: parse_schedule(req.schedule.unwrap_or_default())?,
+    };
+    Ok((label, rule))
+}
+
+/// A grant's host must be a resident of the grant's site.
+async fn check_host(state: &AppState, site_id: &str, host: &str) -> ApiResult<()> {
+    check_id(ids::RESIDENT, host, "resident")?;
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    cubby_store::queries::resident(&mut conn, host)
+        .await?
+        .filter(|r| r.site_id == site_id)
+        .ok_or_else(|| ApiError::invalid("host_resident_id", "no such resident at this site"))?;
+    Ok(())
+}
+
 /// Issue an access grant: a PIN for doors or a path, between two instants,
 /// optionally on a weekly schedule and with a use limit per door.
 #[utoipa::path(post, path = "/api/v1/sites/{site_id}/access-grants", params(("site_id" = String, Path)), request_body = NewGrantBody,
@@ -523,39 +559,18 @@ pub async fn issue_grant(
     caller.require(STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let req = body.value;
-    let label = clean_text("label", &req.label, 80)?;
-    let now = now_ms();
-    let doors = grant_doors(
-        &state,
-        &site.id,
-        req.doors.unwrap_or_default(),
-        req.path_id.as_deref(),
-    )
-    .await?;
     if let Some(host) = &req.host_resident_id {
-        check_id(ids::RESIDENT, host, "resident")?;
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        cubby_store::queries::resident(&mut conn, host)
-            .await?
-            .filter(|r| r.site_id == site.id)
-            .ok_or_else(|| {
-                ApiError::invalid("host_resident_id", "no such resident at this site")
-            })?;
+        check_host(&state, &site.id, host).await?;
     }
-    let rule = GrantRule {
-        doors,
-        not_before_ms: req.not_before_ms.unwrap_or(now),
-        not_after_ms: req.not_after_ms,
-        max_uses: req.max_uses,
-        schedule: parse_schedule(req.schedule.unwrap_or_default())?,
-    };
+    let host = req.host_resident_id.clone();
+    let (label, rule) = visitor_rule(&state, &site.id, req).await?;
     let issued = store_grant(
         &state,
         &GrantDraft {
             site_id: site.id.clone(),
             kind: "visitor",
             label,
-            host_resident_id: req.host_resident_id.clone(),
+            host_resident_id: host,
             carrier: None,
             courier_id: None,
             room_id: None,
@@ -739,14 +754,7 @@ pub async fn issue_offline_code(
         ));
     };
     if let Some(host) = &req.host_resident_id {
-        check_id(ids::RESIDENT, host, "resident")?;
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        cubby_store::queries::resident(&mut conn, host)
-            .await?
-            .filter(|r| r.site_id == site.id)
-            .ok_or_else(|| {
-                ApiError::invalid("host_resident_id", "no such resident at this site")
-            })?;
+        check_host(&state, &site.id, host).await?;
     }
     let key = crate::devices::door_offline_key(&state.secret, &door.id);
     let now = now_ms();

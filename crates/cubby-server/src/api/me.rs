@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cubby_domain::access::GrantRule;
 use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
 use cubby_domain::ids;
 use cubby_domain::lifecycle::Transition;
@@ -21,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{
-    Grant, GrantDraft, IssuedGrant, Window, grant_doors, grant_view, parse_schedule, store_grant,
+    Grant, GrantDraft, IssuedGrant, NewGrantBody, grant_view, store_grant, visitor_rule,
 };
 use super::check_id;
 use super::parcels::{Parcel, parcel_dto};
@@ -443,55 +442,29 @@ pub async fn revoke_delegate(
     Ok(Json(Delegate::from(row)))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MyGrantBody {
-    /// Shown to me and to staff, e.g. "Dog sitter".
-    pub label: String,
-    pub doors: Option<Vec<String>>,
-    pub path_id: Option<String>,
-    pub not_before_ms: Option<i64>,
-    /// At most 31 days after the start.
-    pub not_after_ms: i64,
-    /// 1 for a single-use PIN; absent for any number of entries.
-    pub max_uses: Option<u32>,
-    pub schedule: Option<Vec<Window>>,
-}
-
 /// Let a visitor in: a PIN for doors or a path of my site, for up to 31
 /// days, optionally on a weekly schedule. I am told of every use.
-#[utoipa::path(post, path = "/api/v1/me/access-grants", request_body = MyGrantBody,
+#[utoipa::path(post, path = "/api/v1/me/access-grants", request_body = NewGrantBody,
     responses((status = 201, body = IssuedGrant), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn issue_my_grant(
     State(state): State<AppState>,
     caller: Caller,
-    body: JsonBody<MyGrantBody>,
+    body: JsonBody<NewGrantBody>,
 ) -> ApiResult<Response> {
     let me = me(&state, &caller).await?;
-    let req = body.value;
-    let label = clean_text("label", &req.label, 80)?;
-    let now = now_ms();
-    let doors = grant_doors(
-        &state,
-        &me.site_id,
-        req.doors.unwrap_or_default(),
-        req.path_id.as_deref(),
-    )
-    .await?;
-    let not_before = req.not_before_ms.unwrap_or(now);
-    if req.not_after_ms - not_before > MAX_VISITOR_DAYS * DAY_MS {
+    if body.value.host_resident_id.is_some() {
+        return Err(ApiError::invalid(
+            "host_resident_id",
+            "you are the host of the PINs you issue",
+        ));
+    }
+    let (label, rule) = visitor_rule(&state, &me.site_id, body.value).await?;
+    if rule.not_after_ms - rule.not_before_ms > MAX_VISITOR_DAYS * DAY_MS {
         return Err(ApiError::invalid(
             "not_after_ms",
             "a visitor PIN lasts at most 31 days",
         ));
     }
-    let rule = GrantRule {
-        doors,
-        not_before_ms: not_before,
-        not_after_ms: req.not_after_ms,
-        max_uses: req.max_uses,
-        schedule: parse_schedule(req.schedule.unwrap_or_default())?,
-    };
     let issued = store_grant(
         &state,
         &GrantDraft {

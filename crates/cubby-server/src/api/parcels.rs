@@ -199,14 +199,7 @@ pub(crate) fn code_message(
     code: &str,
     qr_token: Option<&str>,
 ) -> Message {
-    let (channel, recipient) = match (&resident.email, &resident.phone) {
-        (Some(email), _) => ("email", email.clone()),
-        (None, Some(phone)) => ("sms", phone.clone()),
-        (None, None) => (
-            "staff",
-            format!("concierge of {} for unit {}", site.name, resident.unit),
-        ),
-    };
+    let (channel, recipient) = resident.contact(&site.name);
     let code_line = if code.is_empty() {
         "Your existing pick-up code for this locker opens it too.".to_string()
     } else {

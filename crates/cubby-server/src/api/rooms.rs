@@ -502,14 +502,7 @@ fn room_code_message(
     resident: &ResidentRow,
     code: Option<&str>,
 ) -> Message {
-    let (channel, recipient) = match (&resident.email, &resident.phone) {
-        (Some(email), _) => ("email", email.clone()),
-        (None, Some(phone)) => ("sms", phone.clone()),
-        (None, None) => (
-            "staff",
-            format!("concierge of {} for unit {}", site.name, resident.unit),
-        ),
-    };
+    let (channel, recipient) = resident.contact(&site.name);
     let code_line = match code {
         Some(c) => format!(
             "Your room code: {c}. It lets you in once; take all your parcels on that visit."

@@ -86,6 +86,31 @@ async fn lock_locker(conn: &mut AnyConnection, locker_id: &str) -> Result<Locker
         .ok_or(OpError::NotFound { what: "locker" })
 }
 
+/// The pre-advised parcel with this tracking number, which a delivery
+/// continues (same id and history); a parcel with it already here is a
+/// conflict.
+pub(crate) async fn announced_parcel(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    tracking_number: &TrackingNumber,
+) -> Result<Option<ParcelRow>, OpError> {
+    let existing = queries::parcels_where(
+        conn,
+        "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
+        site_id,
+        tracking_number.as_str(),
+    )
+    .await?;
+    match existing.first() {
+        Some(p) if p.state == ParcelState::Announced => Ok(Some(p.clone())),
+        Some(_) => Err(OpError::Conflict {
+            code: "parcel_already_deposited",
+            message: "a parcel with this tracking number is already here on this site".into(),
+        }),
+        None => Ok(None),
+    }
+}
+
 pub(crate) async fn resolve_recipient(
     conn: &mut AnyConnection,
     site_id: &str,
@@ -130,26 +155,7 @@ pub async fn deposit(
     let locker = lock_locker(conn, &req.locker_id).await?;
     let resident = resolve_recipient(conn, &locker.site_id, &req.recipient).await?;
 
-    // A pre-advised parcel is the same parcel: its id and history carry on.
-    let existing = queries::parcels_where(
-        conn,
-        "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
-        &locker.site_id,
-        req.tracking_number.as_str(),
-    )
-    .await?;
-    let announced = match existing.first() {
-        Some(p) if p.state == ParcelState::Announced => Some(p.clone()),
-        Some(_) => {
-            return Err(OpError::Conflict {
-                code: "parcel_already_deposited",
-                message:
-                    "a parcel with this tracking number is already in a compartment on this site"
-                        .into(),
-            });
-        }
-        None => None,
-    };
+    let announced = announced_parcel(conn, &locker.site_id, &req.tracking_number).await?;
     let parcel_id = announced
         .as_ref()
         .map(|p| p.id.clone())

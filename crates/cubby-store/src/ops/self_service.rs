@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::access::{NewGrant, issue_grant, revoke_grant};
 use super::custody::append_event;
-use super::parcels::{Recipient, apply_transition, resolve_recipient};
+use super::parcels::{Recipient, announced_parcel, apply_transition, resolve_recipient};
 use super::tenants::{NewResident, create_resident};
 use crate::OpError;
 use crate::queries::{self, ParcelRow, ResidentRow, int, opt_text, text};
@@ -550,23 +550,7 @@ pub async fn shelve(conn: &mut AnyConnection, req: &ShelveRequest) -> Result<She
             "this shelf zone is full; use another zone",
         ));
     }
-    let existing = queries::parcels_where(
-        conn,
-        "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
-        &room.site_id,
-        req.tracking_number.as_str(),
-    )
-    .await?;
-    let announced = match existing.first() {
-        Some(p) if p.state == ParcelState::Announced => Some(p.clone()),
-        Some(_) => {
-            return Err(conflict(
-                "parcel_already_deposited",
-                "a parcel with this tracking number is already here",
-            ));
-        }
-        None => None,
-    };
+    let announced = announced_parcel(conn, &room.site_id, &req.tracking_number).await?;
     let resident = resolve_recipient(conn, &room.site_id, &req.recipient).await?;
     let (transition, grant_id, new_code) = match &resident {
         Some(r) => {
@@ -869,11 +853,11 @@ pub async fn notify_host_of_use(
         .and_then(|tz| tz.local_time(at_ms))
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default();
-    let (channel, recipient) = match (&resident.email, &resident.phone) {
-        (Some(email), _) => ("email", email.clone()),
-        (None, Some(phone)) => ("sms", phone.clone()),
-        (None, None) => return Ok(false),
-    };
+    // A visitor's arrival is for the host alone, not for the concierge.
+    if resident.email.is_none() && resident.phone.is_none() {
+        return Ok(false);
+    }
+    let (channel, recipient) = resident.contact(&site_name);
     let msg = super::Message {
         id: message_id,
         site_id: text(&row, "site_id")?,
