@@ -221,6 +221,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     }
 
     println!("Cubby demo is running.");
+    println!("  Console:    {base}/console   (sign in with the admin token below)");
     println!("  API:        {base}/api/v1   (docs: {base}/api/docs)");
     println!("  Admin token: {token}");
     println!(

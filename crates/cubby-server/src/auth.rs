@@ -29,7 +29,7 @@ pub fn token_mac(secret: &[u8], token: &str) -> [u8; 32] {
 }
 
 impl Caller {
-    fn from_row(row: TokenRow) -> Self {
+    pub(crate) fn from_row(row: TokenRow) -> Self {
         Caller {
             token_id: row.id,
             role: row.role,

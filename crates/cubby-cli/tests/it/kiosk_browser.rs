@@ -10,11 +10,11 @@ use serde_json::Value;
 use crate::edge::{code_for, deposit_into_a01, provision, wait_cache_caught_up, wait_ready};
 use crate::{bin, seed, small_bank};
 
-fn e2e_dir() -> &'static Path {
+pub(crate) fn e2e_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e"))
 }
 
-fn browser_ready() -> bool {
+pub(crate) fn browser_ready() -> bool {
     Path::new("/usr/bin/chromium").exists()
         && e2e_dir().join("node_modules/playwright-core").exists()
 }

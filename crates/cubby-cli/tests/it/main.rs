@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod console_browser;
 mod demo;
 mod edge;
 mod email;

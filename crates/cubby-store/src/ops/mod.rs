@@ -12,6 +12,7 @@ mod parcels;
 mod schedule;
 pub mod self_service;
 mod tenants;
+pub mod web_sessions;
 pub mod webhooks;
 
 pub use custody::append_event;

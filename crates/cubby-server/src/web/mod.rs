@@ -1,0 +1,648 @@
+//! The web console: server-rendered pages (askama templates in
+//! `templates/console`), a session cookie opened with a staff API token,
+//! a synchroniser token on every form plus an Origin check on every POST,
+//! a strict Content-Security-Policy (scripts and styles from this server
+//! only, nothing inline), and a locker's compartment grid kept live over
+//! server-sent events.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use cubby_domain::credentials::mac;
+use cubby_domain::ids;
+use cubby_domain::model::{CompartmentState, Role};
+use cubby_store::ops::web_sessions;
+use cubby_store::queries::{self, SiteRow};
+use cubby_store::{OpError, device_queries};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Caller, STAFF, token_mac};
+use crate::{AppState, now_ms, os_random};
+
+const COOKIE: &str = "cubby_session";
+const SESSION_MS: i64 = 12 * 3_600_000;
+/// Incidents that turn a compartment red on the grid until resolved.
+const ALARM_KINDS: &[&str] = &[
+    "door_forced",
+    "door_held_open",
+    "lock_stuck",
+    "item_left_after_pickup",
+    "deposit_not_detected",
+];
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(sites_page))
+        .route("/console/sign-in", get(sign_in_page).post(sign_in))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/sites/{site_id}", get(site_page))
+        .route("/console/lockers/{locker_id}", get(locker_page))
+        .route("/console/lockers/{locker_id}/live", get(locker_live))
+        .route("/console/assets/console.css", get(css))
+        .route("/console/assets/console.js", get(js))
+        .layer(middleware::from_fn(console_headers))
+}
+
+async fn console_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    // With `no-referrer` browsers send `Origin: null` on form posts, and the
+    // Origin check could not tell our own forms from anyone's.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../assets/console.css"),
+    )
+        .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../assets/console.js"),
+    )
+        .into_response()
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!("rendering a console page: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let mut res = render(&ErrorPage { title, message });
+    *res.status_mut() = status;
+    res
+}
+
+fn not_found(what: &str) -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        &format!("There is no such {what}, or it is not yours to see."),
+    )
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::warn!("console: {e}");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Unavailable",
+        "The database did not answer. Try again in a moment.",
+    )
+}
+
+/// A signed-in staff member.
+pub struct Session {
+    caller: Caller,
+    csrf: String,
+    who: String,
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+fn session_mac(secret: &[u8], value: &str) -> [u8; 32] {
+    mac(secret, &["web-session", value])
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 32];
+    os_random(&mut b);
+    hex::encode(b)
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let to_sign_in = || Redirect::to("/console/sign-in").into_response();
+        let value = cookie_value(&parts.headers, COOKIE).ok_or_else(to_sign_in)?;
+        let mut conn = state.store.reader().await.map_err(unavailable)?;
+        let (row, csrf) =
+            web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms())
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(to_sign_in)?;
+        let who = format!("{} ({})", row.label, row.role);
+        Ok(Session {
+            caller: Caller::from_row(row),
+            csrf,
+            who,
+        })
+    }
+}
+
+/// A POST must come from a page of this server: the browser's Origin header
+/// names the host it was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) => {
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        }
+        _ => false,
+    }
+}
+
+fn forbidden_form() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Refused",
+        "This form did not come from this console. Reload the page and try again.",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    error: Option<String>,
+}
+
+async fn sign_in_page() -> Response {
+    render(&SignInPage { error: None })
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    token: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden_form();
+    }
+    let refused = |msg: &str| {
+        let mut res = render(&SignInPage {
+            error: Some(msg.to_string()),
+        });
+        *res.status_mut() = StatusCode::UNAUTHORIZED;
+        res
+    };
+    let token = form.token.trim();
+    if token.is_empty() || token.len() > 200 {
+        return refused("That is not a valid token.");
+    }
+    let row = {
+        let mut conn = match state.store.reader().await {
+            Ok(c) => c,
+            Err(e) => return unavailable(e),
+        };
+        match queries::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await {
+            Ok(row) => row,
+            Err(e) => return unavailable(e),
+        }
+    };
+    let Some(row) = row else {
+        return refused("That is not a valid token.");
+    };
+    if !matches!(row.role, Role::Admin | Role::Manager | Role::Concierge) {
+        return refused("The console is for staff: sign in with a manager or concierge token.");
+    }
+    let value = random_hex();
+    let id_mac = session_mac(&state.secret, &value);
+    let csrf = random_hex();
+    let (token_id, now) = (row.id.clone(), now_ms());
+    let opened = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                web_sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + SESSION_MS)
+                    .await
+            })
+        })
+        .await;
+    if let Err(e) = opened {
+        return unavailable(e);
+    }
+    let cookie = format!(
+        "{COOKIE}={value}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        SESSION_MS / 1000
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_origin(&headers)
+        || !cubby_protocol::constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes())
+    {
+        return forbidden_form();
+    }
+    if let Some(value) = cookie_value(&headers, COOKIE) {
+        let id_mac = session_mac(&state.secret, &value);
+        let closed = state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move { web_sessions::close_session(conn, &id_mac).await })
+            })
+            .await;
+        if let Err(e) = closed {
+            return unavailable(e);
+        }
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{COOKIE}=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
+        )],
+        Redirect::to("/console/sign-in"),
+    )
+        .into_response()
+}
+
+/// The site, if this staff member may see it.
+async fn site_of(state: &AppState, session: &Session, site_id: &str) -> Result<SiteRow, Response> {
+    if session.caller.require(STAFF).is_err() {
+        return Err(not_found("site"));
+    }
+    if !ids::looks_like(ids::SITE, site_id) {
+        return Err(not_found("site"));
+    }
+    let mut conn = state.store.reader().await.map_err(unavailable)?;
+    match queries::site(&mut conn, site_id)
+        .await
+        .map_err(unavailable)?
+    {
+        Some(site) if session.caller.sees_org(&site.org_id) => Ok(site),
+        _ => Err(not_found("site")),
+    }
+}
+
+struct SiteLine {
+    id: String,
+    name: String,
+    timezone: String,
+    lockers: usize,
+    compartments: usize,
+    occupied: usize,
+    incidents: usize,
+}
+
+#[derive(Template)]
+#[template(path = "console/sites.html")]
+struct SitesPage {
+    csrf: String,
+    who: String,
+    sites: Vec<SiteLine>,
+}
+
+async fn occupancy(
+    conn: &mut cubby_store::AnyConnection,
+    locker_id: &str,
+) -> Result<(usize, usize), OpError> {
+    let cs = queries::compartments(conn, locker_id).await?;
+    let occupied = cs
+        .iter()
+        .filter(|c| c.state == CompartmentState::Occupied)
+        .count();
+    Ok((occupied, cs.len()))
+}
+
+async fn open_incidents(
+    conn: &mut cubby_store::AnyConnection,
+    site_id: &str,
+) -> Result<Vec<device_queries::IncidentRow>, OpError> {
+    Ok(device_queries::incidents(conn, None, Some(site_id), 500)
+        .await?
+        .into_iter()
+        .filter(|i| i.resolved_ms.is_none())
+        .collect())
+}
+
+async fn sites_page(State(state): State<AppState>, session: Session) -> Response {
+    if session.caller.require(STAFF).is_err() {
+        return not_found("page");
+    }
+    let built: Result<Vec<SiteLine>, OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let org = match session.caller.role {
+            Role::Admin => None,
+            _ => session.caller.org_id.as_deref(),
+        };
+        let mut out = Vec::new();
+        for s in queries::sites(&mut conn, org).await? {
+            let lockers = queries::lockers(&mut conn, &s.id).await?;
+            let (mut occupied, mut compartments) = (0, 0);
+            for l in &lockers {
+                let (o, n) = occupancy(&mut conn, &l.id).await?;
+                occupied += o;
+                compartments += n;
+            }
+            let incidents = open_incidents(&mut conn, &s.id).await?.len();
+            out.push(SiteLine {
+                id: s.id,
+                name: s.name,
+                timezone: s.timezone,
+                lockers: lockers.len(),
+                compartments,
+                occupied,
+                incidents,
+            });
+        }
+        Ok(out)
+    }
+    .await;
+    match built {
+        Ok(sites) => render(&SitesPage {
+            csrf: session.csrf,
+            who: session.who,
+            sites,
+        }),
+        Err(e) => unavailable(e),
+    }
+}
+
+struct LockerLine {
+    id: String,
+    name: String,
+    compartments: usize,
+    occupied: usize,
+    percent: usize,
+}
+
+struct IncidentLine {
+    when: String,
+    kind: String,
+    place: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/site.html")]
+struct SitePage {
+    csrf: String,
+    who: String,
+    name: String,
+    lockers: Vec<LockerLine>,
+    incidents: Vec<IncidentLine>,
+}
+
+fn utc(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+async fn site_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(site_id): Path<String>,
+) -> Response {
+    let site = match site_of(&state, &session, &site_id).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let built: Result<(Vec<LockerLine>, Vec<IncidentLine>), OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let mut lockers = Vec::new();
+        let mut names = std::collections::HashMap::new();
+        for l in queries::lockers(&mut conn, &site.id).await? {
+            let (occupied, compartments) = occupancy(&mut conn, &l.id).await?;
+            names.insert(l.id.clone(), l.name.clone());
+            lockers.push(LockerLine {
+                id: l.id,
+                name: l.name,
+                compartments,
+                occupied,
+                percent: (occupied * 100).checked_div(compartments).unwrap_or(0),
+            });
+        }
+        let incidents = open_incidents(&mut conn, &site.id)
+            .await?
+            .into_iter()
+            .take(100)
+            .map(|i| IncidentLine {
+                when: utc(i.created_ms),
+                kind: i.kind.replace('_', " "),
+                place: match (&i.locker_id, &i.compartment) {
+                    (Some(l), Some(c)) => {
+                        format!("{} / {c}", names.get(l).cloned().unwrap_or_default())
+                    }
+                    (Some(l), None) => names.get(l).cloned().unwrap_or_default(),
+                    _ => "site".to_string(),
+                },
+                detail: i.detail,
+            })
+            .collect();
+        Ok((lockers, incidents))
+    }
+    .await;
+    match built {
+        Ok((lockers, incidents)) => render(&SitePage {
+            csrf: session.csrf,
+            who: session.who,
+            name: site.name,
+            lockers,
+            incidents,
+        }),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// One compartment as the grid shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct Cell {
+    label: String,
+    /// available, occupied, reserved, out_of_service or alarm
+    state: &'static str,
+    #[serde(skip)]
+    words: &'static str,
+}
+
+async fn grid_cells(
+    conn: &mut cubby_store::AnyConnection,
+    site_id: &str,
+    locker_id: &str,
+) -> Result<Vec<Cell>, OpError> {
+    let alarms: Vec<String> = open_incidents(conn, site_id)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.locker_id.as_deref() == Some(locker_id) && ALARM_KINDS.contains(&i.kind.as_str())
+        })
+        .filter_map(|i| i.compartment)
+        .collect();
+    Ok(queries::compartments(conn, locker_id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let (state, words) = if alarms.contains(&c.label) {
+                ("alarm", "alarm")
+            } else {
+                match c.state {
+                    CompartmentState::Available => ("available", "free"),
+                    CompartmentState::Occupied => ("occupied", "occupied"),
+                    CompartmentState::Reserved => ("reserved", "reserved"),
+                    CompartmentState::OutOfService => ("out_of_service", "out of service"),
+                }
+            };
+            Cell {
+                label: c.label,
+                state,
+                words,
+            }
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "console/locker.html")]
+struct LockerPage {
+    csrf: String,
+    who: String,
+    id: String,
+    name: String,
+    site_id: String,
+    site_name: String,
+    cells: Vec<Cell>,
+}
+
+/// The locker and its site, if this staff member may see them.
+async fn locker_of(
+    state: &AppState,
+    session: &Session,
+    locker_id: &str,
+) -> Result<(queries::LockerRow, SiteRow), Response> {
+    if !ids::looks_like(ids::LOCKER, locker_id) {
+        return Err(not_found("locker"));
+    }
+    let locker = {
+        let mut conn = state.store.reader().await.map_err(unavailable)?;
+        queries::locker(&mut conn, locker_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found("locker"))?
+    };
+    let site = site_of(state, session, &locker.site_id)
+        .await
+        .map_err(|_| not_found("locker"))?;
+    Ok((locker, site))
+}
+
+async fn locker_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(locker_id): Path<String>,
+) -> Response {
+    let (locker, site) = match locker_of(&state, &session, &locker_id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let cells = match state.store.reader().await {
+        Ok(mut conn) => grid_cells(&mut conn, &site.id, &locker.id).await,
+        Err(e) => Err(OpError::from(e)),
+    };
+    match cells {
+        Ok(cells) => render(&LockerPage {
+            csrf: session.csrf,
+            who: session.who,
+            id: locker.id,
+            name: locker.name,
+            site_id: site.id,
+            site_name: site.name,
+            cells,
+        }),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The grid as server-sent events: the whole grid first, then again each
+/// time a compartment changes (checked every 500 ms).
+async fn locker_live(
+    State(state): State<AppState>,
+    session: Session,
+    Path(locker_id): Path<String>,
+) -> Response {
+    let (locker, site) = match locker_of(&state, &session, &locker_id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let stream = futures_util::stream::unfold(
+        (state, site.id, locker.id, None::<Vec<Cell>>, true),
+        |(state, site_id, locker_id, mut last, first)| async move {
+            loop {
+                if !first || last.is_some() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                let cells = match state.store.reader().await {
+                    Ok(mut conn) => grid_cells(&mut conn, &site_id, &locker_id).await.ok(),
+                    Err(_) => None,
+                };
+                if let Some(cells) = cells
+                    && last.as_ref() != Some(&cells)
+                {
+                    let data = serde_json::json!({ "cells": cells }).to_string();
+                    last = Some(cells);
+                    let event = Event::default().event("grid").data(data);
+                    return Some((
+                        Ok::<_, Infallible>(event),
+                        (state, site_id, locker_id, last, false),
+                    ));
+                }
+            }
+        },
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}

@@ -1,0 +1,76 @@
+//! Browser sessions of the web console: opened with an API token, stored as
+//! a MAC of the cookie value, ended by signing out, by expiry, or when the
+//! token is revoked.
+
+use cubby_domain::Millis;
+use sqlx::AnyConnection;
+
+use crate::OpError;
+use crate::queries::{TokenRow, opt_text, parse, text};
+
+pub async fn open_session(
+    conn: &mut AnyConnection,
+    id_mac: &[u8; 32],
+    token_id: &str,
+    csrf: &str,
+    now: Millis,
+    expires_ms: Millis,
+) -> Result<(), OpError> {
+    // Expired sessions go as new ones come.
+    sqlx::query("DELETE FROM web_sessions WHERE expires_ms < $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO web_sessions (id_mac, token_id, csrf, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id_mac.to_vec())
+    .bind(token_id.to_string())
+    .bind(csrf.to_string())
+    .bind(now)
+    .bind(expires_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The live session's token (not revoked) and CSRF value.
+pub async fn session(
+    conn: &mut AnyConnection,
+    id_mac: &[u8; 32],
+    now: Millis,
+) -> Result<Option<(TokenRow, String)>, OpError> {
+    let row = sqlx::query(
+        "SELECT t.id, t.org_id, t.role, t.carrier, t.label, t.resident_id, t.courier_id, s.csrf \
+         FROM web_sessions s JOIN api_tokens t ON t.id = s.token_id \
+         WHERE s.id_mac = $1 AND s.expires_ms > $2 AND t.revoked = 0",
+    )
+    .bind(id_mac.to_vec())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row
+        .map(|r| {
+            Ok::<_, sqlx::Error>((
+                TokenRow {
+                    id: text(&r, "id")?,
+                    org_id: opt_text(&r, "org_id")?,
+                    role: parse(&r, "role")?,
+                    carrier: opt_text(&r, "carrier")?,
+                    label: text(&r, "label")?,
+                    resident_id: opt_text(&r, "resident_id")?,
+                    courier_id: opt_text(&r, "courier_id")?,
+                },
+                text(&r, "csrf")?,
+            ))
+        })
+        .transpose()?)
+}
+
+pub async fn close_session(conn: &mut AnyConnection, id_mac: &[u8; 32]) -> Result<(), OpError> {
+    sqlx::query("DELETE FROM web_sessions WHERE id_mac = $1")
+        .bind(id_mac.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
