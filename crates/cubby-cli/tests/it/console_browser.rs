@@ -57,3 +57,108 @@ async fn a_manager_signs_in_and_watches_a_locker_grid_change_live() {
         }
     }
 }
+
+/// The console's guards, over plain HTTP: staff only, forms from this
+/// origin only, a CSRF token on signing out, cookies out of scripts' reach.
+#[tokio::test]
+async fn console_sessions_are_guarded_against_forgery() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let origin = p.base.clone();
+    let sign_in = |token: &str, origin: Option<&str>| {
+        let mut req = http
+            .post(format!("{}/console/sign-in", p.base))
+            .form(&[("token", token)]);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    // Another site's form, or none at all: refused before the token is looked at.
+    let res = sign_in(ADMIN_TOKEN, Some("http://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = sign_in(ADMIN_TOKEN, None).await.unwrap();
+    assert_eq!(res.status(), 403);
+    // Not a token; a resident's token: no session.
+    let res = sign_in("nope", Some(&origin)).await.unwrap();
+    assert_eq!(res.status(), 401);
+    let resident = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            serde_json::json!({"role": "resident", "resident_id": w.residents[0], "organisation_id": site_org(&w).await, "label": "portal"}),
+        )
+        .await;
+    let res = sign_in(resident["token"].as_str().unwrap(), Some(&origin))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the console is for staff");
+
+    let res = sign_in(ADMIN_TOKEN, Some(&origin)).await.unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_string();
+    let page = http
+        .get(format!("{}/console", p.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Test Court"));
+    assert!(!html.contains(ADMIN_TOKEN), "the token never comes back");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+
+    // Signing out needs the session's CSRF token.
+    let out = |csrf: String| {
+        http.post(format!("{}/console/sign-out", p.base))
+            .header("cookie", &session)
+            .header("origin", &origin)
+            .form(&[("csrf", csrf)])
+            .send()
+    };
+    assert_eq!(out("0".repeat(64)).await.unwrap().status(), 403);
+    let still = http
+        .get(format!("{}/console", p.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200, "a forged sign-out changes nothing");
+    assert_eq!(out(csrf).await.unwrap().status(), 303);
+    let gone = http
+        .get(format!("{}/console", p.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 303, "back to sign-in");
+}
+
+async fn site_org(w: &crate::World) -> String {
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    site["organisation_id"].as_str().unwrap().to_string()
+}
