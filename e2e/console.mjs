@@ -84,6 +84,24 @@ try {
   await audit(page, "site");
   await page.screenshot({ path: join(shots, "console-site.png"), fullPage: true });
 
+  // The manager sets up a locker bank: a bank with no doors is refused with
+  // a clear message, then three medium and one large door make a grid.
+  await page.click("text=Add a locker bank");
+  await page.waitForSelector("#name");
+  await audit(page, "new-locker");
+  await page.fill("#name", "Garage");
+  await page.click("main button[type=submit]");
+  const refusal = await page.textContent(".error");
+  check("an empty bank is refused clearly", refusal.includes("1 to"), refusal);
+  await page.fill("#medium", "3");
+  await page.fill("#large", "1");
+  await page.screenshot({ path: join(shots, "console-new-locker.png"), fullPage: true });
+  await page.click("main button[type=submit]");
+  await page.waitForSelector("#grid");
+  const built = await page.$$eval("#grid li.cell", (cells) => cells.map((c) => c.dataset.label));
+  check("the new bank's grid", JSON.stringify(built) === JSON.stringify(["B01", "B02", "B03", "C01"]), JSON.stringify(built));
+  check("the new bank is named", (await page.textContent("h1")) === "Garage", await page.textContent("h1"));
+
   await page.goto(`${base}/console/lockers/${lockerId}`);
   await page.waitForFunction(() => document.getElementById("live-status").textContent === "Live");
   const cells = await page.locator("#grid li.cell").count();

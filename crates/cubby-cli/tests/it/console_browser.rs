@@ -44,7 +44,7 @@ async fn a_manager_signs_in_and_watches_a_locker_grid_change_live() {
         result["checks"].as_array().is_some_and(|c| c.len() >= 15),
         "{result}"
     );
-    for page in ["sign-in", "sites", "site", "locker"] {
+    for page in ["sign-in", "sites", "site", "new-locker", "locker"] {
         assert!(
             shots.path().join(format!("console-{page}.png")).exists(),
             "a screenshot of the {page} page"

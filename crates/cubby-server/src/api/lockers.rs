@@ -129,7 +129,24 @@ pub async fn create_locker(
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
     let site = site_for(&state, &caller, &site_id).await?;
-    let req = body.value;
+    let locker = new_locker(&state, site.id, body.value)?;
+    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let now = now_ms();
+    write_json(&state, key, StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            let (l, c) = ops::create_locker(conn, &locker, now).await?;
+            Ok(locker_dto(l, c))
+        })
+    })
+    .await
+}
+
+/// A locker bank to store from a request, every compartment checked.
+pub(crate) fn new_locker(
+    state: &AppState,
+    site_id: String,
+    req: NewLockerBody,
+) -> ApiResult<NewLocker> {
     let max = state.policies.max_compartments_per_locker as usize;
     if req.compartments.is_empty() || req.compartments.len() > max {
         return Err(ApiError::invalid(
@@ -181,22 +198,13 @@ pub async fn create_locker(
     for (carrier, limit) in req.carrier_quotas.unwrap_or_default() {
         quotas.insert(super::admin::carrier_code(&carrier)?, limit);
     }
-    let locker = NewLocker {
+    Ok(NewLocker {
         id: new_id(ids::LOCKER),
-        site_id: site.id,
+        site_id,
         name: clean_text("name", &req.name, 200)?,
         carrier_quotas: quotas,
         compartments,
-    };
-    let key = idempotency_key(&headers, &caller, body.fingerprint)?;
-    let now = now_ms();
-    write_json(&state, key, StatusCode::CREATED, move |conn| {
-        Box::pin(async move {
-            let (l, c) = ops::create_locker(conn, &locker, now).await?;
-            Ok(locker_dto(l, c))
-        })
     })
-    .await
 }
 
 /// List a site's lockers with live compartment state.

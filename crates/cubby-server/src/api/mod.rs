@@ -4,7 +4,7 @@ mod access;
 mod admin;
 mod courier_passes;
 mod devices;
-mod lockers;
+pub(crate) mod lockers;
 mod me;
 pub(crate) mod parcels;
 mod planning;

@@ -25,7 +25,8 @@ use cubby_store::queries::{self, SiteRow};
 use cubby_store::{OpError, device_queries};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Caller, STAFF, token_mac};
+use crate::api::lockers::{NewCompartmentBody, NewLockerBody, new_locker};
+use crate::auth::{Caller, MANAGERS, STAFF, token_mac};
 use crate::{AppState, now_ms, os_random};
 
 const COOKIE: &str = "cubby_session";
@@ -46,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-in", get(sign_in_page).post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route("/console/sites/{site_id}", get(site_page))
+        .route("/console/sites/{site_id}/lockers/new", get(new_locker_page))
+        .route("/console/sites/{site_id}/lockers", post(create_locker))
         .route("/console/lockers/{locker_id}", get(locker_page))
         .route("/console/lockers/{locker_id}/live", get(locker_live))
         .route("/console/assets/console.css", get(css))
@@ -432,6 +435,8 @@ struct IncidentLine {
 struct SitePage {
     csrf: String,
     who: String,
+    id: String,
+    manager: bool,
     name: String,
     lockers: Vec<LockerLine>,
     incidents: Vec<IncidentLine>,
@@ -489,8 +494,10 @@ async fn site_page(
     .await;
     match built {
         Ok((lockers, incidents)) => render(&SitePage {
+            manager: session.caller.require(MANAGERS).is_ok(),
             csrf: session.csrf,
             who: session.who,
+            id: site.id,
             name: site.name,
             lockers,
             incidents,
@@ -645,4 +652,164 @@ async fn locker_live(
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct NewLockerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    small: String,
+    #[serde(default)]
+    medium: String,
+    #[serde(default)]
+    large: String,
+    #[serde(default)]
+    chilled: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/new_locker.html")]
+struct NewLockerPage {
+    csrf: String,
+    who: String,
+    site_id: String,
+    site_name: String,
+    name: String,
+    small: String,
+    medium: String,
+    large: String,
+    chilled: String,
+    error: Option<String>,
+}
+
+fn new_locker_form(
+    session: Session,
+    site: SiteRow,
+    form: NewLockerForm,
+    error: Option<String>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = render(&NewLockerPage {
+        csrf: session.csrf,
+        who: session.who,
+        site_id: site.id,
+        site_name: site.name,
+        name: form.name,
+        small: form.small,
+        medium: form.medium,
+        large: form.large,
+        chilled: form.chilled,
+        error,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+async fn new_locker_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(site_id): Path<String>,
+) -> Response {
+    let site = match site_of(&state, &session, &site_id).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if session.caller.require(MANAGERS).is_err() {
+        return not_found("page");
+    }
+    let defaults = NewLockerForm {
+        small: "0".into(),
+        medium: "0".into(),
+        large: "0".into(),
+        chilled: "0".into(),
+        ..Default::default()
+    };
+    new_locker_form(session, site, defaults, None)
+}
+
+/// Compartments of the bank from the form's counts, labelled by size.
+fn compartments_of(form: &NewLockerForm) -> Result<Vec<NewCompartmentBody>, String> {
+    let sizes = [
+        (&form.small, "A", 80, None, "small"),
+        (&form.medium, "B", 190, None, "medium"),
+        (&form.large, "C", 410, None, "large"),
+        (&form.chilled, "K", 190, Some("chilled"), "chilled"),
+    ];
+    let mut out = Vec::new();
+    for (count, prefix, height, zone, what) in sizes {
+        let n: u32 =
+            match count.trim() {
+                "" => 0,
+                t => t.parse().ok().filter(|n| *n <= 500).ok_or_else(|| {
+                    format!("The number of {what} compartments must be 0 to 500.")
+                })?,
+            };
+        for i in 1..=n {
+            out.push(NewCompartmentBody {
+                label: format!("{prefix}{i:02}"),
+                width_mm: 380,
+                height_mm: height,
+                depth_mm: 640,
+                temperature: zone.map(str::to_string),
+                height_above_floor_mm: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn create_locker(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Path(site_id): Path<String>,
+    Form(form): Form<NewLockerForm>,
+) -> Response {
+    if !same_origin(&headers)
+        || !cubby_protocol::constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes())
+    {
+        return forbidden_form();
+    }
+    let site = match site_of(&state, &session, &site_id).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if session.caller.require(MANAGERS).is_err() {
+        return not_found("page");
+    }
+    let compartments = match compartments_of(&form) {
+        Ok(c) => c,
+        Err(e) => return new_locker_form(session, site, form, Some(e)),
+    };
+    let body = NewLockerBody {
+        name: form.name.clone(),
+        compartments,
+        carrier_quotas: None,
+    };
+    let locker = match new_locker(&state, site.id.clone(), body) {
+        Ok(l) => l,
+        Err(e) => return new_locker_form(session, site, form, Some(e.message)),
+    };
+    let now = now_ms();
+    let id = locker.id.clone();
+    let stored = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { cubby_store::ops::create_locker(conn, &locker, now).await })
+        })
+        .await;
+    match stored {
+        Ok(_) => Redirect::to(&format!("/console/lockers/{id}")).into_response(),
+        Err(e) => {
+            let message = crate::error::ApiError::from(e).message;
+            new_locker_form(session, site, form, Some(message))
+        }
+    }
 }
