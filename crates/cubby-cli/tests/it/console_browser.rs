@@ -162,3 +162,77 @@ async fn site_org(w: &crate::World) -> String {
     let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
     site["organisation_id"].as_str().unwrap().to_string()
 }
+
+/// A courier deposits a batch from a handheld browser (`e2e/courier.mjs`),
+/// and a parcel that fits nowhere is sent to the parcel room.
+#[tokio::test]
+async fn a_courier_deposits_a_batch_from_a_handheld_browser() {
+    if !browser_ready() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium and e2e/node_modules (.ci/run does)"
+        );
+        eprintln!("SKIPPED: install chromium and run npm ci in e2e/ for browser tests");
+        return;
+    }
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let carrier = w
+        .admin
+        .created(
+            "/api/v1/carriers",
+            serde_json::json!({"code": "dhl", "name": "DHL", "organisation_id": site_org(&w).await}),
+        )
+        .await;
+    let courier = w
+        .admin
+        .created(
+            &format!(
+                "/api/v1/carriers/{}/couriers",
+                carrier["id"].as_str().unwrap()
+            ),
+            serde_json::json!({"name": "Marek"}),
+        )
+        .await;
+    let shots = tempfile::tempdir().unwrap();
+    let out = Command::new("node")
+        .arg(e2e_dir().join("courier.mjs"))
+        .arg(&p.base)
+        .arg(courier["token"].as_str().unwrap())
+        .arg(shots.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser checks failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server holds the three parcels, each the courier's carrier's and
+    // each in its own door; the fourth was never recorded.
+    let (_, parcels) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/parcels", w.site_id))
+        .await;
+    let mine: Vec<&Value> = parcels
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["tracking_number"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("COURIERBATCH")
+        })
+        .collect();
+    assert_eq!(mine.len(), 3, "{parcels}");
+    assert!(
+        mine.iter()
+            .all(|p| p["carrier"] == "dhl" && p["state"] == "deposited")
+    );
+    if let Ok(dir) = std::env::var("CUBBY_SCREENSHOTS") {
+        for f in std::fs::read_dir(shots.path()).unwrap().flatten() {
+            let _ = std::fs::copy(f.path(), std::path::Path::new(&dir).join(f.file_name()));
+        }
+    }
+}

@@ -5,6 +5,8 @@
 //! only, nothing inline), and a locker's compartment grid kept live over
 //! server-sent events.
 
+mod courier;
+
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -53,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/lockers/{locker_id}/live", get(locker_live))
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
+        .merge(courier::router())
         .layer(middleware::from_fn(console_headers))
 }
 
@@ -88,7 +91,7 @@ async fn js() -> Response {
         .into_response()
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -111,7 +114,7 @@ fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     res
 }
 
-fn not_found(what: &str) -> Response {
+pub(crate) fn not_found(what: &str) -> Response {
     error_page(
         StatusCode::NOT_FOUND,
         "Not found",
@@ -119,7 +122,7 @@ fn not_found(what: &str) -> Response {
     )
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::warn!("console: {e}");
     error_page(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -130,9 +133,9 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 
 /// A signed-in staff member.
 pub struct Session {
-    caller: Caller,
-    csrf: String,
-    who: String,
+    pub(crate) caller: Caller,
+    pub(crate) csrf: String,
+    pub(crate) who: String,
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -151,10 +154,46 @@ fn session_mac(secret: &[u8], value: &str) -> [u8; 32] {
     mac(secret, &["web-session", value])
 }
 
-fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     let mut b = [0u8; 32];
     os_random(&mut b);
     hex::encode(b)
+}
+
+/// Where a kind of session lives: its cookie (scoped to its own path) and
+/// its sign-in page.
+pub(crate) struct Portal {
+    pub cookie: &'static str,
+    pub path: &'static str,
+    pub sign_in: &'static str,
+}
+
+pub(crate) const CONSOLE: Portal = Portal {
+    cookie: COOKIE,
+    path: "/console",
+    sign_in: "/console/sign-in",
+};
+
+/// The session behind a request's cookie for `portal`, or a redirect to sign in.
+pub(crate) async fn session_of(
+    parts: &Parts,
+    state: &AppState,
+    portal: &Portal,
+) -> Result<Session, Response> {
+    let to_sign_in = || Redirect::to(portal.sign_in).into_response();
+    let value = cookie_value(&parts.headers, portal.cookie).ok_or_else(to_sign_in)?;
+    let mut conn = state.store.reader().await.map_err(unavailable)?;
+    let (row, csrf) =
+        web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(to_sign_in)?;
+    let who = format!("{} ({})", row.label, row.role);
+    Ok(Session {
+        caller: Caller::from_row(row),
+        csrf,
+        who,
+    })
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -164,21 +203,114 @@ impl FromRequestParts<AppState> for Session {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let to_sign_in = || Redirect::to("/console/sign-in").into_response();
-        let value = cookie_value(&parts.headers, COOKIE).ok_or_else(to_sign_in)?;
-        let mut conn = state.store.reader().await.map_err(unavailable)?;
-        let (row, csrf) =
-            web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms())
-                .await
-                .map_err(unavailable)?
-                .ok_or_else(to_sign_in)?;
-        let who = format!("{} ({})", row.label, row.role);
-        Ok(Session {
-            caller: Caller::from_row(row),
-            csrf,
-            who,
-        })
+        session_of(parts, state, &CONSOLE).await
     }
+}
+
+/// Opens a session for `portal` with an API token whose role `allowed`
+/// accepts; `page` re-renders the sign-in form with a refusal.
+pub(crate) async fn open_portal_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    portal: &Portal,
+    allowed: fn(Role) -> bool,
+    refusal: &str,
+    page: impl Fn(String) -> Response,
+) -> Response {
+    if !same_origin(headers) {
+        return forbidden_form();
+    }
+    let refused = |msg: &str| {
+        let mut res = page(msg.to_string());
+        *res.status_mut() = StatusCode::UNAUTHORIZED;
+        res
+    };
+    let token = token.trim();
+    if token.is_empty() || token.len() > 200 {
+        return refused("That is not a valid token.");
+    }
+    let row = {
+        let mut conn = match state.store.reader().await {
+            Ok(c) => c,
+            Err(e) => return unavailable(e),
+        };
+        match queries::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await {
+            Ok(row) => row,
+            Err(e) => return unavailable(e),
+        }
+    };
+    let Some(row) = row else {
+        return refused("That is not a valid token.");
+    };
+    if !allowed(row.role) {
+        return refused(refusal);
+    }
+    let value = random_hex();
+    let id_mac = session_mac(&state.secret, &value);
+    let csrf = random_hex();
+    let (token_id, now) = (row.id.clone(), now_ms());
+    let opened = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                web_sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + SESSION_MS)
+                    .await
+            })
+        })
+        .await;
+    if let Err(e) = opened {
+        return unavailable(e);
+    }
+    let cookie = format!(
+        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        portal.cookie,
+        portal.path,
+        SESSION_MS / 1000
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(portal.path)).into_response()
+}
+
+/// Ends the session of `portal` if the form carries its CSRF token.
+pub(crate) async fn close_portal_session(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    csrf: &str,
+    portal: &Portal,
+) -> Response {
+    if !form_is_ours(headers, csrf, session) {
+        return forbidden_form();
+    }
+    if let Some(value) = cookie_value(headers, portal.cookie) {
+        let id_mac = session_mac(&state.secret, &value);
+        let closed = state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move { web_sessions::close_session(conn, &id_mac).await })
+            })
+            .await;
+        if let Err(e) = closed {
+            return unavailable(e);
+        }
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{}=; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+                portal.cookie, portal.path
+            ),
+        )],
+        Redirect::to(portal.sign_in),
+    )
+        .into_response()
+}
+
+/// A POST from a page of ours carrying the session's CSRF token.
+pub(crate) fn form_is_ours(headers: &HeaderMap, csrf: &str, session: &Session) -> bool {
+    same_origin(headers)
+        && cubby_protocol::constant_time_eq(csrf.as_bytes(), session.csrf.as_bytes())
 }
 
 /// A POST must come from a page of this server: the browser's Origin header
@@ -194,7 +326,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-fn forbidden_form() -> Response {
+pub(crate) fn forbidden_form() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         "Refused",
@@ -222,57 +354,16 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_form();
-    }
-    let refused = |msg: &str| {
-        let mut res = render(&SignInPage {
-            error: Some(msg.to_string()),
-        });
-        *res.status_mut() = StatusCode::UNAUTHORIZED;
-        res
-    };
-    let token = form.token.trim();
-    if token.is_empty() || token.len() > 200 {
-        return refused("That is not a valid token.");
-    }
-    let row = {
-        let mut conn = match state.store.reader().await {
-            Ok(c) => c,
-            Err(e) => return unavailable(e),
-        };
-        match queries::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await {
-            Ok(row) => row,
-            Err(e) => return unavailable(e),
-        }
-    };
-    let Some(row) = row else {
-        return refused("That is not a valid token.");
-    };
-    if !matches!(row.role, Role::Admin | Role::Manager | Role::Concierge) {
-        return refused("The console is for staff: sign in with a manager or concierge token.");
-    }
-    let value = random_hex();
-    let id_mac = session_mac(&state.secret, &value);
-    let csrf = random_hex();
-    let (token_id, now) = (row.id.clone(), now_ms());
-    let opened = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                web_sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + SESSION_MS)
-                    .await
-            })
-        })
-        .await;
-    if let Err(e) = opened {
-        return unavailable(e);
-    }
-    let cookie = format!(
-        "{COOKIE}={value}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        SESSION_MS / 1000
-    );
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
+    open_portal_session(
+        &state,
+        &headers,
+        &form.token,
+        &CONSOLE,
+        |role| matches!(role, Role::Admin | Role::Manager | Role::Concierge),
+        "The console is for staff: sign in with a manager or concierge token.",
+        |error| render(&SignInPage { error: Some(error) }),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -286,31 +377,7 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !same_origin(&headers)
-        || !cubby_protocol::constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes())
-    {
-        return forbidden_form();
-    }
-    if let Some(value) = cookie_value(&headers, COOKIE) {
-        let id_mac = session_mac(&state.secret, &value);
-        let closed = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move { web_sessions::close_session(conn, &id_mac).await })
-            })
-            .await;
-        if let Err(e) = closed {
-            return unavailable(e);
-        }
-    }
-    (
-        [(
-            header::SET_COOKIE,
-            format!("{COOKIE}=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
-        )],
-        Redirect::to("/console/sign-in"),
-    )
-        .into_response()
+    close_portal_session(&state, &session, &headers, &form.csrf, &CONSOLE).await
 }
 
 /// The site, if this staff member may see it.
@@ -772,9 +839,7 @@ async fn create_locker(
     Path(site_id): Path<String>,
     Form(form): Form<NewLockerForm>,
 ) -> Response {
-    if !same_origin(&headers)
-        || !cubby_protocol::constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes())
-    {
+    if !form_is_ours(&headers, &form.csrf, &session) {
         return forbidden_form();
     }
     let site = match site_of(&state, &session, &site_id).await {
