@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::access::{LOBBY_LOCK, first_open, hour, settled_releases, site, type_pin, walk_through};
 use crate::edge::{
-    code_for, collect, deposit_into_a01, provision, wait_door, wait_open, wait_ready,
+    code_for, collect, deposit_into_a01, provision, settled_cache, wait_door, wait_open, wait_ready,
 };
 use crate::{World, bin, now_ms, seed, small_bank};
 
@@ -378,13 +378,13 @@ async fn a_delegate_code_opens_one_parcel_at_the_locker_and_revocation_stops_it(
         )
         .await;
     assert_eq!(status, 403, "revoked at the server");
-    eventually(30, "the revocation to reach the locker", || async {
-        let (status, _) = agent
-            .post("/kiosk/api/pickup", json!({"code": second["code"]}))
-            .await;
-        (status == 403).then_some(())
-    })
-    .await;
+    // Once the locker holds the cache the server published after the
+    // revocation, the code opens nothing there either.
+    settled_cache(&w.admin, &w.locker_id, &agent).await;
+    let (status, _) = agent
+        .post("/kiosk/api/pickup", json!({"code": second["code"]}))
+        .await;
+    assert_eq!(status, 403, "revoked at the locker");
     assert_eq!(agent.releases(0, 3).await, before_b01);
     let (_, listed) = anna.get("/api/v1/me/delegates").await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
