@@ -236,3 +236,67 @@ async fn a_courier_deposits_a_batch_from_a_handheld_browser() {
         }
     }
 }
+
+/// A resident registers a passkey from an invitation and signs in with it
+/// (`e2e/portal.mjs`, Chromium's virtual authenticator).
+#[tokio::test]
+async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
+    if !browser_ready() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium and e2e/node_modules (.ci/run does)"
+        );
+        eprintln!("SKIPPED: install chromium and run npm ci in e2e/ for browser tests");
+        return;
+    }
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    w.admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            crate::parcel("PORTAL00001", &w.residents[0], 60),
+        )
+        .await;
+    let invite = w
+        .admin
+        .created(
+            &format!("/api/v1/residents/{}/portal-invites", w.residents[0]),
+            serde_json::json!({}),
+        )
+        .await;
+    let path = invite["path"].as_str().unwrap();
+    assert!(path.starts_with("/portal/enrol#code="), "{invite}");
+    // A ceremony not started from the portal's own page is refused.
+    let (status, body) = w
+        .admin
+        .post(
+            "/portal/passkeys/sign-in/start",
+            serde_json::json!({"email": "anna@example.org"}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "cross_origin");
+    let base = p.base.replace("127.0.0.1", "localhost");
+    let shots = tempfile::tempdir().unwrap();
+    let out = Command::new("node")
+        .arg(e2e_dir().join("portal.mjs"))
+        .arg(&base)
+        .arg(path)
+        .arg("anna@example.org")
+        .arg("PORTAL00001")
+        .arg(shots.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser checks failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shots.path().join("portal-home.png").exists());
+    if let Ok(dir) = std::env::var("CUBBY_SCREENSHOTS") {
+        for f in std::fs::read_dir(shots.path()).unwrap().flatten() {
+            let _ = std::fs::copy(f.path(), std::path::Path::new(&dir).join(f.file_name()));
+        }
+    }
+}

@@ -49,7 +49,7 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         me::remove_member, me::add_delegate, me::delegates, me::revoke_delegate, me::issue_my_grant,
         me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found, me::phone_pickup,
         rooms::add_courier, rooms::list_couriers, rooms::start_visit, rooms::set_room_path, rooms::shelve,
-        rooms::parcel_not_found, rooms::room_entries,
+        rooms::parcel_not_found, rooms::room_entries, crate::web::portal::invite,
         planning::create_plan, planning::site_analytics, planning::site_forecast,
         planning::locker_capacity_forecast, policies::get_policy, policies::put_policy, policies::list_messages,
         policies::list_templates, policies::put_template, policies::delete_template,
@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
             post(sites::create_resident).get(sites::list_residents),
         )
         .route("/residents/{resident_id}", get(sites::get_resident))
+        .route(
+            "/residents/{resident_id}/portal-invites",
+            post(crate::web::portal::invite),
+        )
         .route("/sites/{site_id}/parcel-rooms", post(sites::create_room))
         .route(
             "/sites/{site_id}/lockers",

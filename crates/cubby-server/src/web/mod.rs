@@ -6,6 +6,7 @@
 //! server-sent events.
 
 mod courier;
+pub(crate) mod portal;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
         .merge(courier::router())
+        .merge(portal::router())
         .layer(middleware::from_fn(console_headers))
 }
 
@@ -150,7 +152,7 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-fn session_mac(secret: &[u8], value: &str) -> [u8; 32] {
+pub(crate) fn session_mac(secret: &[u8], value: &str) -> [u8; 32] {
     mac(secret, &["web-session", value])
 }
 
@@ -315,7 +317,7 @@ pub(crate) fn form_is_ours(headers: &HeaderMap, csrf: &str, session: &Session) -
 
 /// A POST must come from a page of this server: the browser's Origin header
 /// names the host it was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
     match (host, origin) {
@@ -509,7 +511,7 @@ struct SitePage {
     incidents: Vec<IncidentLine>,
 }
 
-fn utc(ms: i64) -> String {
+pub(crate) fn utc(ms: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()

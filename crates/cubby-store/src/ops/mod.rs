@@ -9,6 +9,7 @@ mod idempotency;
 mod lockers;
 mod outbox;
 mod parcels;
+pub mod passkeys;
 mod schedule;
 pub mod self_service;
 mod tenants;

@@ -62,8 +62,9 @@ conformance!(journals_are_stored_once_and_act_on_parcels);
 conformance!(deposits_made_at_the_locker_are_recorded_where_the_locker_put_them);
 
 mod self_service;
-use self_service::households_vacation_delegates_and_rooms;
+use self_service::{households_vacation_delegates_and_rooms, invitations_ceremonies_and_passkeys};
 conformance!(households_vacation_delegates_and_rooms);
+conformance!(invitations_ceremonies_and_passkeys);
 
 struct Site {
     site_id: String,

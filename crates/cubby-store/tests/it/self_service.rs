@@ -318,3 +318,71 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
         .is_empty()
     );
 }
+
+/// Invitations are spent once; ceremonies are taken once and expire; the
+/// portal token is made once per resident.
+pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
+    use cubby_store::ops::passkeys as pk;
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 1, 1).await;
+    let anna = site.residents[0].clone();
+    let a = anna.clone();
+    let outcome = store
+        .transact(move |conn| {
+            Box::pin(async move {
+                pk::create_invite(conn, &[1; 32], &a, "manager:tok", 10, 100).await?;
+                let live = pk::invite(conn, &[1; 32], 50).await?;
+                let expired = pk::invite(conn, &[1; 32], 100).await?;
+                let first = pk::spend_invite(conn, &[1; 32], 60).await?;
+                let second = pk::spend_invite(conn, &[1; 32], 61).await?;
+                let after = pk::invite(conn, &[1; 32], 62).await?;
+                pk::save_ceremony(conn, "c1", "register", Some(&a), "{}", 10, 100).await?;
+                let wrong_kind = pk::take_ceremony(conn, "c1", "sign_in", 20).await?;
+                pk::save_ceremony(conn, "c2", "register", Some(&a), "{\"s\":1}", 10, 100).await?;
+                let taken = pk::take_ceremony(conn, "c2", "register", 20).await?;
+                let again = pk::take_ceremony(conn, "c2", "register", 21).await?;
+                pk::save_ceremony(conn, "c3", "sign_in", None, "{}", 10, 100).await?;
+                let late = pk::take_ceremony(conn, "c3", "sign_in", 100).await?;
+                Ok((
+                    live, expired, first, second, after, wrong_kind, taken, again, late,
+                ))
+            })
+        })
+        .await
+        .unwrap();
+    let (live, expired, first, second, after, wrong_kind, taken, again, late) = outcome;
+    assert_eq!(live.as_deref(), Some(anna.as_str()));
+    assert!(expired.is_none(), "expired");
+    assert!(first && !second, "spent once");
+    assert!(after.is_none());
+    assert!(
+        wrong_kind.is_none(),
+        "a ceremony answers only its own kind (and is gone)"
+    );
+    assert_eq!(taken, Some((Some(anna.clone()), "{\"s\":1}".to_string())));
+    assert!(again.is_none(), "single use");
+    assert!(late.is_none(), "expired");
+
+    let a = anna.clone();
+    let (t1, t2, keys, found) = store
+        .transact(move |conn| {
+            Box::pin(async move {
+                pk::add_passkey(conn, "cred-1", &a, "{\"k\":1}", 30).await?;
+                let t1 = pk::portal_token(conn, &a, "tok_p1", &[7; 32], "org_1", 30).await?;
+                let t2 = pk::portal_token(conn, &a, "tok_p2", &[8; 32], "org_1", 31).await?;
+                pk::touch_passkey(conn, "cred-1", "{\"k\":2}", 40).await?;
+                let keys = pk::passkeys_of(conn, &a).await?;
+                let found = pk::passkey(conn, "cred-1").await?;
+                Ok((t1, t2, keys, found))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (t1.as_str(), t2.as_str()),
+        ("tok_p1", "tok_p1"),
+        "one portal token"
+    );
+    assert_eq!(keys.len(), 1);
+    assert_eq!(found, Some((anna, "{\"k\":2}".to_string())));
+}

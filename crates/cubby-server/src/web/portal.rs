@@ -1,0 +1,630 @@
+//! The resident portal, signed in with passkeys (WebAuthn, webauthn-rs).
+//!
+//! A resident's first passkey is registered from a one-time invitation that
+//! staff issue (`POST /api/v1/residents/{id}/portal-invites`; the code travels
+//! in the link's fragment, so it never reaches a server log). Later sign-ins
+//! name the resident's email and prove the passkey. Ceremony state lives in
+//! the database, so any instance can finish what another started. The
+//! relying party is the host name the portal is opened under (passkeys
+//! cannot be bound to a bare IP address: use a name, `localhost` on one
+//! machine).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use cubby_domain::credentials::mac;
+use cubby_domain::ids;
+use cubby_domain::lifecycle::ParcelState;
+use cubby_store::ops::passkeys as store;
+use cubby_store::ops::web_sessions;
+use cubby_store::queries;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use webauthn_rs::prelude::{
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+};
+
+use super::{
+    Portal, Session, form_is_ours, not_found, random_hex, render, session_of, unavailable,
+};
+use crate::api::check_id;
+use crate::auth::{Caller, STAFF};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{AppState, new_id, now_ms};
+
+pub(crate) const PORTAL: Portal = Portal {
+    cookie: "cubby_portal",
+    path: "/portal",
+    sign_in: "/portal/sign-in",
+};
+const INVITE_MS: i64 = 7 * 86_400_000;
+const CEREMONY_MS: i64 = 5 * 60_000;
+const SESSION_MS: i64 = 30 * 86_400_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/portal", get(home))
+        .route("/portal/enrol", get(enrol_page))
+        .route("/portal/sign-in", get(sign_in_page))
+        .route("/portal/sign-out", post(sign_out))
+        .route("/portal/assets/portal.js", get(script))
+        .route("/portal/passkeys/register/start", post(register_start))
+        .route("/portal/passkeys/register/finish", post(register_finish))
+        .route("/portal/passkeys/sign-in/start", post(sign_in_start))
+        .route("/portal/passkeys/sign-in/finish", post(sign_in_finish))
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../assets/portal.js"),
+    )
+        .into_response()
+}
+
+/// The relying party for the host the portal was opened under.
+fn webauthn_for(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
+    let refuse = |why: &str| {
+        ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "portal_needs_a_host_name",
+            why.to_string(),
+        )
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| refuse("the request names no host"))?;
+    let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
+    if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+        return Err(refuse(
+            "passkeys need a host name: open the portal under its name (localhost on this machine)",
+        ));
+    }
+    let scheme = if name == "localhost" { "http" } else { "https" };
+    let origin = Url::parse(&format!("{scheme}://{host}"))
+        .map_err(|_| refuse("the host is not a valid name"))?;
+    WebauthnBuilder::new(name, &origin)
+        .and_then(|b| b.rp_name("Cubby").build())
+        .map_err(|e| refuse(&format!("cannot act for {name}: {e}")))
+}
+
+/// The WebAuthn user handle of a resident: stable, and reveals nothing.
+fn user_handle(resident_id: &str) -> Uuid {
+    let digest = Sha256::digest(format!("cubby-resident-handle-v1:{resident_id}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(b)
+}
+
+fn invite_mac(secret: &[u8], code: &str) -> [u8; 32] {
+    mac(secret, &["portal-invite", code])
+}
+
+fn same_origin_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    if super::same_origin(headers) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "this request did not come from the portal",
+        ))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PortalInvite {
+    /// Open this path on the portal's host; the code is in the fragment.
+    pub path: String,
+    pub expires_ms: i64,
+}
+
+/// Invite a resident to the portal: a one-time link (valid 7 days) that
+/// registers their first passkey.
+#[utoipa::path(post, path = "/api/v1/residents/{resident_id}/portal-invites", params(("resident_id" = String, Path)),
+    responses((status = 201, body = PortalInvite), (status = 404, body = ErrorBody)))]
+pub async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(resident_id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(STAFF)?;
+    check_id(ids::RESIDENT, &resident_id, "resident")?;
+    {
+        let mut conn = state
+            .store
+            .reader()
+            .await
+            .map_err(cubby_store::OpError::from)?;
+        let resident = queries::resident(&mut conn, &resident_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resident"))?;
+        let site = queries::site(&mut conn, &resident.site_id)
+            .await?
+            .filter(|s| caller.sees_org(&s.org_id))
+            .ok_or_else(|| ApiError::not_found("resident"))?;
+        let _ = site;
+    }
+    let code = random_hex();
+    let code_mac = invite_mac(&state.secret, &code);
+    let (now, actor) = (now_ms(), caller.actor());
+    let rid = resident_id.clone();
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                store::create_invite(conn, &code_mac, &rid, &actor, now, now + INVITE_MS).await
+            })
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PortalInvite {
+            path: format!("/portal/enrol#code={code}"),
+            expires_ms: now + INVITE_MS,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portal/enrol.html")]
+struct EnrolPage;
+
+async fn enrol_page() -> Response {
+    render(&EnrolPage)
+}
+
+#[derive(Template)]
+#[template(path = "portal/sign_in.html")]
+struct SignInPage;
+
+async fn sign_in_page() -> Response {
+    render(&SignInPage)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterStart {
+    code: String,
+}
+
+#[derive(Serialize)]
+struct Challenge {
+    ceremony: String,
+    options: serde_json::Value,
+}
+
+async fn register_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<RegisterStart>,
+) -> ApiResult<Json<Challenge>> {
+    same_origin_json(&headers)?;
+    let webauthn = webauthn_for(&headers)?;
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invite_not_valid",
+            "this invitation has expired or was used; ask your building for a new one",
+        )
+    };
+    if body.code.len() != 64 {
+        return Err(refused());
+    }
+    let now = now_ms();
+    let code_mac = invite_mac(&state.secret, &body.code);
+    let resident = {
+        let mut conn = state
+            .store
+            .reader()
+            .await
+            .map_err(cubby_store::OpError::from)?;
+        let rid = store::invite(&mut conn, &code_mac, now)
+            .await?
+            .ok_or_else(refused)?;
+        queries::resident(&mut conn, &rid)
+            .await?
+            .ok_or_else(refused)?
+    };
+    let (options, reg) = webauthn
+        .start_passkey_registration(
+            user_handle(&resident.id),
+            resident.email.as_deref().unwrap_or(&resident.name),
+            &resident.name,
+            None,
+        )
+        .map_err(|e| ApiError::invalid("passkey", e.to_string()))?;
+    // The invitation code rides along in the ceremony; it is spent only
+    // when the passkey is stored.
+    let saved = serde_json::json!({ "reg": reg, "invite": hex::encode(code_mac) }).to_string();
+    let ceremony = random_hex();
+    let (cid, rid) = (ceremony.clone(), resident.id.clone());
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                store::save_ceremony(
+                    conn,
+                    &cid,
+                    "register",
+                    Some(&rid),
+                    &saved,
+                    now,
+                    now + CEREMONY_MS,
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(Challenge {
+        ceremony,
+        options: serde_json::to_value(options).unwrap_or_default(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterFinish {
+    ceremony: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+fn ceremony_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "passkey_refused",
+        "the passkey could not be verified; start again",
+    )
+}
+
+/// Opens a portal session for a resident and answers with its cookie.
+async fn open_session(state: &AppState, resident_id: &str) -> ApiResult<Response> {
+    let value = random_hex();
+    let id_mac = super::session_mac(&state.secret, &value);
+    let csrf = random_hex();
+    let now = now_ms();
+    let rid = resident_id.to_string();
+    let token_id = new_id(ids::TOKEN);
+    // A portal token cannot be presented as a bearer token: its MAC is of
+    // random bytes nobody holds.
+    let unusable = mac(&state.secret, &["unusable-token", &random_hex()]);
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                let resident = queries::resident(conn, &rid)
+                    .await?
+                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+                let site = queries::site(conn, &resident.site_id)
+                    .await?
+                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+                let token =
+                    store::portal_token(conn, &rid, &token_id, &unusable, &site.org_id, now)
+                        .await?;
+                web_sessions::open_session(conn, &id_mac, &token, &csrf, now, now + SESSION_MS)
+                    .await
+            })
+        })
+        .await?;
+    let cookie = format!(
+        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        PORTAL.cookie,
+        PORTAL.path,
+        SESSION_MS / 1000
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "next": "/portal" })),
+    )
+        .into_response())
+}
+
+fn cred_id_of(passkey: &Passkey) -> String {
+    serde_json::to_value(passkey.cred_id())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+async fn register_finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<RegisterFinish>,
+) -> ApiResult<Response> {
+    same_origin_json(&headers)?;
+    let webauthn = webauthn_for(&headers)?;
+    let now = now_ms();
+    let id = body.ceremony.clone();
+    let taken = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::take_ceremony(conn, &id, "register", now).await })
+        })
+        .await?;
+    let Some((Some(resident_id), saved)) = taken else {
+        return Err(ceremony_failed());
+    };
+    let saved: serde_json::Value = serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
+    let reg: PasskeyRegistration =
+        serde_json::from_value(saved["reg"].clone()).map_err(|_| ceremony_failed())?;
+    let invite: [u8; 32] = saved["invite"]
+        .as_str()
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(ceremony_failed)?;
+    let passkey = webauthn
+        .finish_passkey_registration(&body.credential, &reg)
+        .map_err(|_| ceremony_failed())?;
+    let cred_id = cred_id_of(&passkey);
+    let json = serde_json::to_string(&passkey).map_err(|_| ceremony_failed())?;
+    let rid = resident_id.clone();
+    let stored = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                if !store::spend_invite(conn, &invite, now).await? {
+                    return Ok(false);
+                }
+                store::add_passkey(conn, &cred_id, &rid, &json, now).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !stored {
+        return Err(ceremony_failed());
+    }
+    open_session(&state, &resident_id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInStart {
+    email: String,
+}
+
+async fn sign_in_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<SignInStart>,
+) -> ApiResult<Json<Challenge>> {
+    same_origin_json(&headers)?;
+    let webauthn = webauthn_for(&headers)?;
+    let email = body.email.trim().to_ascii_lowercase();
+    if email.is_empty() || email.len() > 254 {
+        return Err(ApiError::invalid(
+            "email",
+            "give the email your building has",
+        ));
+    }
+    let found = {
+        let mut conn = state
+            .store
+            .reader()
+            .await
+            .map_err(cubby_store::OpError::from)?;
+        store::passkeys_by_email(&mut conn, &email).await?
+    };
+    let passkeys: Vec<Passkey> = found
+        .iter()
+        .filter_map(|(_, _, json)| serde_json::from_str(json).ok())
+        .collect();
+    let ceremony = random_hex();
+    if passkeys.is_empty() {
+        // The same shape of answer for an address without a passkey, so the
+        // sign-in page does not tell who lives here; it can only fail.
+        let mut challenge = [0u8; 32];
+        crate::os_random(&mut challenge);
+        let mut fake_id = [0u8; 32];
+        crate::os_random(&mut fake_id);
+        let options = serde_json::json!({ "publicKey": {
+            "challenge": base64url(&challenge),
+            "timeout": 300000,
+            "rpId": webauthn_rp_id(&headers),
+            "allowCredentials": [{ "type": "public-key", "id": base64url(&fake_id) }],
+            "userVerification": "required",
+        }});
+        return Ok(Json(Challenge { ceremony, options }));
+    }
+    let (options, auth) = webauthn
+        .start_passkey_authentication(&passkeys)
+        .map_err(|e| ApiError::invalid("passkey", e.to_string()))?;
+    let saved = serde_json::to_string(&auth).map_err(|_| ceremony_failed())?;
+    let now = now_ms();
+    let cid = ceremony.clone();
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                store::save_ceremony(conn, &cid, "sign_in", None, &saved, now, now + CEREMONY_MS)
+                    .await
+            })
+        })
+        .await?;
+    Ok(Json(Challenge {
+        ceremony,
+        options: serde_json::to_value(options).unwrap_or_default(),
+    }))
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn webauthn_rp_id(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    host.rsplit_once(':').map_or(host, |(n, _)| n).to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInFinish {
+    ceremony: String,
+    credential: PublicKeyCredential,
+}
+
+async fn sign_in_finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<SignInFinish>,
+) -> ApiResult<Response> {
+    same_origin_json(&headers)?;
+    let webauthn = webauthn_for(&headers)?;
+    let now = now_ms();
+    let id = body.ceremony.clone();
+    let taken = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::take_ceremony(conn, &id, "sign_in", now).await })
+        })
+        .await?;
+    let Some((_, saved)) = taken else {
+        return Err(ceremony_failed());
+    };
+    let auth: PasskeyAuthentication =
+        serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
+    let result = webauthn
+        .finish_passkey_authentication(&body.credential, &auth)
+        .map_err(|_| ceremony_failed())?;
+    let used = serde_json::to_value(result.cred_id())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    // The passkey that signed, its owner, and its new counter.
+    let (resident_id, json) = {
+        let mut conn = state
+            .store
+            .reader()
+            .await
+            .map_err(cubby_store::OpError::from)?;
+        store::passkey(&mut conn, &used)
+            .await?
+            .ok_or_else(ceremony_failed)?
+    };
+    let mut passkey: Passkey = serde_json::from_str(&json).map_err(|_| ceremony_failed())?;
+    passkey.update_credential(&result);
+    let json = serde_json::to_string(&passkey).map_err(|_| ceremony_failed())?;
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::touch_passkey(conn, &used, &json, now).await })
+        })
+        .await?;
+    open_session(&state, &resident_id).await
+}
+
+struct ParcelLine {
+    tracking: String,
+    place: String,
+    state: String,
+    since: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+struct HomePage {
+    csrf: String,
+    name: String,
+    waiting: Vec<ParcelLine>,
+    passkeys: usize,
+}
+
+/// A signed-in resident.
+struct ResidentSession(Session, String);
+
+impl axum::extract::FromRequestParts<AppState> for ResidentSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let s = session_of(parts, state, &PORTAL).await?;
+        match s.caller.resident_id.clone() {
+            Some(rid) => Ok(ResidentSession(s, rid)),
+            None => Err(not_found("page")),
+        }
+    }
+}
+
+async fn home(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+) -> Response {
+    let built: Result<HomePage, cubby_store::OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let resident = queries::resident(&mut conn, &rid)
+            .await?
+            .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+        let mut waiting = Vec::new();
+        let parcels = cubby_store::ops::self_service::parcels_of_resident(
+            &mut conn,
+            &resident.site_id,
+            &resident.id,
+            100,
+        )
+        .await?;
+        for p in parcels.into_iter().filter(|p| {
+            matches!(
+                p.state,
+                ParcelState::Deposited | ParcelState::OnHold | ParcelState::Expired
+            )
+        }) {
+            let place = match (&p.locker_id, &p.compartment_label) {
+                (Some(l), Some(label)) => {
+                    let name = queries::locker(&mut conn, l)
+                        .await?
+                        .map(|l| l.name)
+                        .unwrap_or_default();
+                    format!("locker {name}, door {label}")
+                }
+                _ => "the parcel room".to_string(),
+            };
+            waiting.push(ParcelLine {
+                tracking: p.tracking_number.clone(),
+                place,
+                state: p.state.as_str().replace('_', " "),
+                since: super::utc(p.updated_ms),
+            });
+        }
+        let passkeys = store::passkeys_of(&mut conn, &resident.id).await?.len();
+        Ok(HomePage {
+            csrf: session.csrf.clone(),
+            name: resident.name,
+            waiting,
+            passkeys,
+        })
+    }
+    .await;
+    match built {
+        Ok(page) => render(&page),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ResidentSession(session, _): ResidentSession,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return super::forbidden_form();
+    }
+    super::close_portal_session(&state, &session, &headers, &form.csrf, &PORTAL).await
+}

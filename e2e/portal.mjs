@@ -1,0 +1,101 @@
+// The resident portal in a real browser (Debian chromium, playwright-core)
+// with Chromium's virtual authenticator: a resident registers a passkey from
+// the invitation link, sees the parcel waiting for them, signs out, and signs
+// in again with the passkey. A used invitation and an unknown email get
+// nowhere. axe-core finds no serious violation; no CSP violation; nothing is
+// loaded from elsewhere.
+//
+// Usage: node portal.mjs BASE_URL INVITE_PATH EMAIL TRACKING SHOT_DIR
+// (BASE_URL must use a host name, e.g. http://localhost:PORT: passkeys are
+// never bound to a bare IP address.) Prints one JSON line; exits 0 when every
+// check passed.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [base, invite, email, tracking, shots] = process.argv.slice(2);
+if (!base || !invite || !email || !tracking || !shots) {
+  console.error("usage: node portal.mjs BASE_URL INVITE_PATH EMAIL TRACKING SHOT_DIR");
+  process.exit(2);
+}
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const result = { checks: [], foreign: [], csp: [], axe: {} };
+let ok = true;
+const check = (name, pass, detail) => {
+  result.checks.push({ name, pass, detail });
+  if (!pass) ok = false;
+};
+async function audit(page, name) {
+  await page.evaluate(axeSource);
+  const r = await page.evaluate(async () => {
+    const out = await window.axe.run(document, { resultTypes: ["violations"] });
+    return out.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  });
+  result.axe[name] = r;
+  const serious = r.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(`axe: ${name} has no serious violations`, serious.length === 0, JSON.stringify(serious));
+}
+
+try {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  const origin = new URL(base).origin;
+  page.on("request", (r) => { if (!r.url().startsWith(origin)) result.foreign.push(r.url()); });
+  page.on("console", (m) => { if (m.text().includes("Content Security Policy")) result.csp.push(m.text()); });
+  // A platform authenticator with user verification, as a phone has.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2", transport: "internal", hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+
+  await page.goto(base + invite);
+  await audit(page, "enrol");
+  await page.click("#enrol");
+  await page.waitForURL(`${base}/portal`, { timeout: 15000 });
+  const creds = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  check("one passkey on the device", creds.credentials.length === 1, String(creds.credentials.length));
+  check("the parcel is listed", (await page.textContent("#parcels")).includes(tracking), "");
+  await audit(page, "home");
+  await page.screenshot({ path: join(shots, "portal-home.png"), fullPage: true });
+
+  // Signing out, then in again with the passkey.
+  await page.click(".sign-out button");
+  await page.waitForURL(`${base}/portal/sign-in`);
+  await page.goto(`${base}/portal`);
+  check("signed out for good", page.url().endsWith("/portal/sign-in"), page.url());
+  await audit(page, "sign-in");
+  await page.fill("#email", "nobody@example.org");
+  await page.click("main button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("Sign-in did not work"), null, { timeout: 15000 });
+  check("an unknown email gets nowhere", page.url().endsWith("/portal/sign-in"), page.url());
+  await page.fill("#email", email);
+  await page.click("main button[type=submit]");
+  await page.waitForURL(`${base}/portal`, { timeout: 15000 });
+  check("signed in with the passkey", (await page.textContent("#parcels")).includes(tracking), "");
+  await page.screenshot({ path: join(shots, "portal-signed-in.png"), fullPage: true });
+
+  // The invitation was spent by the first passkey.
+  const again = await context.newPage();
+  await again.goto(base + invite);
+  await again.click("#enrol");
+  await again.waitForFunction(() => document.getElementById("message").textContent.startsWith("That did not work"), null, { timeout: 15000 });
+  check("a used invitation registers nothing", (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials.length === 1, "");
+} catch (e) {
+  check("no exception", false, String(e));
+} finally {
+  await browser.close();
+}
+check("nothing loaded from elsewhere", result.foreign.length === 0, result.foreign.join(" "));
+check("no Content-Security-Policy violation", result.csp.length === 0, result.csp.join(" | "));
+console.log(JSON.stringify(result));
+process.exit(ok ? 0 : 1);
