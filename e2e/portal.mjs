@@ -5,7 +5,11 @@
 // nowhere. axe-core finds no serious violation; no CSP violation; nothing is
 // loaded from elsewhere.
 //
-// Usage: node portal.mjs BASE_URL INVITE_PATH EMAIL TRACKING SHOT_DIR
+// Then, at the locker's kiosk page (served by the agent), the resident
+// collects once by the pass's QR token and, after a second delivery, by its
+// code.
+//
+// Usage: node portal.mjs BASE_URL INVITE_PATH EMAIL TRACKING SHOT_DIR KIOSK_URL STAFF_TOKEN LOCKER_ID RESIDENT_ID
 // (BASE_URL must use a host name, e.g. http://localhost:PORT: passkeys are
 // never bound to a bare IP address.) Prints one JSON line; exits 0 when every
 // check passed.
@@ -14,10 +18,34 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [base, invite, email, tracking, shots] = process.argv.slice(2);
-if (!base || !invite || !email || !tracking || !shots) {
-  console.error("usage: node portal.mjs BASE_URL INVITE_PATH EMAIL TRACKING SHOT_DIR");
+const [base, invite, email, tracking, shots, kiosk, staffToken, lockerId, residentId] = process.argv.slice(2);
+if (!base || !invite || !email || !tracking || !shots || !kiosk || !staffToken || !lockerId || !residentId) {
+  console.error("usage: node portal.mjs BASE_URL INVITE_PATH EMAIL TRACKING SHOT_DIR KIOSK_URL STAFF_TOKEN LOCKER_ID RESIDENT_ID");
   process.exit(2);
+}
+
+// Presents a code or a scanned QR token at the kiosk page until the
+// locker's cache knows it (it follows the portal within a moment).
+async function collectAt(k, value) {
+  for (let i = 0; i < 6; i++) {
+    await k.evaluate(() => { document.querySelector("#message").textContent = ""; });
+    await k.fill("#code", value);
+    await k.click("#collect button[type=submit]");
+    await k.waitForFunction(() => document.querySelector("#message").textContent.length > 0);
+    if ((await k.getAttribute("#message", "class")) === "ok") return await k.textContent("#message");
+    await k.waitForTimeout(700);
+  }
+  return await k.textContent("#message");
+}
+
+async function showPass(page) {
+  await page.goto(`${base}/portal`);
+  await page.click("main button[type=submit]");
+  await page.waitForSelector("#pass-code");
+  return {
+    code: (await page.textContent("#pass-code")).trim(),
+    token: (await page.textContent("#pass-token")).trim(),
+  };
 }
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -83,6 +111,36 @@ try {
   await page.waitForURL(`${base}/portal`, { timeout: 15000 });
   check("signed in with the passkey", (await page.textContent("#parcels")).includes(tracking), "");
   await page.screenshot({ path: join(shots, "portal-signed-in.png"), fullPage: true });
+
+  // At the locker: the pass's QR token opens the parcel's door.
+  const first = await showPass(page);
+  check("the pass shows a QR code", (await page.locator(".qr svg").count()) === 1, "");
+  check("and an 8-digit code", /^[0-9]{8}$/.test(first.code), first.code);
+  await audit(page, "pass");
+  await page.screenshot({ path: join(shots, "portal-pass.png"), fullPage: true });
+  const k = await context.newPage();
+  await k.goto(kiosk);
+  const byQr = await collectAt(k, first.token);
+  result.by_qr = byQr;
+  check("collected at the kiosk by QR", byQr.startsWith("Open:") && byQr.includes("A01"), byQr);
+
+  // A second parcel arrives; this time the code is typed.
+  const res = await fetch(`${base.replace("localhost", "127.0.0.1")}/api/v1/lockers/${lockerId}/deposits`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${staffToken}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      tracking_number: "PORTAL00002", carrier: "dhl",
+      recipient: { resident_id: residentId },
+      width_mm: 300, height_mm: 150, depth_mm: 200,
+    }),
+  });
+  const second = await res.json();
+  check("a second parcel deposited", res.status === 201, JSON.stringify(second));
+  const pass2 = await showPass(page);
+  check("a new code each time", pass2.code !== first.code, "");
+  const byCode = await collectAt(k, pass2.code);
+  result.by_code = byCode;
+  check("collected at the kiosk by code", byCode.startsWith("Open:") && byCode.includes(second.compartment.label), byCode);
 
   // The invitation was spent by the first passkey.
   const again = await context.newPage();

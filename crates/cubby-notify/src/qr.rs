@@ -37,6 +37,31 @@ pub fn qr_png(payload: &str) -> Option<Vec<u8>> {
     encode_bilevel_png(side, side, &bits)
 }
 
+/// Encodes `payload` as a QR code (error correction M) drawn as an SVG
+/// document: one path of dark modules, with the quiet zone, scaling to its
+/// box. For pages (no image file, nothing to fetch). `None` if the payload
+/// does not fit in a QR code.
+pub fn qr_svg(payload: &str, label: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).ok()?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = modules + 2 * QUIET;
+    let mut path = String::new();
+    for (i, c) in colors.iter().enumerate() {
+        if *c == Color::Dark {
+            let (x, y) = (i % modules + QUIET, i / modules + QUIET);
+            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+        }
+    }
+    let label: String = label
+        .chars()
+        .filter(|c| c.is_alphanumeric() || " -:.,".contains(*c))
+        .collect();
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" role=\"img\" aria-label=\"{label}\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    ))
+}
+
 /// Encodes a black-and-white image (`true` = black), row-major, as a 1-bit
 /// greyscale PNG. `None` if `pixels` does not hold `width * height` values or
 /// a dimension is zero or too large.

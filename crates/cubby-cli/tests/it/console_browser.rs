@@ -251,12 +251,18 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
     }
     let p = CubbyProcess::start(bin(), None);
     let w = seed(&p, small_bank()).await;
-    w.admin
-        .created(
-            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
-            crate::parcel("PORTAL00001", &w.residents[0], 60),
-        )
-        .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, identity) = crate::edge::provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = cubby_testkit::AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        &[],
+    );
+    crate::edge::wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let d = crate::edge::deposit_into_a01(&w, &agent).await;
+    let first = d["parcel_id"].as_str().unwrap().to_string();
     let invite = w
         .admin
         .created(
@@ -283,8 +289,12 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
         .arg(&base)
         .arg(path)
         .arg("anna@example.org")
-        .arg("PORTAL00001")
+        .arg("RB123456785GB")
         .arg(shots.path())
+        .arg(format!("{}/", agent.kiosk))
+        .arg(ADMIN_TOKEN)
+        .arg(&w.locker_id)
+        .arg(&w.residents[0])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -294,6 +304,22 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(shots.path().join("portal-home.png").exists());
+    // Both pick-ups reach the server from the locker's journal.
+    let picked = cubby_testkit::eventually(10, "both pick-ups at the server", || async {
+        let (_, parcels) = w
+            .admin
+            .get(&format!("/api/v1/sites/{}/parcels", w.site_id))
+            .await;
+        let picked: Vec<String> = parcels
+            .as_array()?
+            .iter()
+            .filter(|p| p["state"] == "picked_up")
+            .filter_map(|p| p["id"].as_str().map(str::to_string))
+            .collect();
+        (picked.len() == 2).then_some(picked)
+    })
+    .await;
+    assert!(picked.contains(&first));
     if let Ok(dir) = std::env::var("CUBBY_SCREENSHOTS") {
         for f in std::fs::read_dir(shots.path()).unwrap().flatten() {
             let _ = std::fs::copy(f.path(), std::path::Path::new(&dir).join(f.file_name()));

@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/enrol", get(enrol_page))
         .route("/portal/sign-in", get(sign_in_page))
         .route("/portal/sign-out", post(sign_out))
+        .route("/portal/lockers/{locker_id}/pass", post(show_pass))
         .route("/portal/assets/portal.js", get(script))
         .route("/portal/passkeys/register/start", post(register_start))
         .route("/portal/passkeys/register/finish", post(register_finish))
@@ -536,6 +537,8 @@ struct HomePage {
     csrf: String,
     name: String,
     waiting: Vec<ParcelLine>,
+    /// Lockers holding something for the resident: (id, name).
+    lockers: Vec<(String, String)>,
     passkeys: usize,
 }
 
@@ -567,6 +570,7 @@ async fn home(
             .await?
             .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
         let mut waiting = Vec::new();
+        let mut lockers: Vec<(String, String)> = Vec::new();
         let parcels = cubby_store::ops::self_service::parcels_of_resident(
             &mut conn,
             &resident.site_id,
@@ -586,6 +590,9 @@ async fn home(
                         .await?
                         .map(|l| l.name)
                         .unwrap_or_default();
+                    if !lockers.iter().any(|(id, _)| id == l) {
+                        lockers.push((l.clone(), name.clone()));
+                    }
                     format!("locker {name}, door {label}")
                 }
                 _ => "the parcel room".to_string(),
@@ -602,6 +609,7 @@ async fn home(
             csrf: session.csrf.clone(),
             name: resident.name,
             waiting,
+            lockers,
             passkeys,
         })
     }
@@ -627,4 +635,78 @@ async fn sign_out(
         return super::forbidden_form();
     }
     super::close_portal_session(&state, &session, &headers, &form.csrf, &PORTAL).await
+}
+
+#[derive(Template)]
+#[template(path = "portal/pass.html")]
+struct PassPage {
+    locker: String,
+    code: String,
+    token: String,
+    qr_svg: String,
+}
+
+/// A fresh pick-up pass for one locker: a code and a QR token, both opening
+/// everything waiting for the resident there.
+async fn show_pass(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Path(locker_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return super::forbidden_form();
+    }
+    if !ids::looks_like(ids::LOCKER, &locker_id) {
+        return not_found("locker");
+    }
+    let locker = {
+        let mut conn = match state.store.reader().await {
+            Ok(c) => c,
+            Err(e) => return unavailable(e),
+        };
+        match queries::locker(&mut conn, &locker_id).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return not_found("locker"),
+            Err(e) => return unavailable(e),
+        }
+    };
+    let mut issued = None;
+    // A fresh code may collide with a live one at this locker; draw again.
+    for _ in 0..3 {
+        let secrets = crate::api::parcels::fresh_secrets(&state, &locker.id);
+        let (lid, r, s, now) = (locker.id.clone(), rid.clone(), secrets.clone(), now_ms());
+        let stored = state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move { cubby_store::ops::issue_pass(conn, &lid, &r, &s, now).await })
+            })
+            .await;
+        match stored {
+            Ok(()) => {
+                issued = Some(secrets);
+                break;
+            }
+            Err(cubby_store::OpError::Conflict {
+                code: "credential_collision",
+                ..
+            }) => continue,
+            // Nothing waiting there (any more), or not this resident's site.
+            Err(cubby_store::OpError::NotFound { .. }) => {
+                return not_found("parcel at this locker");
+            }
+            Err(e) => return unavailable(e),
+        }
+    }
+    let Some(secrets) = issued else {
+        return unavailable("no fresh code could be drawn");
+    };
+    state.devices.locker_changed(&locker.id);
+    render(&PassPage {
+        locker: locker.name,
+        qr_svg: cubby_notify::qr::qr_svg(&secrets.qr_token, "Pick-up QR code").unwrap_or_default(),
+        code: secrets.code,
+        token: secrets.qr_token,
+    })
 }

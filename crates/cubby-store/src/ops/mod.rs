@@ -34,8 +34,8 @@ pub use outbox::{
 };
 pub use parcels::{
     Announcement, DepositOutcome, DepositRequest, DepositSecrets, IssuedCredential, PickupOutcome,
-    PresentedMac, Recipient, announce, deposit, pickup, pickup_reported_by_device, reissue_code,
-    reset_keypad, transition,
+    PresentedMac, Recipient, announce, deposit, issue_pass, pickup, pickup_reported_by_device,
+    reissue_code, reset_keypad, transition,
 };
 pub use schedule::{
     ScheduleRow, Unscheduled, due_parcels, insert_schedule, lock_schedule, save_policy,

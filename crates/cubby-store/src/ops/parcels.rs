@@ -863,6 +863,38 @@ pub async fn reissue_code(
     Ok(resident)
 }
 
+/// A pick-up pass shown in the resident portal: a fresh keypad code (it
+/// replaces the one in their messages) and a fresh QR token, both opening
+/// everything they have waiting at the locker.
+pub async fn issue_pass(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    resident_id: &str,
+    s: &DepositSecrets,
+    now: Millis,
+) -> Result<(), OpError> {
+    reissue_code(
+        conn,
+        locker_id,
+        resident_id,
+        &s.code_credential_id,
+        (&s.code_mac, &s.code_local_mac),
+        now,
+    )
+    .await?;
+    insert_credential(
+        conn,
+        &s.qr_credential_id,
+        locker_id,
+        resident_id,
+        "qr",
+        (&s.qr_mac, &s.qr_local_mac),
+        None,
+        now,
+    )
+    .await
+}
+
 /// Staff reviewed a disabled keypad: it accepts codes again.
 pub async fn reset_keypad(conn: &mut AnyConnection, locker_id: &str) -> Result<(), OpError> {
     let locker = lock_locker(conn, locker_id).await?;
