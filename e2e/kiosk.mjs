@@ -4,7 +4,11 @@
 //
 // Usage: node kiosk.mjs KIOSK_URL CODE SCREENSHOT_PATH
 // Prints one JSON line; exits 0 when every check passed.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const [kioskUrl, code, screenshot] = process.argv.slice(2);
 if (!kioskUrl || !code || !screenshot) {
@@ -35,8 +39,31 @@ try {
   page.on("request", (r) => {
     if (!r.url().startsWith(origin)) result.foreign.push(r.url());
   });
+  const csp = [];
+  page.on("console", (m) => { if (m.text().includes("Content Security Policy")) csp.push(m.text()); });
   await page.goto(kioskUrl);
   check("title", (await page.title()) === "Cubby locker", await page.title());
+
+  // Accessibility (axe-core, WCAG 2.2 AA rules): no serious violation.
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const out = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"] } });
+    return out.violations.map((v) => ({ id: v.id, impact: v.impact }));
+  });
+  result.axe = violations;
+  check("axe: no serious violations", !violations.some((v) => v.impact === "serious" || v.impact === "critical"), JSON.stringify(violations));
+  check("keypad keys are labelled", (await page.getAttribute("#key-del", "aria-label")) === "Delete the last digit", "");
+
+  // The language switch: the same wrong code, refused in Polish, then back.
+  await page.click('.langs button[data-lang="pl"]');
+  check("page language follows", (await page.getAttribute("html", "lang")) === "pl", "");
+  check("labels translated", (await page.textContent("label[for=code]")).startsWith("Wpisz"), await page.textContent("label[for=code]"));
+  await page.fill("#code", "12345678");
+  await page.click("#collect button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#message").textContent.length > 0);
+  check("refusal in Polish", (await page.textContent("#message")) === "Kod nie został przyjęty.", await page.textContent("#message"));
+  await page.click('.langs button[data-lang="en"]');
+  check("no CSP violation", csp.length === 0, csp.join(" | "));
 
   // A wrong code typed on a keyboard (or a scanner acting as one).
   await page.fill("#code", "00000000");

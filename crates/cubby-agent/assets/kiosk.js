@@ -1,9 +1,87 @@
 // The locker's touchscreen. Hand-written, no dependencies: it talks only to
-// the agent beside it, so it works with the server unreachable.
+// the agent beside it, so it works with the server unreachable. Four
+// languages; a wrong code and a code for no parcel get the same words.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const message = $("message");
+
+const TEXT = {
+  en: {
+    title: "Parcel locker", collect: "Collect a parcel", deliver: "Deliver (couriers)",
+    code: "Type your pick-up code or scan your QR code", open: "Open my compartment",
+    pass: "Courier pass", tracking: "Tracking number (type or scan)",
+    open_for_parcel: "Open a door for this parcel", keypad: "Keypad",
+    del: "Delete the last digit", clear: "Clear the code",
+    rejected: "The code was not accepted.",
+    locked: "Too many wrong codes. Use your QR code or ask staff.",
+    unavailable: "The locker cannot check codes right now. Please ask staff.",
+    offline: "The locker is not answering. Try again.",
+    opened: (d) => `Open: ${d}. Please close the door after taking your parcel.`,
+    put: (d) => `Put the parcel in ${d} and close the door.`,
+    refused: "The deposit was refused.",
+    door: "door", doors: "doors",
+  },
+  es: {
+    title: "Taquilla de paquetes", collect: "Recoger un paquete", deliver: "Entregar (mensajeros)",
+    code: "Escriba su código de recogida o escanee su código QR", open: "Abrir mi compartimento",
+    pass: "Pase de mensajero", tracking: "Número de seguimiento (escríbalo o escanéelo)",
+    open_for_parcel: "Abrir una puerta para este paquete", keypad: "Teclado",
+    del: "Borrar el último dígito", clear: "Borrar el código",
+    rejected: "El código no ha sido aceptado.",
+    locked: "Demasiados códigos erróneos. Use su código QR o pida ayuda al personal.",
+    unavailable: "La taquilla no puede comprobar códigos ahora. Pida ayuda al personal.",
+    offline: "La taquilla no responde. Inténtelo de nuevo.",
+    opened: (d) => `Abierto: ${d}. Cierre la puerta después de recoger su paquete.`,
+    put: (d) => `Ponga el paquete en ${d} y cierre la puerta.`,
+    refused: "La entrega ha sido rechazada.",
+    door: "puerta", doors: "puertas",
+  },
+  pl: {
+    title: "Paczkomat", collect: "Odbierz paczkę", deliver: "Nadaj (kurierzy)",
+    code: "Wpisz kod odbioru lub zeskanuj kod QR", open: "Otwórz moją skrytkę",
+    pass: "Przepustka kuriera", tracking: "Numer przesyłki (wpisz lub zeskanuj)",
+    open_for_parcel: "Otwórz drzwiczki dla tej paczki", keypad: "Klawiatura",
+    del: "Usuń ostatnią cyfrę", clear: "Wyczyść kod",
+    rejected: "Kod nie został przyjęty.",
+    locked: "Zbyt wiele błędnych kodów. Użyj kodu QR lub poproś obsługę.",
+    unavailable: "Paczkomat nie może teraz sprawdzić kodów. Poproś obsługę.",
+    offline: "Paczkomat nie odpowiada. Spróbuj ponownie.",
+    opened: (d) => `Otwarte: ${d}. Zamknij drzwiczki po wyjęciu paczki.`,
+    put: (d) => `Włóż paczkę do: ${d} i zamknij drzwiczki.`,
+    refused: "Nadanie zostało odrzucone.",
+    door: "skrytka", doors: "skrytki",
+  },
+  de: {
+    title: "Paketstation", collect: "Paket abholen", deliver: "Zustellen (Kuriere)",
+    code: "Geben Sie Ihren Abholcode ein oder scannen Sie Ihren QR-Code", open: "Mein Fach öffnen",
+    pass: "Kurierausweis", tracking: "Sendungsnummer (eingeben oder scannen)",
+    open_for_parcel: "Eine Tür für dieses Paket öffnen", keypad: "Tastenfeld",
+    del: "Letzte Ziffer löschen", clear: "Code löschen",
+    rejected: "Der Code wurde nicht angenommen.",
+    locked: "Zu viele falsche Codes. Nutzen Sie Ihren QR-Code oder fragen Sie das Personal.",
+    unavailable: "Die Station kann gerade keine Codes prüfen. Bitte fragen Sie das Personal.",
+    offline: "Die Station antwortet nicht. Bitte erneut versuchen.",
+    opened: (d) => `Offen: ${d}. Bitte schließen Sie die Tür, nachdem Sie Ihr Paket entnommen haben.`,
+    put: (d) => `Legen Sie das Paket in ${d} und schließen Sie die Tür.`,
+    refused: "Die Zustellung wurde abgelehnt.",
+    door: "Fach", doors: "Fächer",
+  },
+};
+let lang = "en";
+const t = (key) => TEXT[lang][key];
+
+function setLanguage(next) {
+  lang = TEXT[next] ? next : "en";
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
+  for (const b of document.querySelectorAll(".langs button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+  $("key-del").setAttribute("aria-label", t("del"));
+  $("key-clear").setAttribute("aria-label", t("clear"));
+  message.textContent = "";
+  message.className = "";
+}
 
 function say(text, ok) {
   message.textContent = text;
@@ -22,6 +100,9 @@ function show(which) {
 }
 $("tab-collect").addEventListener("click", () => show("collect"));
 $("tab-deliver").addEventListener("click", () => show("deliver"));
+for (const b of document.querySelectorAll(".langs button")) {
+  b.addEventListener("click", () => setLanguage(b.dataset.lang));
+}
 
 // An on-screen keypad for touchscreens without a keyboard.
 const keys = $("keys");
@@ -29,6 +110,8 @@ for (const k of ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "C"]) 
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = k;
+  if (k === "⌫") b.id = "key-del";
+  if (k === "C") b.id = "key-clear";
   b.addEventListener("click", () => {
     const input = $("code");
     if (k === "⌫") input.value = input.value.slice(0, -1);
@@ -49,12 +132,21 @@ async function post(path, body) {
     const data = await res.json().catch(() => ({}));
     return { status: res.status, data };
   } catch (e) {
-    return { status: 0, data: { message: "The locker is not answering. Try again." } };
+    return { status: 0, data: {} };
   }
 }
 
 function doors(list) {
-  return list.length === 1 ? "door " + list[0] : "doors " + list.join(", ");
+  return (list.length === 1 ? t("door") : t("doors")) + " " + list.join(", ");
+}
+
+// The words for a refusal come from the status alone, so a wrong code and a
+// code for no parcel cannot be told apart.
+function refusal(status) {
+  if (status === 429) return t("locked");
+  if (status === 503) return t("unavailable");
+  if (status === 0) return t("offline");
+  return t("rejected");
 }
 
 $("collect").addEventListener("submit", async (ev) => {
@@ -63,9 +155,9 @@ $("collect").addEventListener("submit", async (ev) => {
   const { status, data } = await post("/kiosk/api/pickup", { code: input.value.trim() });
   input.value = "";
   if (status === 200 && data.opened && data.opened.length) {
-    say("Open: " + doors(data.opened) + ". Please close the door after taking your parcel.", true);
+    say(t("opened")(doors(data.opened)), true);
   } else {
-    say(data.message || "The code was not accepted.", false);
+    say(refusal(status), false);
   }
 });
 
@@ -77,10 +169,14 @@ $("deliver").addEventListener("submit", async (ev) => {
     tracking_number: tracking.value.trim(),
   });
   if (status === 200 && data.opened) {
-    say("Put the parcel in " + doors(data.opened) + " and close the door.", true);
+    say(t("put")(doors(data.opened)), true);
     tracking.value = "";
     tracking.focus();
+  } else if (status === 0 || status === 429 || status === 503) {
+    say(refusal(status), false);
   } else {
-    say(data.message || "The deposit was refused.", false);
+    say(data.message || t("refused"), false);
   }
 });
+
+setLanguage("en");

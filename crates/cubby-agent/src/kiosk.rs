@@ -29,6 +29,7 @@ pub async fn serve(
     let mut app = Router::new()
         .route("/", get(page))
         .route("/kiosk/kiosk.js", get(script))
+        .route("/kiosk/kiosk.css", get(style))
         .route("/kiosk/api/pickup", post(pickup))
         .route("/kiosk/api/deposit", post(deposit))
         .route("/kiosk/api/door", post(door))
@@ -41,7 +42,9 @@ pub async fn serve(
             .route("/sim/releases", get(sim_releases))
             .route("/sim/{board}/{lock}/{action}", post(sim_act).get(sim_act));
     }
-    let app = app.with_state(Kiosk { engine, sim });
+    let app = app
+        .layer(axum::middleware::from_fn(kiosk_headers))
+        .with_state(Kiosk { engine, sim });
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("kiosk server stopped: {e}");
     }
@@ -51,6 +54,34 @@ pub async fn serve(
 /// from anywhere else.
 const PAGE: &str = include_str!("../assets/kiosk.html");
 const SCRIPT: &str = include_str!("../assets/kiosk.js");
+
+/// The kiosk loads only what this agent serves, and no page may frame it.
+async fn kiosk_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+const STYLE: &str = include_str!("../assets/kiosk.css");
+
+async fn style() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLE,
+    )
+        .into_response()
+}
 
 async fn page() -> Html<&'static str> {
     Html(PAGE)
