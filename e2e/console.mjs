@@ -133,6 +133,27 @@ try {
   );
   await page.screenshot({ path: join(shots, "console-locker.png"), fullPage: true });
 
+  // Parcel search by unit, by name and by tracking number; the custody timeline.
+  await page.click(".crumbs a");
+  for (const q of ["A-1", "kowalska", "console0001"]) {
+    await page.fill("#q", q);
+    await page.click("form.search button");
+    await page.waitForSelector("#parcels, #no-parcels");
+    check(`search "${q}" finds the parcel`, (await page.textContent("main")).includes("CONSOLE0001"), q);
+  }
+  await audit(page, "parcels");
+  await page.screenshot({ path: join(shots, "console-parcels.png"), fullPage: true });
+  await page.click("#parcels a");
+  await page.waitForSelector("#timeline");
+  check("the custody timeline", (await page.textContent("#timeline")).includes("deposited"), await page.textContent("#timeline"));
+  await audit(page, "parcel");
+  await page.screenshot({ path: join(shots, "console-parcel.png"), fullPage: true });
+  await page.goBack();
+  await page.fill("#q", "ZZZ999");
+  await page.click("form.search button");
+  await page.waitForSelector("#no-parcels");
+  check("no match said plainly", (await page.textContent("#no-parcels")).includes("No parcel matches"), "");
+
   // Signing out ends the session.
   await page.click(".sign-out button");
   await page.waitForURL(`${base}/console/sign-in`);

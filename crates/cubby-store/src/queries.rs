@@ -835,3 +835,34 @@ pub async fn expired_at_locker(
     )
     .await
 }
+
+/// A site's parcels whose tracking number, recipient unit or recipient name
+/// matches what staff typed, newest first (at most `limit`).
+pub async fn search_parcels(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let q = query.trim();
+    // The name is matched on its normalised words, as deposits match it.
+    let key = cubby_domain::model::name_key(q)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{PARCEL_SELECT} LEFT JOIN residents r ON r.id = p.resident_id \
+         WHERE p.site_id = $1 AND (p.tracking_number = $2 OR p.recipient_unit = $3 OR r.unit = $3 \
+         OR ($4 <> '' AND r.name_key LIKE '%' || $4 || '%' ESCAPE '\\')) \
+         ORDER BY p.created_ms DESC, p.id LIMIT $5"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(site_id.to_string())
+        .bind(q.to_ascii_uppercase())
+        .bind(q.to_string())
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
+}

@@ -62,9 +62,13 @@ conformance!(journals_are_stored_once_and_act_on_parcels);
 conformance!(deposits_made_at_the_locker_are_recorded_where_the_locker_put_them);
 
 mod self_service;
-use self_service::{households_vacation_delegates_and_rooms, invitations_ceremonies_and_passkeys};
+use self_service::{
+    households_vacation_delegates_and_rooms, invitations_ceremonies_and_passkeys,
+    parcels_are_found_by_tracking_unit_or_name,
+};
 conformance!(households_vacation_delegates_and_rooms);
 conformance!(invitations_ceremonies_and_passkeys);
+conformance!(parcels_are_found_by_tracking_unit_or_name);
 
 struct Site {
     site_id: String,

@@ -386,3 +386,27 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
     assert_eq!(keys.len(), 1);
     assert_eq!(found, Some((anna, "{\"k\":2}".to_string())));
 }
+
+/// Staff find parcels by tracking number, unit or a word of the name; the
+/// typed text is never a pattern.
+pub async fn parcels_are_found_by_tracking_unit_or_name(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 2, 2).await;
+    deposit(&store, &site, 0).await.unwrap();
+    let mut conn = store.reader().await.unwrap();
+    for (q, n) in [
+        ("conf000000", 1),
+        ("U0", 1),
+        ("U1", 0),
+        ("person", 1),
+        ("Person 0", 1),
+        ("%", 0),
+        ("_", 0),
+        ("nobody", 0),
+    ] {
+        let found = queries::search_parcels(&mut conn, &site.site_id, q, 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), n, "{q:?}");
+    }
+}
