@@ -149,6 +149,26 @@ try {
   await audit(page, "parcel");
   await page.screenshot({ path: join(shots, "console-parcel.png"), fullPage: true });
   await page.goBack();
+
+  // Residents from CSV: one bad row stops the import and is named.
+  await page.click(".crumbs a");
+  await page.click("text=Residents and import");
+  await page.waitForSelector("#csv");
+  const before = await page.textContent("main p");
+  await page.fill("#csv", "name,unit,email,language\nOla Nowak,C-3,ola@example.org,pl\n\"Kim, Lee\",C-4,not-an-email,en\n");
+  await page.click("main form button[type=submit]");
+  await page.waitForSelector("#import-errors");
+  const report = await page.textContent("#import-errors");
+  check("the bad row is reported by line", report.includes("3") && report.toLowerCase().includes("email"), report);
+  check("nothing imported", (await page.textContent("main p")) === before, await page.textContent("main p"));
+  await audit(page, "residents");
+  await page.screenshot({ path: join(shots, "console-residents.png"), fullPage: true });
+  await page.fill("#csv", "name,unit,email,language\nOla Nowak,C-3,ola@example.org,pl\n\"Kim, Lee\",C-4,kim@example.org,en\n");
+  await page.click("main form button[type=submit]");
+  await page.waitForSelector("#imported");
+  check("two residents imported", (await page.textContent("#imported")).includes("Imported 2"), await page.textContent("#imported"));
+  await page.goto(`${base}/console`);
+  await page.click("table a");
   await page.fill("#q", "ZZZ999");
   await page.click("form.search button");
   await page.waitForSelector("#no-parcels");

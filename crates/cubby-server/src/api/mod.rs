@@ -12,7 +12,7 @@ mod policies;
 mod push;
 mod returns;
 mod rooms;
-mod sites;
+pub(crate) mod sites;
 mod webhooks;
 
 use axum::Router;

@@ -7,6 +7,7 @@
 
 mod courier;
 pub(crate) mod portal;
+mod residents;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/console.js", get(js))
         .merge(courier::router())
         .merge(portal::router())
+        .merge(residents::router())
         .layer(middleware::from_fn(console_headers))
 }
 
@@ -385,7 +387,11 @@ async fn sign_out(
 }
 
 /// The site, if this staff member may see it.
-async fn site_of(state: &AppState, session: &Session, site_id: &str) -> Result<SiteRow, Response> {
+pub(crate) async fn site_of(
+    state: &AppState,
+    session: &Session,
+    site_id: &str,
+) -> Result<SiteRow, Response> {
     if session.caller.require(STAFF).is_err() {
         return Err(not_found("site"));
     }
