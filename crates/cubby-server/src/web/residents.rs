@@ -33,13 +33,18 @@ struct ResidentsPage {
     site_name: String,
     count: u32,
     imported: Option<usize>,
-    errors: Vec<(usize, String)>,
+    errors: Vec<RowError>,
     csv: String,
 }
 
+/// One CSV record: the line it starts on, and its fields.
+type Record = (usize, Vec<String>);
+/// A problem, by line.
+type RowError = (usize, String);
+
 /// Splits CSV text into records: commas, double-quoted fields with `""` for
-/// a quote, CRLF or LF line ends. Returns (line number, fields) per record.
-pub(crate) fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// a quote, CRLF or LF line ends.
+pub(crate) fn parse_csv(text: &str) -> Result<Vec<Record>, RowError> {
     let mut records = Vec::new();
     let mut fields = Vec::new();
     let mut field = String::new();
@@ -187,10 +192,7 @@ async fn import(
 
 /// Every row checked as the API checks a new resident: the rows to store, or
 /// the problems by line.
-fn check_rows(
-    csv: &str,
-    site_id: &str,
-) -> (Vec<cubby_store::ops::NewResident>, Vec<(usize, String)>) {
+fn check_rows(csv: &str, site_id: &str) -> (Vec<cubby_store::ops::NewResident>, Vec<RowError>) {
     let mut errors = Vec::new();
     let records = match parse_csv(csv) {
         Ok(r) => r,
