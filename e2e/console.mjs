@@ -150,6 +150,17 @@ try {
   await page.screenshot({ path: join(shots, "console-parcel.png"), fullPage: true });
   await page.goBack();
 
+  // Reports: charts drawn as SVG in the page, numbers in words and tables.
+  await page.click(".crumbs a");
+  await page.click("text=Reports");
+  await page.waitForSelector("#staff-hours");
+  check("three charts", (await page.locator("svg.chart").count()) === 3, "");
+  const bars = await page.$$eval("svg.chart:first-of-type rect title", (ts) => ts.map((t) => t.textContent));
+  check("today's delivery is a bar", bars.some((t) => t.endsWith(": 1")), bars.slice(-3).join(" | "));
+  check("the carrier table", (await page.textContent("#carriers")).includes("dhl"), await page.textContent("#carriers"));
+  await audit(page, "reports");
+  await page.screenshot({ path: join(shots, "console-reports.png"), fullPage: true });
+
   // Residents from CSV: one bad row stops the import and is named.
   await page.click(".crumbs a");
   await page.click("text=Residents and import");

@@ -866,3 +866,52 @@ pub async fn search_parcels(
         .await?;
     Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
 }
+
+/// Deliveries per carrier since an instant: (carrier, delivered, of them
+/// pre-advised, of them with the recipient not recognised).
+pub async fn carrier_compliance(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    since_ms: i64,
+) -> Result<Vec<(Option<String>, i64, i64, i64)>, OpError> {
+    let rows = sqlx::query(
+        "SELECT p.carrier, COUNT(*) AS n, \
+         SUM(CASE WHEN EXISTS (SELECT 1 FROM custody_events e WHERE e.parcel_id = p.id AND e.kind = 'announced') THEN 1 ELSE 0 END) AS announced, \
+         SUM(CASE WHEN EXISTS (SELECT 1 FROM custody_events e WHERE e.parcel_id = p.id AND e.kind = 'deposited_unassigned') THEN 1 ELSE 0 END) AS unmatched \
+         FROM parcels p WHERE p.site_id = $1 AND p.created_ms >= $2 AND p.state NOT IN ('announced', 'cancelled') \
+         GROUP BY p.carrier ORDER BY n DESC",
+    )
+    .bind(site_id.to_string())
+    .bind(since_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok((
+                opt_text(r, "carrier")?,
+                int(r, "n")?,
+                int(r, "announced")?,
+                int(r, "unmatched")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Pick-ups since an instant that no staff member handed over: at a locker,
+/// by a room code, or by the resident's own credential.
+pub async fn self_service_pickups(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    since_ms: i64,
+) -> Result<i64, OpError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM custody_events WHERE site_id = $1 AND kind = 'picked_up' AND at_ms >= $2 \
+         AND (actor LIKE 'device:%' OR actor LIKE 'resident:%' OR actor LIKE 'delegate %')",
+    )
+    .bind(site_id.to_string())
+    .bind(since_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(int(&row, "n")?)
+}

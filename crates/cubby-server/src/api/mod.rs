@@ -7,7 +7,7 @@ mod devices;
 pub(crate) mod lockers;
 mod me;
 pub(crate) mod parcels;
-mod planning;
+pub(crate) mod planning;
 mod policies;
 mod push;
 mod returns;

@@ -139,7 +139,7 @@ pub struct SiteAnalytics {
 
 /// The measured activity of a site (or one locker) over `days` days ending
 /// today, in the site's time zone.
-async fn measure(
+pub(crate) async fn measure(
     state: &AppState,
     site_id: &str,
     timezone: &str,

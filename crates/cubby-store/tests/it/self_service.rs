@@ -409,4 +409,17 @@ pub async fn parcels_are_found_by_tracking_unit_or_name(config: StoreConfig) {
             .unwrap();
         assert_eq!(found.len(), n, "{q:?}");
     }
+    // The report queries run alike on both backends.
+    assert_eq!(
+        queries::carrier_compliance(&mut conn, &site.site_id, 0)
+            .await
+            .unwrap(),
+        vec![(None, 1, 0, 0)]
+    );
+    assert_eq!(
+        queries::self_service_pickups(&mut conn, &site.site_id, 0)
+            .await
+            .unwrap(),
+        0
+    );
 }
