@@ -40,7 +40,7 @@ async function collectAt(k, value) {
 
 async function showPass(page) {
   await page.goto(`${base}/portal`);
-  await page.click("main button[type=submit]");
+  await page.click("text=Show my pick-up pass");
   await page.waitForSelector("#pass-code");
   return {
     code: (await page.textContent("#pass-code")).trim(),
@@ -111,6 +111,22 @@ try {
   await page.waitForURL(`${base}/portal`, { timeout: 15000 });
   check("signed in with the passkey", (await page.textContent("#parcels")).includes(tracking), "");
   await page.screenshot({ path: join(shots, "portal-signed-in.png"), fullPage: true });
+
+  // A neighbour may collect it; the resident holds it a while longer.
+  await page.fill("input[name=name]", "Neighbour in A-2");
+  await page.click("text=Give them a code");
+  await page.waitForSelector("#notice");
+  const delegated = await page.textContent("#notice");
+  check("a delegate code is shown once", /Code for Neighbour in A-2: [0-9]{8}\./.test(delegated), delegated);
+  await page.click("text=Keep it longer (hold)");
+  await page.waitForSelector("#notice");
+  check("the parcel is held", (await page.textContent("#notice")).includes("is held for you"), await page.textContent("#notice"));
+  check("and can be released", (await page.locator("text=End the hold").count()) === 1, "");
+  await audit(page, "home-actions");
+  const data = await page.evaluate(async () => (await fetch("/portal/my-data.json")).json());
+  check("my data: the resident", data.resident && data.resident.email === "anna@example.org", "");
+  check("my data: parcels with custody", data.parcels.length >= 1 && data.parcels[0].custody.length >= 2, JSON.stringify(data.parcels.map((p) => p.custody.length)));
+  check("my data: the delegate and the passkey", data.delegates.length === 1 && data.passkeys.length === 1, "");
 
   // At the locker: the pass's QR token opens the parcel's door.
   const first = await showPass(page);

@@ -132,7 +132,7 @@ pub async fn hold_parcel(
     }))
 }
 
-async fn hold_or_release(
+pub(crate) async fn hold_or_release(
     state: &AppState,
     parcel_id: &str,
     t: Transition,

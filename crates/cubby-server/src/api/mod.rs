@@ -5,7 +5,7 @@ mod admin;
 mod courier_passes;
 mod devices;
 pub(crate) mod lockers;
-mod me;
+pub(crate) mod me;
 pub(crate) mod parcels;
 pub(crate) mod planning;
 mod policies;

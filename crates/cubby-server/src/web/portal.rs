@@ -53,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/portal/sign-in", get(sign_in_page))
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/lockers/{locker_id}/pass", post(show_pass))
+        .route("/portal/parcels/{parcel_id}/{action}", post(parcel_action))
+        .route("/portal/my-data.json", get(my_data))
         .route("/portal/assets/portal.js", get(script))
         .route("/portal/passkeys/register/start", post(register_start))
         .route("/portal/passkeys/register/finish", post(register_finish))
@@ -525,10 +527,14 @@ async fn sign_in_finish(
 }
 
 struct ParcelLine {
+    id: String,
     tracking: String,
     place: String,
     state: String,
     since: String,
+    /// `hold` or `release`.
+    hold_action: &'static str,
+    in_locker: bool,
 }
 
 #[derive(Template)]
@@ -536,6 +542,8 @@ struct ParcelLine {
 struct HomePage {
     csrf: String,
     name: String,
+    notice: Option<String>,
+    history: Vec<String>,
     waiting: Vec<ParcelLine>,
     /// Lockers holding something for the resident: (id, name).
     lockers: Vec<(String, String)>,
@@ -564,12 +572,23 @@ async fn home(
     State(state): State<AppState>,
     ResidentSession(session, rid): ResidentSession,
 ) -> Response {
+    home_with(&state, &session, &rid, None).await
+}
+
+/// The home page, with a notice about what the resident just did.
+async fn home_with(
+    state: &AppState,
+    session: &Session,
+    rid: &str,
+    notice: Option<String>,
+) -> Response {
     let built: Result<HomePage, cubby_store::OpError> = async {
         let mut conn = state.store.reader().await?;
-        let resident = queries::resident(&mut conn, &rid)
+        let resident = queries::resident(&mut conn, rid)
             .await?
             .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
         let mut waiting = Vec::new();
+        let mut history = Vec::new();
         let mut lockers: Vec<(String, String)> = Vec::new();
         let parcels = cubby_store::ops::self_service::parcels_of_resident(
             &mut conn,
@@ -578,6 +597,15 @@ async fn home(
             100,
         )
         .await?;
+        for p in &parcels {
+            if p.state == ParcelState::PickedUp && history.len() < 50 {
+                history.push(format!(
+                    "{} collected {} UTC",
+                    p.tracking_number,
+                    super::utc(p.updated_ms)
+                ));
+            }
+        }
         for p in parcels.into_iter().filter(|p| {
             matches!(
                 p.state,
@@ -598,6 +626,13 @@ async fn home(
                 _ => "the parcel room".to_string(),
             };
             waiting.push(ParcelLine {
+                id: p.id.clone(),
+                hold_action: if p.state == ParcelState::OnHold {
+                    "release"
+                } else {
+                    "hold"
+                },
+                in_locker: p.locker_id.is_some(),
                 tracking: p.tracking_number.clone(),
                 place,
                 state: p.state.as_str().replace('_', " "),
@@ -608,6 +643,8 @@ async fn home(
         Ok(HomePage {
             csrf: session.csrf.clone(),
             name: resident.name,
+            notice: None,
+            history,
             waiting,
             lockers,
             passkeys,
@@ -615,7 +652,10 @@ async fn home(
     }
     .await;
     match built {
-        Ok(page) => render(&page),
+        Ok(mut page) => {
+            page.notice = notice;
+            render(&page)
+        }
         Err(e) => unavailable(e),
     }
 }
@@ -709,4 +749,187 @@ async fn show_pass(
         code: secrets.code,
         token: secrets.qr_token,
     })
+}
+
+#[derive(Deserialize)]
+struct ParcelActionForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Hold or release one of my parcels, or give someone a delegate code for it.
+async fn parcel_action(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Path((parcel_id, action)): Path<(String, String)>,
+    Form(form): Form<ParcelActionForm>,
+) -> Response {
+    use cubby_domain::lifecycle::Transition;
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return super::forbidden_form();
+    }
+    if !ids::looks_like(ids::PARCEL, &parcel_id) {
+        return not_found("parcel");
+    }
+    let parcel = match state.store.reader().await {
+        Ok(mut conn) => match queries::parcel(&mut conn, &parcel_id).await {
+            Ok(Some(p)) if p.resident_id.as_deref() == Some(rid.as_str()) => p,
+            Ok(_) => return not_found("parcel"),
+            Err(e) => return unavailable(e),
+        },
+        Err(e) => return unavailable(e),
+    };
+    let notice = match action.as_str() {
+        "hold" | "release" => {
+            let t = if action == "hold" {
+                Transition::Hold
+            } else {
+                Transition::Release
+            };
+            let actor = session.caller.actor();
+            match crate::api::me::hold_or_release(&state, &parcel.id, t, &actor).await {
+                Ok(_) if t == Transition::Hold => {
+                    format!("{} is held for you.", parcel.tracking_number)
+                }
+                Ok(_) => format!("The hold on {} has ended.", parcel.tracking_number),
+                Err(e) => e.message,
+            }
+        }
+        "delegate" => match issue_delegate(&state, &rid, &parcel, &form.name).await {
+            Ok(code) => format!(
+                "Code for {}: {code}. It opens only this parcel's door; you can revoke it.",
+                form.name.trim()
+            ),
+            Err(e) => e.message,
+        },
+        _ => return not_found("action"),
+    };
+    if let Some(l) = &parcel.locker_id {
+        state.devices.locker_changed(l);
+    }
+    home_with(&state, &session, &rid, Some(notice)).await
+}
+
+/// A delegate code for one parcel (the same rules as
+/// `POST /api/v1/me/parcels/{id}/delegates`).
+async fn issue_delegate(
+    state: &AppState,
+    resident_id: &str,
+    parcel: &queries::ParcelRow,
+    name: &str,
+) -> ApiResult<String> {
+    use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
+    use cubby_protocol::cache::{CredentialKind, local_credential_mac};
+    let name = cubby_domain::model::clean_text("name", name, 80)?;
+    let locker_id = parcel.locker_id.clone().unwrap_or_default();
+    let key = crate::devices::locker_credential_key(&state.secret, &locker_id);
+    for _ in 0..3 {
+        let code = new_keypad_code(state.policies.code_digits, &mut crate::os_rng());
+        let d = cubby_store::ops::self_service::NewDelegate {
+            id: new_id(ids::CREDENTIAL),
+            parcel_id: parcel.id.clone(),
+            resident_id: resident_id.to_string(),
+            name: name.clone(),
+            mac: keypad_code_mac(&state.secret, &locker_id, &code),
+            local_mac: local_credential_mac(&key, CredentialKind::Keypad, &code),
+        };
+        let now = now_ms();
+        let stored = state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move {
+                    cubby_store::ops::self_service::issue_delegate(conn, &d, now).await
+                })
+            })
+            .await;
+        match stored {
+            Ok(_) => return Ok(code),
+            Err(cubby_store::OpError::Conflict {
+                code: "credential_collision",
+                ..
+            }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "no fresh code could be drawn; try again",
+    ))
+}
+
+/// Everything Cubby holds about the signed-in resident, as JSON.
+async fn my_data(
+    State(state): State<AppState>,
+    ResidentSession(_, rid): ResidentSession,
+) -> Response {
+    let built: Result<serde_json::Value, cubby_store::OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let resident = queries::resident(&mut conn, &rid)
+            .await?
+            .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+        let mut parcels = Vec::new();
+        for p in cubby_store::ops::self_service::parcels_of_resident(
+            &mut conn,
+            &resident.site_id,
+            &resident.id,
+            10_000,
+        )
+        .await?
+        {
+            let events = queries::custody_events(&mut conn, &p.id).await?;
+            parcels.push(serde_json::json!({ "parcel": p, "custody": events }));
+        }
+        let delegates: Vec<serde_json::Value> =
+            cubby_store::ops::self_service::delegates_of_resident(&mut conn, &resident.id)
+                .await?
+                .into_iter()
+                .map(|d| {
+                    serde_json::json!({"id": d.id, "parcel_id": d.parcel_id, "name": d.name,
+                        "active": d.active, "created_ms": d.created_ms, "revoked_ms": d.revoked_ms})
+                })
+                .collect();
+        let grants: Vec<serde_json::Value> = cubby_store::ops::access::grants_of_site(
+            &mut conn,
+            &resident.site_id,
+            Some(&resident.id),
+            10_000,
+        )
+        .await?
+        .into_iter()
+        .map(|g| {
+            serde_json::json!({"id": g.id, "kind": g.kind, "label": g.label,
+                "created_ms": g.created_ms, "revoked_ms": g.revoked_ms})
+        })
+        .collect();
+        let passkeys: Vec<serde_json::Value> = store::passkeys_of(&mut conn, &resident.id)
+            .await?
+            .into_iter()
+            .map(|(id, created)| serde_json::json!({"credential_id": id, "created_ms": created}))
+            .collect();
+        Ok(serde_json::json!({
+            "resident": resident,
+            "parcels": parcels,
+            "delegates": delegates,
+            "access_grants": grants,
+            "passkeys": passkeys,
+        }))
+    }
+    .await;
+    match built {
+        Ok(v) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"my-cubby-data.json\"",
+                ),
+            ],
+            serde_json::to_string_pretty(&v).unwrap_or_default(),
+        )
+            .into_response(),
+        Err(e) => unavailable(e),
+    }
 }
