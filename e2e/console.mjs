@@ -185,6 +185,28 @@ try {
   await page.waitForSelector("#no-parcels");
   check("no match said plainly", (await page.textContent("#no-parcels")).includes("No parcel matches"), "");
 
+  // Incidents, and carriers with their couriers' own accounts.
+  await page.goto(`${base}/console`);
+  await page.click("table a");
+  await page.click("text=All incidents");
+  await page.waitForSelector("h1");
+  await audit(page, "incidents");
+  await page.click("nav >> text=Carriers");
+  await page.waitForSelector("#code");
+  await page.fill("#code", "DHL");
+  await page.fill("#carrier-name", "DHL Parcel");
+  await page.click("form.narrow button[type=submit]");
+  await page.waitForSelector("#notice");
+  check("a carrier added", (await page.textContent("#notice")).includes("DHL Parcel (dhl) added"), await page.textContent("#notice"));
+  await page.fill("section input[name=name]", "Marek");
+  await page.click("text=Open the account");
+  await page.waitForSelector("#notice");
+  const opened = await page.textContent("#notice");
+  check("a courier account with its token shown once", /Marek's account is open\. Their token \(shown once\): \S{20,}/.test(opened), opened);
+  check("the courier is listed", (await page.textContent("section")).includes("Marek"), "");
+  await audit(page, "carriers");
+  await page.screenshot({ path: join(shots, "console-carriers.png"), fullPage: true });
+
   // Signing out ends the session.
   await page.click(".sign-out button");
   await page.waitForURL(`${base}/console/sign-in`);

@@ -23,11 +23,19 @@ async fn a_manager_signs_in_and_watches_a_locker_grid_change_live() {
     }
     let p = CubbyProcess::start(bin(), None);
     let w = seed(&p, small_bank()).await;
+    // A manager of the site's organisation, as in real life.
+    let manager = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            serde_json::json!({"role": "manager", "organisation_id": site_org(&w).await, "label": "Maria"}),
+        )
+        .await;
     let shots = tempfile::tempdir().unwrap();
     let out = Command::new("node")
         .arg(e2e_dir().join("console.mjs"))
         .arg(&p.base)
-        .arg(ADMIN_TOKEN)
+        .arg(manager["token"].as_str().unwrap())
         .arg(&w.locker_id)
         .arg(&w.residents[0])
         .arg(shots.path())

@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the offline docs page.
 
 mod access;
-mod admin;
+pub(crate) mod admin;
 mod courier_passes;
 mod devices;
 pub(crate) mod lockers;
@@ -11,7 +11,7 @@ pub(crate) mod planning;
 mod policies;
 mod push;
 mod returns;
-mod rooms;
+pub(crate) mod rooms;
 pub(crate) mod sites;
 mod webhooks;
 

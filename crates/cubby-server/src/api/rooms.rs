@@ -100,7 +100,17 @@ pub async fn add_courier(
     body: JsonBody<NewCourierBody>,
 ) -> ApiResult<Response> {
     let carrier = carrier_for(&state, &caller, &carrier_id).await?;
-    let name = clean_text("name", &body.value.name, 120)?;
+    let issued = open_courier_account(&state, carrier, &body.value.name).await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+/// A courier account of a carrier with its personal token (shown once).
+pub(crate) async fn open_courier_account(
+    state: &AppState,
+    carrier: store::CarrierRow,
+    name: &str,
+) -> ApiResult<IssuedCourier> {
+    let name = clean_text("name", name, 120)?;
     let courier_id = new_id(ids::COURIER);
     let token = new_api_token();
     let mac = token_mac(&state.secret, &token);
@@ -133,16 +143,12 @@ pub async fn add_courier(
             })
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedCourier {
-            courier_id,
-            carrier: carrier.code,
-            name,
-            token,
-        }),
-    )
-        .into_response())
+    Ok(IssuedCourier {
+        courier_id,
+        carrier: carrier.code,
+        name,
+        token,
+    })
 }
 
 /// A carrier's courier accounts.

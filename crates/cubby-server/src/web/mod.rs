@@ -7,6 +7,7 @@
 
 mod charts;
 mod courier;
+mod people;
 pub(crate) mod portal;
 mod residents;
 
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(courier::router())
         .merge(portal::router())
         .merge(residents::router())
+        .merge(people::router())
         .layer(middleware::from_fn(console_headers))
 }
 

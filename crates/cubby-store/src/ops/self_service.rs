@@ -896,3 +896,50 @@ pub async fn code_credential_at(
     .await?;
     Ok(row.map(|r| text(&r, "id")).transpose()?)
 }
+
+/// Marks an incident of a site resolved (the first resolution stands).
+/// Returns false when the site has no such incident.
+pub async fn resolve_incident(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    incident_id: &str,
+    now: Millis,
+) -> Result<bool, OpError> {
+    let found = sqlx::query("SELECT 1 AS one FROM incidents WHERE id = $1 AND site_id = $2")
+        .bind(incident_id.to_string())
+        .bind(site_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if found {
+        sqlx::query("UPDATE incidents SET resolved_ms = $1 WHERE id = $2 AND resolved_ms IS NULL")
+            .bind(now)
+            .bind(incident_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(found)
+}
+
+/// The carriers of an organisation, by code.
+pub async fn carriers_of_org(
+    conn: &mut AnyConnection,
+    org_id: &str,
+) -> Result<Vec<CarrierRow>, OpError> {
+    let rows =
+        sqlx::query("SELECT id, org_id, code, name FROM carriers WHERE org_id = $1 ORDER BY code")
+            .bind(org_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(CarrierRow {
+                id: text(r, "id")?,
+                org_id: text(r, "org_id")?,
+                code: text(r, "code")?,
+                name: text(r, "name")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
