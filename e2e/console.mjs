@@ -195,12 +195,10 @@ try {
   await page.waitForSelector("#code");
   await page.fill("#code", "DHL");
   await page.fill("#carrier-name", "DHL Parcel");
-  await page.click("form.narrow button[type=submit]");
-  await page.waitForSelector("#notice");
+  await Promise.all([page.waitForEvent("load"), page.click("form.narrow button[type=submit]")]);
   check("a carrier added", (await page.textContent("#notice")).includes("DHL Parcel (dhl) added"), await page.textContent("#notice"));
   await page.fill("section input[name=name]", "Marek");
-  await page.click("text=Open the account");
-  await page.waitForSelector("#notice");
+  await Promise.all([page.waitForEvent("load"), page.click("text=Open the account")]);
   const opened = await page.textContent("#notice");
   check("a courier account with its token shown once", /Marek's account is open\. Their token \(shown once\): \S{20,}/.test(opened), opened);
   check("the courier is listed", (await page.textContent("section")).includes("Marek"), "");

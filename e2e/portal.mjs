@@ -38,6 +38,12 @@ async function collectAt(k, value) {
   return await k.textContent("#message");
 }
 
+// Posts a form of the page and waits for the answer page, whose notice it returns.
+async function submitOn(page, selector) {
+  await Promise.all([page.waitForEvent("load"), page.click(selector)]);
+  return await page.textContent("#notice");
+}
+
 async function showPass(page) {
   await page.goto(`${base}/portal`);
   await page.click("text=Show my pick-up pass");
@@ -113,14 +119,12 @@ try {
   await page.screenshot({ path: join(shots, "portal-signed-in.png"), fullPage: true });
 
   // A neighbour may collect it; the resident holds it a while longer.
+  const submit = (selector) => submitOn(page, selector);
   await page.fill("input[name=name]", "Neighbour in A-2");
-  await page.click("text=Give them a code");
-  await page.waitForSelector("#notice");
-  const delegated = await page.textContent("#notice");
+  const delegated = await submit("text=Give them a code");
   check("a delegate code is shown once", /Code for Neighbour in A-2: [0-9]{8}\./.test(delegated), delegated);
-  await page.click("text=Keep it longer (hold)");
-  await page.waitForSelector("#notice");
-  check("the parcel is held", (await page.textContent("#notice")).includes("is held for you"), await page.textContent("#notice"));
+  const held = await submit("text=Keep it longer (hold)");
+  check("the parcel is held", held.includes("is held for you"), held);
   check("and can be released", (await page.locator("text=End the hold").count()) === 1, "");
   await audit(page, "home-actions");
   const data = await page.evaluate(async () => (await fetch("/portal/my-data.json")).json());
@@ -157,6 +161,28 @@ try {
   const byCode = await collectAt(k, pass2.code);
   result.by_code = byCode;
   check("collected at the kiosk by code", byCode.startsWith("Open:") && byCode.includes(second.compartment.label), byCode);
+
+  // Home and visitors: a visitor code, the household, the notices' language.
+  await page.goto(`${base}/portal`);
+  await page.click("#settings");
+  await page.waitForSelector("#visitor");
+  await audit(page, "settings");
+  await page.fill("#visitor", "Dog sitter");
+  await page.fill("#hours", "2");
+  await page.check("input[name=single_use]");
+  const pinNotice = await submit("text=Make a visitor code");
+  check("a visitor code is shown once", /Visitor code for Dog sitter: [0-9]{8}\./.test(pinNotice), pinNotice);
+  check("and listed", (await page.textContent("#grants")).includes("Dog sitter"), "");
+  const revoked = await submit("#grants button");
+  check("and revoked", revoked.includes("is revoked"), revoked);
+  await page.fill("#member-name", "Piotr Kowalski");
+  await page.fill("#member-email", "piotr@example.org");
+  const added = await submit("text=Add to my household");
+  check("a household member added", (await page.textContent("#household")).includes("Piotr Kowalski"), added);
+  await page.selectOption("#language", "pl");
+  const language = await submit("form[action='/portal/language'] button");
+  check("notices in Polish from now on", language.includes("Polski"), language);
+  await page.screenshot({ path: join(shots, "portal-settings.png"), fullPage: true });
 
   // The invitation was spent by the first passkey.
   const again = await context.newPage();

@@ -270,6 +270,20 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
     );
     crate::edge::wait_ready(&w.admin, &w.locker_id, &agent).await;
     let d = crate::edge::deposit_into_a01(&w, &agent).await;
+    // A gate and the way in, for visitor codes.
+    let gate = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/doors", w.site_id),
+            serde_json::json!({"name": "Gate", "kind": "perimeter"}),
+        )
+        .await;
+    w.admin
+        .created(
+            &format!("/api/v1/sites/{}/door-paths", w.site_id),
+            serde_json::json!({"name": "Street gate", "doors": [gate["id"]]}),
+        )
+        .await;
     let first = d["parcel_id"].as_str().unwrap().to_string();
     let invite = w
         .admin

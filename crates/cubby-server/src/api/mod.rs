@@ -1,6 +1,6 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the offline docs page.
 
-mod access;
+pub(crate) mod access;
 pub(crate) mod admin;
 mod courier_passes;
 mod devices;

@@ -9,6 +9,7 @@ mod charts;
 mod courier;
 mod people;
 pub(crate) mod portal;
+mod portal_settings;
 mod residents;
 
 use std::convert::Infallible;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/console.js", get(js))
         .merge(courier::router())
         .merge(portal::router())
+        .merge(portal_settings::router())
         .merge(residents::router())
         .merge(people::router())
         .layer(middleware::from_fn(console_headers))

@@ -550,8 +550,8 @@ struct HomePage {
     passkeys: usize,
 }
 
-/// A signed-in resident.
-struct ResidentSession(Session, String);
+/// A signed-in resident: the session and the resident's id.
+pub(crate) struct ResidentSession(pub(crate) Session, pub(crate) String);
 
 impl axum::extract::FromRequestParts<AppState> for ResidentSession {
     type Rejection = Response;

@@ -943,3 +943,17 @@ pub async fn carriers_of_org(
         })
         .collect::<Result<_, sqlx::Error>>()?)
 }
+
+/// The language a resident's notices are written in.
+pub async fn set_language(
+    conn: &mut AnyConnection,
+    resident_id: &str,
+    language: &str,
+) -> Result<(), OpError> {
+    sqlx::query("UPDATE residents SET language = $1 WHERE id = $2")
+        .bind(language.to_string())
+        .bind(resident_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! The portal's "home and visitors" page: visitor codes (issued and revoked
+//! by the resident, told of each use), household members, and the language
+//! of the resident's notices. The rules are the API's (`/api/v1/me`).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use cubby_domain::ids;
+use cubby_store::ops::access as grants;
+use cubby_store::ops::self_service as store;
+use cubby_store::{OpError, queries};
+use serde::Deserialize;
+
+use super::portal::ResidentSession;
+use super::{Session, forbidden_form, form_is_ours, not_found, render, unavailable};
+use crate::AppState;
+use crate::api::access::{GrantDraft, NewGrantBody, revoke_and_push, store_grant, visitor_rule};
+use crate::api::sites::{NewResidentBody, new_resident};
+
+const LANGUAGES: [(&str, &str); 4] = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pl", "Polski"),
+    ("de", "Deutsch"),
+];
+const MAX_VISITOR_HOURS: i64 = 31 * 24;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/portal/settings", get(page))
+        .route("/portal/visitors", post(add_visitor))
+        .route("/portal/visitors/{grant_id}/revoke", post(revoke_visitor))
+        .route("/portal/household", post(add_member))
+        .route(
+            "/portal/household/{resident_id}/remove",
+            post(remove_member),
+        )
+        .route("/portal/language", post(set_language))
+}
+
+struct GrantLine {
+    id: String,
+    label: String,
+    uses: usize,
+    status: String,
+    live: bool,
+}
+
+struct MemberLine {
+    id: String,
+    name: String,
+    removable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/settings.html")]
+struct SettingsPage {
+    csrf: String,
+    notice: Option<String>,
+    grants: Vec<GrantLine>,
+    /// The site's door paths: (id, name).
+    paths: Vec<(String, String)>,
+    members: Vec<MemberLine>,
+    language: String,
+    languages: [(&'static str, &'static str); 4],
+}
+
+async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<String>) -> Response {
+    let built: Result<SettingsPage, OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let me = queries::resident(&mut conn, rid)
+            .await?
+            .ok_or(OpError::NotFound { what: "resident" })?;
+        let now = crate::now_ms();
+        let mut lines = Vec::new();
+        for g in grants::grants_of_site(&mut conn, &me.site_id, Some(&me.id), 200).await? {
+            if g.kind != "visitor" {
+                continue;
+            }
+            let uses = grants::uses_of_grant(&mut conn, &g.id).await?.len();
+            let live = g.revoked_ms.is_none() && g.rule.not_after_ms > now;
+            lines.push(GrantLine {
+                status: match (g.revoked_ms, live) {
+                    (Some(_), _) => "revoked".into(),
+                    (None, true) => format!("valid until {} UTC", super::utc(g.rule.not_after_ms)),
+                    (None, false) => "ended".into(),
+                },
+                id: g.id,
+                label: g.label,
+                uses,
+                live,
+            });
+        }
+        let paths = grants::paths_of_site(&mut conn, &me.site_id)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        let members = store::household(&mut conn, &me.site_id, &me.unit)
+            .await?
+            .into_iter()
+            .map(|m| MemberLine {
+                removable: m.added_by.is_some() && m.resident.id != me.id,
+                id: m.resident.id,
+                name: m.resident.name,
+            })
+            .collect();
+        Ok(SettingsPage {
+            csrf: session.csrf.clone(),
+            notice: None,
+            grants: lines,
+            paths,
+            members,
+            language: me.language,
+            languages: LANGUAGES,
+        })
+    }
+    .await;
+    match built {
+        Ok(mut p) => {
+            p.notice = notice;
+            render(&p)
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+) -> Response {
+    view(&state, &session, &rid, None).await
+}
+
+#[derive(Deserialize)]
+struct VisitorForm {
+    csrf: String,
+    label: String,
+    path_id: String,
+    hours: String,
+    #[serde(default)]
+    single_use: Option<String>,
+}
+
+async fn add_visitor(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Form(form): Form<VisitorForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let me = match state.store.reader().await {
+        Ok(mut conn) => match queries::resident(&mut conn, &rid).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return not_found("resident"),
+            Err(e) => return unavailable(e),
+        },
+        Err(e) => return unavailable(e),
+    };
+    let hours: i64 = match form.hours.trim().parse() {
+        Ok(h) if (1..=MAX_VISITOR_HOURS).contains(&h) => h,
+        _ => {
+            let msg = "A visitor code lasts 1 to 744 hours (31 days).".to_string();
+            return view(&state, &session, &rid, Some(msg)).await;
+        }
+    };
+    let now = crate::now_ms();
+    let body = NewGrantBody {
+        label: form.label.clone(),
+        doors: None,
+        path_id: Some(form.path_id.clone()),
+        not_before_ms: Some(now),
+        not_after_ms: now + hours * 3_600_000,
+        max_uses: form.single_use.as_ref().map(|_| 1),
+        schedule: None,
+        host_resident_id: None,
+    };
+    let issued = async {
+        let (label, rule) = visitor_rule(&state, &me.site_id, body).await?;
+        store_grant(
+            &state,
+            &GrantDraft {
+                site_id: me.site_id.clone(),
+                kind: "visitor",
+                label,
+                host_resident_id: Some(me.id.clone()),
+                carrier: None,
+                courier_id: None,
+                room_id: None,
+                rule,
+                created_by: session.caller.actor(),
+            },
+        )
+        .await
+    }
+    .await;
+    let notice = match issued {
+        Ok(g) => format!(
+            "Visitor code for {}: {}. Share it with them; you will be told each time it is used.",
+            form.label.trim(),
+            g.pin
+        ),
+        Err(e) => e.message,
+    };
+    view(&state, &session, &rid, Some(notice)).await
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn revoke_visitor(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Path(grant_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    if !ids::looks_like(ids::ACCESS_GRANT, &grant_id) {
+        return not_found("visitor code");
+    }
+    let grant = match state.store.reader().await {
+        Ok(mut conn) => match grants::grant(&mut conn, &grant_id).await {
+            Ok(Some(g))
+                if g.host_resident_id.as_deref() == Some(rid.as_str()) && g.kind == "visitor" =>
+            {
+                g
+            }
+            Ok(_) => return not_found("visitor code"),
+            Err(e) => return unavailable(e),
+        },
+        Err(e) => return unavailable(e),
+    };
+    let notice = match revoke_and_push(&state, &grant).await {
+        Ok(()) => format!("The code for {} is revoked.", grant.label),
+        Err(e) => e.message,
+    };
+    view(&state, &session, &rid, Some(notice)).await
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let me = match state.store.reader().await {
+        Ok(mut conn) => match queries::resident(&mut conn, &rid).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return not_found("resident"),
+            Err(e) => return unavailable(e),
+        },
+        Err(e) => return unavailable(e),
+    };
+    let body = NewResidentBody {
+        name: form.name.clone(),
+        unit: me.unit.clone(),
+        email: Some(form.email.trim().to_string()).filter(|e| !e.is_empty()),
+        phone: None,
+        language: Some(me.language.clone()),
+        building_id: None,
+        reach: None,
+    };
+    let notice = match new_resident(body, me.site_id.clone()) {
+        Err(e) => e.message,
+        Ok(member) => {
+            let now = crate::now_ms();
+            let host = me.clone();
+            let stored = state
+                .store
+                .transact(move |conn| {
+                    Box::pin(
+                        async move { store::add_household_member(conn, &host, &member, now).await },
+                    )
+                })
+                .await;
+            match stored {
+                Ok(r) => format!("{} is now part of your household.", r.name),
+                Err(e) => crate::error::ApiError::from(e).message,
+            }
+        }
+    };
+    view(&state, &session, &rid, Some(notice)).await
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Path(member_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let me = match state.store.reader().await {
+        Ok(mut conn) => match queries::resident(&mut conn, &rid).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return not_found("resident"),
+            Err(e) => return unavailable(e),
+        },
+        Err(e) => return unavailable(e),
+    };
+    let now = crate::now_ms();
+    let removed = state
+        .store
+        .transact(move |conn| {
+            Box::pin(
+                async move { store::remove_household_member(conn, &me, &member_id, now).await },
+            )
+        })
+        .await;
+    let notice = match removed {
+        Ok(()) => "Removed from your household.".to_string(),
+        Err(e) => crate::error::ApiError::from(e).message,
+    };
+    view(&state, &session, &rid, Some(notice)).await
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    csrf: String,
+    language: String,
+}
+
+async fn set_language(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let Some((code, name)) = LANGUAGES.iter().find(|(c, _)| *c == form.language) else {
+        return view(
+            &state,
+            &session,
+            &rid,
+            Some("Pick one of the languages.".into()),
+        )
+        .await;
+    };
+    let (r, c) = (rid.clone(), code.to_string());
+    let saved = state
+        .store
+        .transact(move |conn| Box::pin(async move { store::set_language(conn, &r, &c).await }))
+        .await;
+    let notice = match saved {
+        Ok(()) => format!("Your notices will be in {name}."),
+        Err(e) => crate::error::ApiError::from(e).message,
+    };
+    view(&state, &session, &rid, Some(notice)).await
+}
