@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 
 use crate::{bin, free_port, parcel, seed, small_bank};
 
+/// Agent arguments for tests of single use: a used code must open nothing
+/// at once, so the reopen grace (tested on its own) is off.
+pub const NO_REOPEN_GRACE: &[&str] = &["--reopen-grace-secs", "0"];
+
 /// Registers a device for the locker and writes its identity file.
 pub async fn provision(admin: &Client, locker_id: &str, dir: &Path) -> (String, PathBuf) {
     let identity = admin
@@ -142,7 +146,13 @@ async fn deposit_opens_the_right_door_and_a_kiosk_pickup_is_recorded() {
     let w = seed(&p, small_bank()).await;
     let tmp = tempfile::tempdir().unwrap();
     let (_, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
-    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    let agent = AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        NO_REOPEN_GRACE,
+    );
     wait_ready(&w.admin, &w.locker_id, &agent).await;
 
     // Wiring order is label order: A01 A02 B01 C01 K01 = board 0, locks 1..5.
@@ -236,7 +246,13 @@ async fn with_the_server_down_the_kiosk_still_hands_out_parcels_and_the_journal_
     let w = seed(&p, small_bank()).await;
     let tmp = tempfile::tempdir().unwrap();
     let (device_id, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
-    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    let agent = AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        NO_REOPEN_GRACE,
+    );
     wait_ready(&w.admin, &w.locker_id, &agent).await;
 
     let mut parcels = Vec::new();

@@ -279,7 +279,13 @@ async fn a_delegate_code_opens_one_parcel_at_the_locker_and_revocation_stops_it(
     let w = seed(&p, small_bank()).await;
     let tmp = tempfile::tempdir().unwrap();
     let (_, identity) = provision(&w.admin, &w.locker_id, tmp.path()).await;
-    let agent = AgentProcess::start(bin(), &identity, &tmp.path().join("agent"), &p.mqtt, &[]);
+    let agent = AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        crate::edge::NO_REOPEN_GRACE,
+    );
     wait_ready(&w.admin, &w.locker_id, &agent).await;
     let anna = resident_client(&p, &w, &w.residents[0]).await;
     let jan = resident_client(&p, &w, &w.residents[1]).await;
