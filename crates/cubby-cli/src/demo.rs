@@ -250,6 +250,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     // Residents who collected at a locker: one credential opens all of a
     // resident's doors there, so their later notices' codes find nothing left.
     let mut collected = std::collections::HashSet::new();
+    let mut used_codes = std::collections::HashSet::new();
     let (mut deposits, mut pickups, mut full) = (0u64, 0u64, 0u64);
     let (mut placed, mut taken) = (0u64, 0u64);
     let mut tick = tokio::time::interval(Duration::from_millis(400));
@@ -333,6 +334,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
             let Some(bank) = banks.iter().find(|b| b.id == locker) else {
                 continue;
             };
+            // A second notice may carry a code already used for both parcels:
+            // presenting it again would only reopen the grace of that pick-up.
+            if used_codes.contains(&code) {
+                continue;
+            }
             // Residents collect at the locker: the agent decides from its
             // signed cache, without asking the server.
             let answer = api
@@ -346,6 +352,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
                     let v: Value = res.json().await.unwrap_or(Value::Null);
                     pickups += v["opened"].as_array().map(|a| a.len() as u64).unwrap_or(0);
                     collected.insert((resident, locker));
+                    used_codes.insert(code);
                 }
                 Ok(res) if res.status().as_u16() == 403 => {
                     if !collected.contains(&(resident, locker.clone())) {
