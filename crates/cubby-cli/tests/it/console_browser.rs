@@ -8,17 +8,12 @@ use std::process::Command;
 use cubby_testkit::{ADMIN_TOKEN, CubbyProcess};
 use serde_json::Value;
 
-use crate::kiosk_browser::{browser_ready, e2e_dir};
+use crate::kiosk_browser::e2e_dir;
 use crate::{bin, seed, small_bank};
 
 #[tokio::test]
 async fn a_manager_signs_in_and_watches_a_locker_grid_change_live() {
-    if !browser_ready() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install chromium and e2e/node_modules (.ci/run does)"
-        );
-        eprintln!("SKIPPED: install chromium and run npm ci in e2e/ for browser tests");
+    if !crate::kiosk_browser::browser_or_skip() {
         return;
     }
     let p = CubbyProcess::start(bin(), None);
@@ -59,11 +54,7 @@ async fn a_manager_signs_in_and_watches_a_locker_grid_change_live() {
         );
     }
     // Keep the screenshots where a person can look at them.
-    if let Ok(dir) = std::env::var("CUBBY_SCREENSHOTS") {
-        for f in std::fs::read_dir(shots.path()).unwrap().flatten() {
-            let _ = std::fs::copy(f.path(), std::path::Path::new(&dir).join(f.file_name()));
-        }
-    }
+    keep_screenshots(shots.path());
 }
 
 /// The console's guards, over plain HTTP: staff only, forms from this
@@ -175,12 +166,7 @@ async fn site_org(w: &crate::World) -> String {
 /// and a parcel that fits nowhere is sent to the parcel room.
 #[tokio::test]
 async fn a_courier_deposits_a_batch_from_a_handheld_browser() {
-    if !browser_ready() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install chromium and e2e/node_modules (.ci/run does)"
-        );
-        eprintln!("SKIPPED: install chromium and run npm ci in e2e/ for browser tests");
+    if !crate::kiosk_browser::browser_or_skip() {
         return;
     }
     let p = CubbyProcess::start(bin(), None);
@@ -238,23 +224,14 @@ async fn a_courier_deposits_a_batch_from_a_handheld_browser() {
         mine.iter()
             .all(|p| p["carrier"] == "dhl" && p["state"] == "deposited")
     );
-    if let Ok(dir) = std::env::var("CUBBY_SCREENSHOTS") {
-        for f in std::fs::read_dir(shots.path()).unwrap().flatten() {
-            let _ = std::fs::copy(f.path(), std::path::Path::new(&dir).join(f.file_name()));
-        }
-    }
+    keep_screenshots(shots.path());
 }
 
 /// A resident registers a passkey from an invitation and signs in with it
 /// (`e2e/portal.mjs`, Chromium's virtual authenticator).
 #[tokio::test]
 async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
-    if !browser_ready() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install chromium and e2e/node_modules (.ci/run does)"
-        );
-        eprintln!("SKIPPED: install chromium and run npm ci in e2e/ for browser tests");
+    if !crate::kiosk_browser::browser_or_skip() {
         return;
     }
     let p = CubbyProcess::start(bin(), None);
@@ -342,8 +319,13 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
     })
     .await;
     assert!(picked.contains(&first));
+    keep_screenshots(shots.path());
+}
+
+/// Copies a run's screenshots to `CUBBY_SCREENSHOTS`, when it is set.
+fn keep_screenshots(from: &std::path::Path) {
     if let Ok(dir) = std::env::var("CUBBY_SCREENSHOTS") {
-        for f in std::fs::read_dir(shots.path()).unwrap().flatten() {
+        for f in std::fs::read_dir(from).unwrap().flatten() {
             let _ = std::fs::copy(f.path(), std::path::Path::new(&dir).join(f.file_name()));
         }
     }

@@ -128,6 +128,15 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
     }
 }
 
+/// The signed-in resident's record.
+async fn me_of(state: &AppState, rid: &str) -> Result<queries::ResidentRow, Response> {
+    let mut conn = state.store.reader().await.map_err(unavailable)?;
+    queries::resident(&mut conn, rid)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| not_found("resident"))
+}
+
 async fn page(
     State(state): State<AppState>,
     ResidentSession(session, rid): ResidentSession,
@@ -154,13 +163,9 @@ async fn add_visitor(
     if !form_is_ours(&headers, &form.csrf, &session) {
         return forbidden_form();
     }
-    let me = match state.store.reader().await {
-        Ok(mut conn) => match queries::resident(&mut conn, &rid).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return not_found("resident"),
-            Err(e) => return unavailable(e),
-        },
-        Err(e) => return unavailable(e),
+    let me = match me_of(&state, &rid).await {
+        Ok(r) => r,
+        Err(res) => return res,
     };
     let hours: i64 = match form.hours.trim().parse() {
         Ok(h) if (1..=MAX_VISITOR_HOURS).contains(&h) => h,
@@ -264,13 +269,9 @@ async fn add_member(
     if !form_is_ours(&headers, &form.csrf, &session) {
         return forbidden_form();
     }
-    let me = match state.store.reader().await {
-        Ok(mut conn) => match queries::resident(&mut conn, &rid).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return not_found("resident"),
-            Err(e) => return unavailable(e),
-        },
-        Err(e) => return unavailable(e),
+    let me = match me_of(&state, &rid).await {
+        Ok(r) => r,
+        Err(res) => return res,
     };
     let body = NewResidentBody {
         name: form.name.clone(),
@@ -313,13 +314,9 @@ async fn remove_member(
     if !form_is_ours(&headers, &form.csrf, &session) {
         return forbidden_form();
     }
-    let me = match state.store.reader().await {
-        Ok(mut conn) => match queries::resident(&mut conn, &rid).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return not_found("resident"),
-            Err(e) => return unavailable(e),
-        },
-        Err(e) => return unavailable(e),
+    let me = match me_of(&state, &rid).await {
+        Ok(r) => r,
+        Err(res) => return res,
     };
     let now = crate::now_ms();
     let removed = state
