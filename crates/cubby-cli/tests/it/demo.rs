@@ -64,3 +64,60 @@ async fn demo_runs_agents_that_open_doors_for_couriers_and_residents() {
         .count();
     assert_eq!(agents, 2);
 }
+
+/// The README's promise: after `cubby demo`, the printed console address and
+/// admin token show a live console within a minute (`e2e/demo.mjs`).
+#[tokio::test]
+async fn the_demo_console_is_live_within_a_minute() {
+    use tokio::io::AsyncBufReadExt;
+    if !crate::kiosk_browser::browser_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(bin())
+        .args(["demo", "--duration", "120", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("CUBBY_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut console, mut token) = (None, None);
+    let started = std::time::Instant::now();
+    while console.is_none() || token.is_none() {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the demo prints its addresses")
+            .unwrap()
+            .expect("the demo keeps running");
+        if let Some(rest) = line.trim().strip_prefix("Console:") {
+            console = rest.split_whitespace().next().map(str::to_string);
+        }
+        if let Some(rest) = line.trim().strip_prefix("Admin token:") {
+            token = Some(rest.trim().to_string());
+        }
+    }
+    // Keep reading the demo's output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let out = tokio::process::Command::new("node")
+        .arg(crate::kiosk_browser::e2e_dir().join("demo.mjs"))
+        .arg(console.unwrap())
+        .arg(token.unwrap())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser checks failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "a live console within a minute of starting the demo: {:?}",
+        started.elapsed()
+    );
+    let _ = child.kill().await;
+}
