@@ -182,7 +182,13 @@ try {
   await page.selectOption("#language", "pl");
   const language = await submit("form[action='/portal/language'] button");
   check("notices in Polish from now on", language.includes("Polski"), language);
+  check("the delegate code is listed as spent", /Neighbour in A-2 · used or ended/.test(await page.textContent("#delegates")), await page.textContent("#delegates"));
+  const away = await submit("form[action='/portal/vacation'] button");
+  check("away: parcels held", away.includes("held while you are away"), away);
+  check("and it says until when", (await page.textContent("#away")).includes("held until"), "");
   await page.screenshot({ path: join(shots, "portal-settings.png"), fullPage: true });
+  const back = await submit("form[action='/portal/vacation'] button");
+  check("back home", back.includes("Welcome back"), back);
 
   // The invitation was spent by the first passkey.
   const again = await context.newPage();

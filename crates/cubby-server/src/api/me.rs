@@ -184,8 +184,23 @@ pub async fn set_vacation(
     body: JsonBody<VacationBody>,
 ) -> ApiResult<Json<Vacation>> {
     let me = me(&state, &caller).await?;
-    let now = now_ms();
     let until = body.value.away_until_ms;
+    let held = apply_vacation(&state, &me, until, &caller.actor()).await?;
+    Ok(Json(Vacation {
+        away_until_ms: until,
+        held,
+    }))
+}
+
+/// Sets (or ends, with `None`) a resident's vacation and holds what is
+/// waiting; returns the parcels put on hold.
+pub(crate) async fn apply_vacation(
+    state: &AppState,
+    me: &ResidentRow,
+    until: Option<i64>,
+    actor: &str,
+) -> ApiResult<Vec<String>> {
+    let now = now_ms();
     if let Some(u) = until
         && (u <= now || u > now + 60 * DAY_MS)
     {
@@ -211,17 +226,14 @@ pub async fn set_vacation(
             .into_iter()
             .filter(|p| p.state == cubby_domain::lifecycle::ParcelState::Deposited)
         {
-            hold_or_release(&state, &p.id, Transition::Hold, &caller.actor()).await?;
+            hold_or_release(state, &p.id, Transition::Hold, actor).await?;
             if let Some(l) = &p.locker_id {
                 state.devices.locker_changed(l);
             }
             held.push(p.id);
         }
     }
-    Ok(Json(Vacation {
-        away_until_ms: until,
-        held,
-    }))
+    Ok(held)
 }
 
 #[derive(Serialize, ToSchema)]

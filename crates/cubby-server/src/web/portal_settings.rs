@@ -39,6 +39,11 @@ pub fn router() -> Router<AppState> {
             post(remove_member),
         )
         .route("/portal/language", post(set_language))
+        .route("/portal/vacation", post(set_vacation))
+        .route(
+            "/portal/delegates/{delegate_id}/revoke",
+            post(revoke_delegate),
+        )
 }
 
 struct GrantLine {
@@ -47,6 +52,13 @@ struct GrantLine {
     uses: usize,
     status: String,
     live: bool,
+}
+
+struct DelegateLine {
+    id: String,
+    name: String,
+    status: String,
+    active: bool,
 }
 
 struct MemberLine {
@@ -64,6 +76,8 @@ struct SettingsPage {
     /// The site's door paths: (id, name).
     paths: Vec<(String, String)>,
     members: Vec<MemberLine>,
+    delegates: Vec<DelegateLine>,
+    away_until: Option<String>,
     language: String,
     languages: [(&'static str, &'static str); 4],
 }
@@ -108,8 +122,28 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
                 name: m.resident.name,
             })
             .collect();
+        let delegates = store::delegates_of_resident(&mut conn, &me.id)
+            .await?
+            .into_iter()
+            .map(|d| DelegateLine {
+                status: match (d.active, d.revoked_ms) {
+                    (true, _) => "can collect".to_string(),
+                    (false, Some(_)) => "revoked".to_string(),
+                    (false, None) => "used or ended".to_string(),
+                },
+                id: d.id,
+                name: d.name,
+                active: d.active,
+            })
+            .collect();
+        let away_until = store::away_until(&mut conn, &me.id)
+            .await?
+            .filter(|u| *u > now)
+            .map(super::utc);
         Ok(SettingsPage {
             csrf: session.csrf.clone(),
+            delegates,
+            away_until,
             notice: None,
             grants: lines,
             paths,
@@ -365,6 +399,76 @@ async fn set_language(
         .await;
     let notice = match saved {
         Ok(()) => format!("Your notices will be in {name}."),
+        Err(e) => crate::error::ApiError::from(e).message,
+    };
+    view(&state, &session, &rid, Some(notice)).await
+}
+
+#[derive(Deserialize)]
+struct VacationForm {
+    csrf: String,
+    days: String,
+}
+
+/// Away for some days (parcels held), or back (`days` = 0).
+async fn set_vacation(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Form(form): Form<VacationForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let me = match me_of(&state, &rid).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let until = match form.days.trim().parse::<i64>() {
+        Ok(0) => None,
+        Ok(d) if (1..=60).contains(&d) => Some(crate::now_ms() + d * 86_400_000),
+        _ => {
+            let msg = "Pick 1 to 60 days.".to_string();
+            return view(&state, &session, &rid, Some(msg)).await;
+        }
+    };
+    let notice =
+        match crate::api::me::apply_vacation(&state, &me, until, &session.caller.actor()).await {
+            Ok(held) if until.is_some() => format!(
+                "Your parcels are held while you are away ({} waiting now held).",
+                held.len()
+            ),
+            Ok(_) => "Welcome back: new parcels wait as usual.".to_string(),
+            Err(e) => e.message,
+        };
+    view(&state, &session, &rid, Some(notice)).await
+}
+
+async fn revoke_delegate(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Path(delegate_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    if !ids::looks_like(ids::CREDENTIAL, &delegate_id) {
+        return not_found("delegate code");
+    }
+    let (r, d, now) = (rid.clone(), delegate_id, crate::now_ms());
+    let revoked = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { store::revoke_delegate(conn, &r, &d, now).await })
+        })
+        .await;
+    let notice = match revoked {
+        Ok(d) => {
+            state.devices.locker_changed(&d.locker_id);
+            format!("The code of {} is revoked.", d.name)
+        }
         Err(e) => crate::error::ApiError::from(e).message,
     };
     view(&state, &session, &rid, Some(notice)).await
