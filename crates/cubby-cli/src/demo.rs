@@ -224,6 +224,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     println!("  Console:    {base}/console   (sign in with the admin token below)");
     println!("  API:        {base}/api/v1   (docs: {base}/api/docs)");
     println!("  Admin token: {token}");
+    if let Some(path) = &running.admin_passkey_invite {
+        println!(
+            "  Passkey:    {}   (enrol the admin's passkey: remote opens ask for it)",
+            crate::serve::console_link(running.addr, path)
+        );
+    }
     println!(
         "  Site:       {site_id}  (Riverside Court: 2 buildings, 240 residents, 2 locker banks of 60, a parcel room)"
     );

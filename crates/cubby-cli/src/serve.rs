@@ -164,6 +164,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     pub generated_admin_token: Option<String>,
+    /// First start only: the path that enrols the first admin's passkey.
+    pub admin_passkey_invite: Option<String>,
     /// Where locker agents connect.
     pub mqtt_addr: String,
     /// The embedded broker, when one runs; dropping it stops it.
@@ -241,6 +243,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         addr,
         state,
         generated_admin_token: boot.generated_admin_token,
+        admin_passkey_invite: boot.admin_passkey_invite,
         mqtt_addr,
         broker,
         task,
@@ -410,6 +413,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<bool> {
         println!("first start: admin token (shown once, store it safely): {token}");
     }
     println!("cubby listening on http://{}", running.addr);
+    if let Some(path) = &running.admin_passkey_invite {
+        println!(
+            "first start: enrol the first admin's passkey (once, within 7 days): {}",
+            console_link(running.addr, path)
+        );
+    }
     println!("locker agents connect to mqtt://{}", running.mqtt_addr);
     println!("API docs: http://{}/api/docs", running.addr);
     running.task.await??;
@@ -417,4 +426,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<bool> {
         broker.shutdown().await;
     }
     Ok(true)
+}
+
+/// A console link for a browser on this machine. Passkeys are bound to a
+/// host name, never to an IP address, so a loopback address is named
+/// `localhost`; other addresses are shown as they are, to be replaced by the
+/// server's name.
+pub fn console_link(addr: SocketAddr, path: &str) -> String {
+    if addr.ip().is_loopback() {
+        format!("http://localhost:{}{path}", addr.port())
+    } else {
+        format!("http://{addr}{path}  (open it under this server's host name)")
+    }
 }

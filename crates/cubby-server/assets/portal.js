@@ -1,33 +1,6 @@
-// Cubby resident portal: passkey registration and sign-in (WebAuthn).
-// Hand-written, no dependencies. The server's options carry binary fields as
-// base64url; the browser API wants ArrayBuffers, and the answers go back as
-// base64url again.
+// Cubby resident portal: passkey registration, sign-in and management.
+// Hand-written; the WebAuthn calls are in passkeys.js, loaded first.
 "use strict";
-
-function fromB64url(s) {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
-  const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
-}
-
-function toB64url(buf) {
-  const bytes = new Uint8Array(buf);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-async function post(path, body) {
-  const res = await fetch(path, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    credentials: "same-origin",
-  });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(json.message || "The server refused.");
-  return json;
-}
 
 function say(text) {
   document.getElementById("message").textContent = text;
@@ -35,49 +8,13 @@ function say(text) {
 
 async function enrol() {
   const code = new URLSearchParams(location.hash.slice(1)).get("code") || "";
-  const start = await post("/portal/passkeys/register/start", { code });
-  const pk = start.options.publicKey;
-  pk.challenge = fromB64url(pk.challenge);
-  pk.user.id = fromB64url(pk.user.id);
-  for (const c of pk.excludeCredentials || []) c.id = fromB64url(c.id);
-  const cred = await navigator.credentials.create({ publicKey: pk });
-  const done = await post("/portal/passkeys/register/finish", {
-    ceremony: start.ceremony,
-    credential: {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      response: {
-        attestationObject: toB64url(cred.response.attestationObject),
-        clientDataJSON: toB64url(cred.response.clientDataJSON),
-      },
-      extensions: cred.getClientExtensionResults(),
-    },
-  });
+  const done = await createPasskey("/portal/passkeys", { code });
   location.assign(done.next);
 }
 
 async function signIn(email) {
-  const start = await post("/portal/passkeys/sign-in/start", { email });
-  const pk = start.options.publicKey;
-  pk.challenge = fromB64url(pk.challenge);
-  for (const c of pk.allowCredentials || []) c.id = fromB64url(c.id);
-  const cred = await navigator.credentials.get({ publicKey: pk });
-  const done = await post("/portal/passkeys/sign-in/finish", {
-    ceremony: start.ceremony,
-    credential: {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      response: {
-        authenticatorData: toB64url(cred.response.authenticatorData),
-        clientDataJSON: toB64url(cred.response.clientDataJSON),
-        signature: toB64url(cred.response.signature),
-        userHandle: cred.response.userHandle ? toB64url(cred.response.userHandle) : null,
-      },
-      extensions: cred.getClientExtensionResults(),
-    },
-  });
+  const done = await provePasskey(
+    "/portal/passkeys/sign-in/start", { email }, "/portal/passkeys/sign-in/finish");
   location.assign(done.next);
 }
 

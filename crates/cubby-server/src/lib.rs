@@ -188,6 +188,9 @@ fn write_private(path: &PathBuf, contents: &[u8]) -> std::io::Result<()> {
 pub struct Bootstrap {
     /// The admin token in plain text when this start generated it (print it once).
     pub generated_admin_token: Option<String>,
+    /// On the first start: the one-time path that enrols the first admin's
+    /// passkey (the code is in the fragment). Print it once.
+    pub admin_passkey_invite: Option<String>,
 }
 
 /// On an empty database: a default organisation and the first admin token, with
@@ -197,6 +200,7 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
     if queries::count_tokens(&mut conn).await.map_err(anyhow_op)? > 0 {
         return Ok(Bootstrap {
             generated_admin_token: None,
+            admin_passkey_invite: None,
         });
     }
     drop(conn);
@@ -213,6 +217,7 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
     let mac = auth::token_mac(&state.secret, &token);
     let org_id = new_id(ids::ORG);
     let token_id = new_id(ids::TOKEN);
+    let admin_id = token_id.clone();
     let now = now_ms();
     state
         .store
@@ -234,8 +239,12 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
         })
         .await
         .map_err(anyhow_op)?;
+    let invite = web::staff::create_invite(state, &admin_id, "first start")
+        .await
+        .map_err(anyhow_op)?;
     Ok(Bootstrap {
         generated_admin_token: generated.then_some(token),
+        admin_passkey_invite: Some(invite.path),
     })
 }
 

@@ -60,19 +60,24 @@ pub async fn token_by_mac(
         .bind(mac.to_vec())
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| {
-        Ok::<_, sqlx::Error>(TokenRow {
-            id: text(&r, "id")?,
-            org_id: opt_text(&r, "org_id")?,
-            role: parse(&r, "role")?,
-            carrier: opt_text(&r, "carrier")?,
-            label: text(&r, "label")?,
-            resident_id: opt_text(&r, "resident_id")?,
-            courier_id: opt_text(&r, "courier_id")?,
-        })
+    row.as_ref()
+        .map(token_row)
+        .transpose()
+        .map_err(OpError::from)
+}
+
+/// A token from a row holding api_tokens' id, org_id, role, carrier, label,
+/// resident_id and courier_id.
+pub(crate) fn token_row(r: &AnyRow) -> Result<TokenRow, sqlx::Error> {
+    Ok(TokenRow {
+        id: text(r, "id")?,
+        org_id: opt_text(r, "org_id")?,
+        role: parse(r, "role")?,
+        carrier: opt_text(r, "carrier")?,
+        label: text(r, "label")?,
+        resident_id: opt_text(r, "resident_id")?,
+        courier_id: opt_text(r, "courier_id")?,
     })
-    .transpose()
-    .map_err(OpError::from)
 }
 
 pub async fn count_tokens(conn: &mut AnyConnection) -> Result<i64, OpError> {

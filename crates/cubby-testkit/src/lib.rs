@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub mod softkey;
+
 /// The admin token every test server is started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -17,6 +19,8 @@ pub struct CubbyProcess {
     /// Where agents connect (host:port): the embedded broker, kept on the same
     /// port across restarts so agents find it again.
     pub mqtt: String,
+    /// The first admin's passkey enrolment link, printed on the first start.
+    pub admin_passkey_invite: Option<String>,
     /// Extra `serve` arguments (for example `--mqtt-url`).
     pub extra_args: Vec<String>,
     pub data_dir: PathBuf,
@@ -62,6 +66,7 @@ impl CubbyProcess {
         let mut p = CubbyProcess {
             base: String::new(),
             mqtt: String::new(),
+            admin_passkey_invite: None,
             extra_args,
             data_dir,
             outbox_dir,
@@ -117,6 +122,9 @@ impl CubbyProcess {
                 Some(Ok(line)) => {
                     if let Some(url) = line.strip_prefix("cubby listening on ") {
                         base = Some(url.trim().to_string());
+                    }
+                    if let Some((_, link)) = line.split_once("passkey (once, within 7 days): ") {
+                        self.admin_passkey_invite = Some(link.trim().to_string());
                     }
                     if let Some(addr) = line.strip_prefix("locker agents connect to mqtt://") {
                         break addr.trim().to_string();

@@ -157,7 +157,7 @@ async fn console_sessions_are_guarded_against_forgery() {
     assert_eq!(gone.status(), 303, "back to sign-in");
 }
 
-async fn site_org(w: &crate::World) -> String {
+pub(crate) async fn site_org(w: &crate::World) -> String {
     let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
     site["organisation_id"].as_str().unwrap().to_string()
 }

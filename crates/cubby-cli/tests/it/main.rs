@@ -16,6 +16,7 @@ mod policies;
 mod push;
 mod readers;
 mod self_service;
+mod staff_passkeys;
 mod webhooks;
 
 use std::path::Path;

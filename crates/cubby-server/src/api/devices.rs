@@ -213,12 +213,15 @@ pub struct OpenQueued {
     pub device_id: String,
 }
 
-/// Open one compartment remotely (staff). The locker enforces its own cap on
-/// remote opens of occupied compartments; beyond it the door stays shut and an
-/// incident is recorded.
+/// Open one compartment remotely (managers). Needs a step-up proof in the
+/// `Cubby-Step-Up` header (see `/api/v1/step-up/start`). The locker enforces
+/// its own cap on remote opens of occupied compartments; beyond it the door
+/// stays shut and an incident is recorded.
 #[utoipa::path(post, path = "/api/v1/lockers/{locker_id}/compartments/{label}/open",
-    params(("locker_id" = String, Path), ("label" = String, Path)), request_body = OpenBody,
-    responses((status = 202, body = OpenQueued), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("locker_id" = String, Path), ("label" = String, Path),
+        ("Cubby-Step-Up" = String, Header, description = "A step-up proof from /api/v1/step-up/finish")),
+    request_body = OpenBody,
+    responses((status = 202, body = OpenQueued), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn open_compartment(
     State(state): State<AppState>,
     caller: Caller,
@@ -228,6 +231,9 @@ pub async fn open_compartment(
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    // A token alone never opens a door: a passkey must have signed within
+    // the last few minutes (security.md, MFA for remote opens).
+    crate::web::staff::require_step_up(&state, &caller, &headers)?;
     let reason = clean_text("reason", &body.value.reason, 500)?;
     let known = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;

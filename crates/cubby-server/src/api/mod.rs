@@ -3,7 +3,7 @@
 pub(crate) mod access;
 pub(crate) mod admin;
 mod courier_passes;
-mod devices;
+pub(crate) mod devices;
 pub(crate) mod lockers;
 pub(crate) mod me;
 pub(crate) mod parcels;
@@ -50,6 +50,8 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found, me::phone_pickup,
         rooms::add_courier, rooms::list_couriers, rooms::start_visit, rooms::set_room_path, rooms::shelve,
         rooms::parcel_not_found, rooms::room_entries, crate::web::portal::invite,
+        crate::web::staff::api_step_up_start, crate::web::staff::api_step_up_finish,
+        crate::web::staff::api_passkey_invite,
         planning::create_plan, planning::site_analytics, planning::site_forecast,
         planning::locker_capacity_forecast, policies::get_policy, policies::put_policy, policies::list_messages,
         policies::list_templates, policies::put_template, policies::delete_template,
@@ -96,6 +98,15 @@ pub fn router(state: AppState) -> Router {
             post(admin::create_organisation).get(admin::list_organisations),
         )
         .route("/tokens", post(admin::create_token))
+        .route(
+            "/tokens/{token_id}/passkey-invites",
+            post(crate::web::staff::api_passkey_invite),
+        )
+        .route("/step-up/start", post(crate::web::staff::api_step_up_start))
+        .route(
+            "/step-up/finish",
+            post(crate::web::staff::api_step_up_finish),
+        )
         .route("/carriers", post(admin::create_carrier))
         .route("/sites", post(sites::create_site).get(sites::list_sites))
         .route("/sites/{site_id}", get(sites::get_site))

@@ -7,10 +7,12 @@
 
 mod charts;
 mod courier;
+mod passkey_pages;
 mod people;
 pub(crate) mod portal;
 mod portal_settings;
 mod residents;
+pub(crate) mod staff;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -61,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/sites/{site_id}/reports", get(reports_page))
         .route("/console/lockers/{locker_id}", get(locker_page))
         .route("/console/lockers/{locker_id}/live", get(locker_live))
+        .route("/console/lockers/{locker_id}/open", post(open_remotely))
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
         .merge(courier::router())
@@ -68,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .merge(portal_settings::router())
         .merge(residents::router())
         .merge(people::router())
+        .merge(passkey_pages::router())
         .layer(middleware::from_fn(console_headers))
 }
 
@@ -192,8 +196,17 @@ pub(crate) async fn session_of(
     state: &AppState,
     portal: &Portal,
 ) -> Result<Session, Response> {
+    session_in(&parts.headers, state, portal).await
+}
+
+/// As [`session_of`], from a request's headers.
+pub(crate) async fn session_in(
+    headers: &HeaderMap,
+    state: &AppState,
+    portal: &Portal,
+) -> Result<Session, Response> {
     let to_sign_in = || Redirect::to(portal.sign_in).into_response();
-    let value = cookie_value(&parts.headers, portal.cookie).ok_or_else(to_sign_in)?;
+    let value = cookie_value(headers, portal.cookie).ok_or_else(to_sign_in)?;
     let mut conn = state.store.reader().await.map_err(unavailable)?;
     let (row, csrf) =
         web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms())
@@ -258,11 +271,23 @@ pub(crate) async fn open_portal_session(
     if !allowed(row.role) {
         return refused(refusal);
     }
+    match session_cookie(state, portal, &row.id).await {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(portal.path)).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Opens a session of `portal` acting as `token_id`: its Set-Cookie value.
+pub(crate) async fn session_cookie(
+    state: &AppState,
+    portal: &Portal,
+    token_id: &str,
+) -> Result<String, OpError> {
     let value = random_hex();
     let id_mac = session_mac(&state.secret, &value);
     let csrf = random_hex();
-    let (token_id, now) = (row.id.clone(), now_ms());
-    let opened = state
+    let (token_id, now) = (token_id.to_string(), now_ms());
+    state
         .store
         .transact(move |conn| {
             Box::pin(async move {
@@ -270,17 +295,13 @@ pub(crate) async fn open_portal_session(
                     .await
             })
         })
-        .await;
-    if let Err(e) = opened {
-        return unavailable(e);
-    }
-    let cookie = format!(
+        .await?;
+    Ok(format!(
         "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         portal.cookie,
         portal.path,
         SESSION_MS / 1000
-    );
-    ([(header::SET_COOKIE, cookie)], Redirect::to(portal.path)).into_response()
+    ))
 }
 
 /// Ends the session of `portal` if the form carries its CSRF token.
@@ -640,6 +661,11 @@ async fn grid_cells(
 struct LockerPage {
     csrf: String,
     who: String,
+    notice: Option<String>,
+    /// Whether this staff member may open doors remotely (managers).
+    can_open: bool,
+    /// A fresh Idempotency-Key for the remote-open form.
+    nonce: String,
     id: String,
     name: String,
     site_id: String,
@@ -674,7 +700,16 @@ async fn locker_page(
     session: Session,
     Path(locker_id): Path<String>,
 ) -> Response {
-    let (locker, site) = match locker_of(&state, &session, &locker_id).await {
+    locker_page_with(&state, session, &locker_id, None).await
+}
+
+async fn locker_page_with(
+    state: &AppState,
+    session: Session,
+    locker_id: &str,
+    notice: Option<String>,
+) -> Response {
+    let (locker, site) = match locker_of(state, &session, locker_id).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -684,8 +719,11 @@ async fn locker_page(
     };
     match cells {
         Ok(cells) => render(&LockerPage {
+            can_open: session.caller.require(MANAGERS).is_ok(),
             csrf: session.csrf,
             who: session.who,
+            notice,
+            nonce: random_hex(),
             id: locker.id,
             name: locker.name,
             site_id: site.id,
@@ -694,6 +732,66 @@ async fn locker_page(
         }),
         Err(e) => unavailable(e),
     }
+}
+
+#[derive(Deserialize)]
+struct OpenForm {
+    csrf: String,
+    nonce: String,
+    label: String,
+    reason: String,
+    #[serde(default)]
+    step_up: String,
+}
+
+/// Opens one compartment remotely through the API's own path, with the
+/// step-up proof the page's script obtained from the staff member's passkey.
+async fn open_remotely(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Path(locker_id): Path<String>,
+    Form(form): Form<OpenForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let mut api_headers = HeaderMap::new();
+    for (name, value) in [
+        (crate::write::IDEMPOTENCY_HEADER, &form.nonce),
+        (staff::STEP_UP_HEADER, &form.step_up),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            api_headers.insert(name, v);
+        }
+    }
+    let body = crate::api::devices::OpenBody {
+        reason: form.reason.clone(),
+    };
+    // The fingerprint ties the form's key to what it asked for.
+    let fingerprint = mac(
+        &state.secret,
+        &["console-open", &locker_id, &form.label, &form.reason],
+    );
+    let answer = crate::api::devices::open_compartment(
+        State(state.clone()),
+        session.caller.clone(),
+        Path((locker_id.clone(), form.label.clone())),
+        api_headers,
+        crate::write::JsonBody {
+            value: body,
+            fingerprint,
+        },
+    )
+    .await;
+    let notice = match answer {
+        Ok(_) => format!(
+            "Door {} was sent the command to open. The locker checks its own cap before it does.",
+            form.label
+        ),
+        Err(e) => e.message,
+    };
+    locker_page_with(&state, session, &locker_id, Some(notice)).await
 }
 
 /// The grid as server-sent events: the whole grid first, then again each

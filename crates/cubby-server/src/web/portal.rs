@@ -18,7 +18,7 @@ use axum::{Form, Json, Router};
 use cubby_domain::credentials::mac;
 use cubby_domain::ids;
 use cubby_domain::lifecycle::ParcelState;
-use cubby_store::ops::passkeys as store;
+use cubby_store::ops::passkeys::{self as store, Holder};
 use cubby_store::ops::web_sessions;
 use cubby_store::queries;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ async fn script() -> Response {
 }
 
 /// The relying party for the host the portal was opened under.
-fn webauthn_for(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
+pub(crate) fn webauthn_for(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
     let refuse = |why: &str| {
         ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
@@ -97,9 +97,14 @@ fn webauthn_for(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
         .map_err(|e| refuse(&format!("cannot act for {name}: {e}")))
 }
 
-/// The WebAuthn user handle of a resident: stable, and reveals nothing.
-fn user_handle(resident_id: &str) -> Uuid {
-    let digest = Sha256::digest(format!("cubby-resident-handle-v1:{resident_id}").as_bytes());
+/// The WebAuthn user handle of a resident or a staff token: stable, and
+/// reveals nothing.
+pub(crate) fn user_handle(holder: Holder, id: &str) -> Uuid {
+    let kind = match holder {
+        Holder::Resident => "resident",
+        Holder::Staff => "staff",
+    };
+    let digest = Sha256::digest(format!("cubby-{kind}-handle-v1:{id}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
     Uuid::from_bytes(b)
@@ -109,7 +114,7 @@ fn invite_mac(secret: &[u8], code: &str) -> [u8; 32] {
     mac(secret, &["portal-invite", code])
 }
 
-fn same_origin_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn same_origin_json(headers: &HeaderMap) -> Result<(), ApiError> {
     if super::same_origin(headers) {
         Ok(())
     } else {
@@ -162,7 +167,16 @@ pub async fn invite(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                store::create_invite(conn, &code_mac, &rid, &actor, now, now + INVITE_MS).await
+                store::create_invite(
+                    conn,
+                    Holder::Resident,
+                    &code_mac,
+                    &rid,
+                    &actor,
+                    now,
+                    now + INVITE_MS,
+                )
+                .await
             })
         })
         .await?;
@@ -198,10 +212,13 @@ struct RegisterStart {
     code: String,
 }
 
-#[derive(Serialize)]
-struct Challenge {
-    ceremony: String,
-    options: serde_json::Value,
+/// A WebAuthn ceremony begun: its id, and the options for the browser.
+#[derive(Serialize, ToSchema)]
+pub struct Challenge {
+    pub ceremony: String,
+    /// The `publicKey` options for `navigator.credentials` (binary fields as base64url).
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
 }
 
 async fn register_start(
@@ -229,7 +246,7 @@ async fn register_start(
             .reader()
             .await
             .map_err(cubby_store::OpError::from)?;
-        let rid = store::invite(&mut conn, &code_mac, now)
+        let rid = store::invite(&mut conn, Holder::Resident, &code_mac, now)
             .await?
             .ok_or_else(refused)?;
         queries::resident(&mut conn, &rid)
@@ -238,7 +255,7 @@ async fn register_start(
     };
     let (options, reg) = webauthn
         .start_passkey_registration(
-            user_handle(&resident.id),
+            user_handle(Holder::Resident, &resident.id),
             resident.email.as_deref().unwrap_or(&resident.name),
             &resident.name,
             None,
@@ -279,7 +296,7 @@ struct RegisterFinish {
     credential: RegisterPublicKeyCredential,
 }
 
-fn ceremony_failed() -> ApiError {
+pub(crate) fn ceremony_failed() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "passkey_refused",
@@ -329,11 +346,13 @@ async fn open_session(state: &AppState, resident_id: &str) -> ApiResult<Response
         .into_response())
 }
 
-fn cred_id_of(passkey: &Passkey) -> String {
-    serde_json::to_value(passkey.cred_id())
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+/// How a credential id is stored and looked up: base64url of its bytes.
+pub(crate) fn cred_id_text(raw: &[u8]) -> String {
+    base64url(raw)
+}
+
+pub(crate) fn cred_id_of(passkey: &Passkey) -> String {
+    cred_id_text(passkey.cred_id().as_ref())
 }
 
 async fn register_finish(
@@ -372,10 +391,10 @@ async fn register_finish(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                if !store::spend_invite(conn, &invite, now).await? {
+                if !store::spend_invite(conn, Holder::Resident, &invite, now).await? {
                     return Ok(false);
                 }
-                store::add_passkey(conn, &cred_id, &rid, &json, now).await?;
+                store::add_passkey(conn, Holder::Resident, &cred_id, &rid, &json, now).await?;
                 Ok(true)
             })
         })
@@ -456,12 +475,12 @@ async fn sign_in_start(
     }))
 }
 
-fn base64url(bytes: &[u8]) -> String {
+pub(crate) fn base64url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn webauthn_rp_id(headers: &HeaderMap) -> String {
+pub(crate) fn webauthn_rp_id(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -499,10 +518,7 @@ async fn sign_in_finish(
     let result = webauthn
         .finish_passkey_authentication(&body.credential, &auth)
         .map_err(|_| ceremony_failed())?;
-    let used = serde_json::to_value(result.cred_id())
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let used = cred_id_text(result.cred_id().as_ref());
     // The passkey that signed, its owner, and its new counter.
     let (resident_id, json) = {
         let mut conn = state
@@ -510,7 +526,7 @@ async fn sign_in_finish(
             .reader()
             .await
             .map_err(cubby_store::OpError::from)?;
-        store::passkey(&mut conn, &used)
+        store::passkey(&mut conn, Holder::Resident, &used)
             .await?
             .ok_or_else(ceremony_failed)?
     };
@@ -520,7 +536,9 @@ async fn sign_in_finish(
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::touch_passkey(conn, &used, &json, now).await })
+            Box::pin(async move {
+                store::touch_passkey(conn, Holder::Resident, &used, &json, now).await
+            })
         })
         .await?;
     open_session(&state, &resident_id).await
@@ -639,7 +657,9 @@ async fn home_with(
                 since: super::utc(p.updated_ms),
             });
         }
-        let passkeys = store::passkeys_of(&mut conn, &resident.id).await?.len();
+        let passkeys = store::passkeys_of(&mut conn, Holder::Resident, &resident.id)
+            .await?
+            .len();
         Ok(HomePage {
             csrf: session.csrf.clone(),
             name: resident.name,
@@ -904,11 +924,15 @@ async fn my_data(
                 "created_ms": g.created_ms, "revoked_ms": g.revoked_ms})
         })
         .collect();
-        let passkeys: Vec<serde_json::Value> = store::passkeys_of(&mut conn, &resident.id)
-            .await?
-            .into_iter()
-            .map(|(id, created)| serde_json::json!({"credential_id": id, "created_ms": created}))
-            .collect();
+        let passkeys: Vec<serde_json::Value> =
+            store::passkeys_of(&mut conn, Holder::Resident, &resident.id)
+                .await?
+                .into_iter()
+                .map(|p| {
+                    serde_json::json!({"credential_id": p.cred_id, "created_ms": p.created_ms,
+                        "last_used_ms": p.last_used_ms})
+                })
+                .collect();
         Ok(serde_json::json!({
             "resident": resident,
             "parcels": parcels,

@@ -6,7 +6,7 @@ use cubby_domain::Millis;
 use sqlx::AnyConnection;
 
 use crate::OpError;
-use crate::queries::{TokenRow, opt_text, parse, text};
+use crate::queries::{TokenRow, text, token_row};
 
 pub async fn open_session(
     conn: &mut AnyConnection,
@@ -50,20 +50,7 @@ pub async fn session(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row
-        .map(|r| {
-            Ok::<_, sqlx::Error>((
-                TokenRow {
-                    id: text(&r, "id")?,
-                    org_id: opt_text(&r, "org_id")?,
-                    role: parse(&r, "role")?,
-                    carrier: opt_text(&r, "carrier")?,
-                    label: text(&r, "label")?,
-                    resident_id: opt_text(&r, "resident_id")?,
-                    courier_id: opt_text(&r, "courier_id")?,
-                },
-                text(&r, "csrf")?,
-            ))
-        })
+        .map(|r| Ok::<_, sqlx::Error>((token_row(&r)?, text(&r, "csrf")?)))
         .transpose()?)
 }
 

@@ -322,7 +322,7 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
 /// Invitations are spent once; ceremonies are taken once and expire; the
 /// portal token is made once per resident.
 pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
-    use cubby_store::ops::passkeys as pk;
+    use cubby_store::ops::passkeys::{self as pk, Holder::Resident, Holder::Staff};
     let store = Store::open(&config).await.unwrap();
     let site = seed(&store, 1, 1).await;
     let anna = site.residents[0].clone();
@@ -330,12 +330,12 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
     let outcome = store
         .transact(move |conn| {
             Box::pin(async move {
-                pk::create_invite(conn, &[1; 32], &a, "manager:tok", 10, 100).await?;
-                let live = pk::invite(conn, &[1; 32], 50).await?;
-                let expired = pk::invite(conn, &[1; 32], 100).await?;
-                let first = pk::spend_invite(conn, &[1; 32], 60).await?;
-                let second = pk::spend_invite(conn, &[1; 32], 61).await?;
-                let after = pk::invite(conn, &[1; 32], 62).await?;
+                pk::create_invite(conn, Resident, &[1; 32], &a, "manager:tok", 10, 100).await?;
+                let live = pk::invite(conn, Resident, &[1; 32], 50).await?;
+                let expired = pk::invite(conn, Resident, &[1; 32], 100).await?;
+                let first = pk::spend_invite(conn, Resident, &[1; 32], 60).await?;
+                let second = pk::spend_invite(conn, Resident, &[1; 32], 61).await?;
+                let after = pk::invite(conn, Resident, &[1; 32], 62).await?;
                 pk::save_ceremony(conn, "c1", "register", Some(&a), "{}", 10, 100).await?;
                 let wrong_kind = pk::take_ceremony(conn, "c1", "sign_in", 20).await?;
                 pk::save_ceremony(conn, "c2", "register", Some(&a), "{\"s\":1}", 10, 100).await?;
@@ -367,12 +367,12 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
     let (t1, t2, keys, found) = store
         .transact(move |conn| {
             Box::pin(async move {
-                pk::add_passkey(conn, "cred-1", &a, "{\"k\":1}", 30).await?;
+                pk::add_passkey(conn, Resident, "cred-1", &a, "{\"k\":1}", 30).await?;
                 let t1 = pk::portal_token(conn, &a, "tok_p1", &[7; 32], "org_1", 30).await?;
                 let t2 = pk::portal_token(conn, &a, "tok_p2", &[8; 32], "org_1", 31).await?;
-                pk::touch_passkey(conn, "cred-1", "{\"k\":2}", 40).await?;
-                let keys = pk::passkeys_of(conn, &a).await?;
-                let found = pk::passkey(conn, "cred-1").await?;
+                pk::touch_passkey(conn, Resident, "cred-1", "{\"k\":2}", 40).await?;
+                let keys = pk::passkeys_of(conn, Resident, &a).await?;
+                let found = pk::passkey(conn, Resident, "cred-1").await?;
                 Ok((t1, t2, keys, found))
             })
         })
@@ -384,7 +384,71 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
         "one portal token"
     );
     assert_eq!(keys.len(), 1);
-    assert_eq!(found, Some((anna, "{\"k\":2}".to_string())));
+    assert_eq!(keys[0].last_used_ms, Some(40));
+    assert_eq!(found, Some((anna.clone(), "{\"k\":2}".to_string())));
+
+    // Staff tokens hold passkeys under the same rules in their own tables;
+    // an invitation of one kind is nothing to the other. The last passkey
+    // cannot be removed, nor anyone else's.
+    let a = anna.clone();
+    let outcome = store
+        .transact(move |conn| {
+            Box::pin(async move {
+                cubby_store::ops::create_token(
+                    conn,
+                    "tok_staff",
+                    &[9; 32],
+                    None,
+                    cubby_domain::model::Role::Manager,
+                    None,
+                    "Maria",
+                    1,
+                )
+                .await?;
+                pk::create_invite(conn, Staff, &[2; 32], "tok_staff", "admin:tok", 10, 100).await?;
+                let as_portal = pk::invite(conn, Resident, &[2; 32], 50).await?;
+                let as_staff = pk::invite(conn, Staff, &[2; 32], 50).await?;
+                pk::add_passkey(conn, Staff, "cred-s1", "tok_staff", "{}", 30).await?;
+                let last = pk::remove_passkey(conn, Staff, "tok_staff", "cred-s1").await;
+                pk::add_passkey(conn, Staff, "cred-s2", "tok_staff", "{}", 31).await?;
+                let not_theirs = pk::remove_passkey(conn, Staff, "tok_staff", "cred-1").await?;
+                let not_staff = pk::passkey(conn, Staff, "cred-1").await?;
+                let removed = pk::remove_passkey(conn, Staff, "tok_staff", "cred-s1").await?;
+                let left = pk::passkeys_of(conn, Staff, "tok_staff").await?;
+                let resident_keys = pk::passkeys_of(conn, Resident, &a).await?;
+                let staff = pk::staff_token(conn, "tok_staff").await?;
+                let portal = pk::staff_token(conn, "tok_p1").await?;
+                Ok((
+                    as_portal,
+                    as_staff,
+                    last.is_err(),
+                    not_theirs,
+                    not_staff,
+                    removed,
+                    left.len(),
+                    resident_keys.len(),
+                    staff.map(|t| t.label),
+                    portal.is_none(),
+                ))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        (
+            None,
+            Some("tok_staff".to_string()),
+            true,
+            false,
+            None,
+            true,
+            1,
+            1,
+            Some("Maria".to_string()),
+            true
+        )
+    );
 }
 
 /// Staff find parcels by tracking number, unit or a word of the name; the
