@@ -44,7 +44,7 @@ async function audit(page, name) {
   await page.evaluate(axeSource);
   const r = await page.evaluate(async () => {
     const out = await window.axe.run(document, { resultTypes: ["violations"] });
-    return out.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    return out.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
   });
   result.axe[name] = r;
   const serious = r.filter((v) => v.impact === "serious" || v.impact === "critical");

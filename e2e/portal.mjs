@@ -69,7 +69,7 @@ async function audit(page, name) {
   await page.evaluate(axeSource);
   const r = await page.evaluate(async () => {
     const out = await window.axe.run(document, { resultTypes: ["violations"] });
-    return out.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    return out.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
   });
   result.axe[name] = r;
   const serious = r.filter((v) => v.impact === "serious" || v.impact === "critical");
@@ -189,6 +189,32 @@ try {
   await page.screenshot({ path: join(shots, "portal-settings.png"), fullPage: true });
   const back = await submit("form[action='/portal/vacation'] button");
   check("back home", back.includes("Welcome back"), back);
+
+  // Passkeys: add one for a second device, remove the first; the last one
+  // stays (removing it would lock the resident out).
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+  const { authenticatorId: second_device } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2", transport: "usb", hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  await page.goto(`${base}/portal/settings`);
+  await page.bringToFront(); // the kiosk's page had the focus; WebAuthn needs it
+  await Promise.all([
+    page.waitForEvent("load", { timeout: 15000 }).catch(async (e) => {
+      throw new Error(`${e.message}; the page said: ${await page.textContent("#message")}`);
+    }),
+    page.click("#add-passkey"),
+  ]);
+  check("two passkeys listed", (await page.locator("#passkeys li").count()) === 2, await page.textContent("#passkeys"));
+  check("a passkey added for a second device",
+    (await cdp.send("WebAuthn.getCredentials", { authenticatorId: second_device })).credentials.length === 1, "");
+  const removedKey = await submit("#passkeys li:first-child button");
+  check("a passkey removed", removedKey.includes("was removed") && (await page.locator("#passkeys li").count()) === 1, removedKey);
+  const lastKey = await submit("#passkeys li:first-child button");
+  check("the last passkey stays", lastKey.includes("only passkey") && (await page.locator("#passkeys li").count()) === 1, lastKey);
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
 
   // The invitation was spent by the first passkey.
   const again = await context.newPage();

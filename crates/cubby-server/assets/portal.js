@@ -19,6 +19,15 @@ async function signIn(email) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const add = document.getElementById("add-passkey");
+  if (add) {
+    add.addEventListener("click", () => {
+      say("Waiting for your device…");
+      createPasskey("/portal/passkeys", { csrf: add.dataset.csrf })
+        .then(() => location.assign("/portal/settings"))
+        .catch((e) => say("That did not work: " + e.message));
+    });
+  }
   const button = document.getElementById("enrol");
   if (button) {
     button.addEventListener("click", () => {

@@ -330,3 +330,54 @@ fn keep_screenshots(from: &std::path::Path) {
         }
     }
 }
+
+/// Staff passkeys in a real browser (`e2e/staff_passkey.mjs`): the first
+/// admin enrols from the first-start link, signs in with the passkey alone,
+/// and opens a door remotely after a step-up; the door opens on the real
+/// agent's board, once (a refused step-up sends nothing).
+#[tokio::test]
+async fn an_admin_enrols_a_passkey_signs_in_with_it_and_opens_a_door_after_a_step_up() {
+    if !crate::kiosk_browser::browser_or_skip() {
+        return;
+    }
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, identity) = crate::edge::provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = cubby_testkit::AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        &[],
+    );
+    crate::edge::wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let invite = p
+        .admin_passkey_invite
+        .clone()
+        .expect("the first start prints an enrolment link");
+    let shots = tempfile::tempdir().unwrap();
+    let out = Command::new("node")
+        .arg(e2e_dir().join("staff_passkey.mjs"))
+        .arg(p.base.replace("127.0.0.1", "localhost"))
+        .arg(&invite)
+        .arg(&w.locker_id)
+        .arg(shots.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser checks failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::edge::wait_open(&agent, "A01").await;
+    assert_eq!(agent.total_releases().await, 1, "one step-up, one door");
+    for page in ["passkeys", "remote-open"] {
+        assert!(
+            shots.path().join(format!("console-{page}.png")).exists(),
+            "a screenshot of the {page} page"
+        );
+    }
+    keep_screenshots(shots.path());
+}

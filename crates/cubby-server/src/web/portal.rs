@@ -209,7 +209,13 @@ async fn sign_in_page() -> Response {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterStart {
+    /// An invitation code (from the link's fragment) ...
+    #[serde(default)]
     code: String,
+    /// ... or, signed in (with a passkey), the session's CSRF token: adds
+    /// another passkey for the same resident.
+    #[serde(default)]
+    csrf: String,
 }
 
 /// A WebAuthn ceremony begun: its id, and the options for the browser.
@@ -235,12 +241,22 @@ async fn register_start(
             "this invitation has expired or was used; ask your building for a new one",
         )
     };
-    if body.code.len() != 64 {
-        return Err(refused());
-    }
     let now = now_ms();
-    let code_mac = invite_mac(&state.secret, &body.code);
-    let resident = {
+    // Either an invitation, or a signed-in resident adding another device.
+    let (rid, invite) = if body.code.is_empty() {
+        let session = super::session_in(&headers, &state, &PORTAL)
+            .await
+            .map_err(|_| refused())?;
+        let rid = session.caller.resident_id.clone().ok_or_else(refused)?;
+        if !cubby_protocol::constant_time_eq(body.csrf.as_bytes(), session.csrf.as_bytes()) {
+            return Err(ApiError::forbidden());
+        }
+        (rid, None)
+    } else {
+        if body.code.len() != 64 {
+            return Err(refused());
+        }
+        let code_mac = invite_mac(&state.secret, &body.code);
         let mut conn = state
             .store
             .reader()
@@ -249,21 +265,37 @@ async fn register_start(
         let rid = store::invite(&mut conn, Holder::Resident, &code_mac, now)
             .await?
             .ok_or_else(refused)?;
-        queries::resident(&mut conn, &rid)
+        (rid, Some(hex::encode(code_mac)))
+    };
+    let (resident, existing) = {
+        let mut conn = state
+            .store
+            .reader()
+            .await
+            .map_err(cubby_store::OpError::from)?;
+        let resident = queries::resident(&mut conn, &rid)
             .await?
-            .ok_or_else(refused)?
+            .ok_or_else(refused)?;
+        let existing: Vec<webauthn_rs::prelude::CredentialID> =
+            store::passkeys_of(&mut conn, Holder::Resident, &rid)
+                .await?
+                .iter()
+                .filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
+                .map(|p| p.cred_id().clone())
+                .collect();
+        (resident, existing)
     };
     let (options, reg) = webauthn
         .start_passkey_registration(
             user_handle(Holder::Resident, &resident.id),
             resident.email.as_deref().unwrap_or(&resident.name),
             &resident.name,
-            None,
+            Some(existing),
         )
         .map_err(|e| ApiError::invalid("passkey", e.to_string()))?;
     // The invitation code rides along in the ceremony; it is spent only
     // when the passkey is stored.
-    let saved = serde_json::json!({ "reg": reg, "invite": hex::encode(code_mac) }).to_string();
+    let saved = serde_json::json!({ "reg": reg, "invite": invite }).to_string();
     let ceremony = random_hex();
     let (cid, rid) = (ceremony.clone(), resident.id.clone());
     state
@@ -376,11 +408,15 @@ async fn register_finish(
     let saved: serde_json::Value = serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
     let reg: PasskeyRegistration =
         serde_json::from_value(saved["reg"].clone()).map_err(|_| ceremony_failed())?;
-    let invite: [u8; 32] = saved["invite"]
-        .as_str()
-        .and_then(|h| hex::decode(h).ok())
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(ceremony_failed)?;
+    let invite: Option<[u8; 32]> = match saved["invite"].as_str() {
+        Some(h) => Some(
+            hex::decode(h)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(ceremony_failed)?,
+        ),
+        None => None,
+    };
     let passkey = webauthn
         .finish_passkey_registration(&body.credential, &reg)
         .map_err(|_| ceremony_failed())?;
@@ -391,7 +427,9 @@ async fn register_finish(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                if !store::spend_invite(conn, Holder::Resident, &invite, now).await? {
+                if let Some(invite) = invite
+                    && !store::spend_invite(conn, Holder::Resident, &invite, now).await?
+                {
                     return Ok(false);
                 }
                 store::add_passkey(conn, Holder::Resident, &cred_id, &rid, &json, now).await?;

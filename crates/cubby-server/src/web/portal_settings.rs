@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use cubby_domain::ids;
 use cubby_store::ops::access as grants;
+use cubby_store::ops::passkeys::{self, Holder};
 use cubby_store::ops::self_service as store;
 use cubby_store::{OpError, queries};
 use serde::Deserialize;
@@ -44,6 +45,35 @@ pub fn router() -> Router<AppState> {
             "/portal/delegates/{delegate_id}/revoke",
             post(revoke_delegate),
         )
+        .route("/portal/passkeys/{cred_id}/remove", post(remove_passkey))
+}
+
+/// Removes one of my passkeys (never the last: that would lock me out).
+async fn remove_passkey(
+    State(state): State<AppState>,
+    ResidentSession(session, rid): ResidentSession,
+    headers: HeaderMap,
+    Path(cred_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !form_is_ours(&headers, &form.csrf, &session) {
+        return forbidden_form();
+    }
+    let owner = rid.clone();
+    let removed = state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                passkeys::remove_passkey(conn, Holder::Resident, &owner, &cred_id).await
+            })
+        })
+        .await;
+    let notice = match removed {
+        Ok(true) => "The passkey was removed; it signs you in no more.".to_string(),
+        Ok(false) => "No such passkey of yours.".to_string(),
+        Err(e) => crate::error::ApiError::from(e).message,
+    };
+    view(&state, &session, &rid, Some(notice)).await
 }
 
 struct GrantLine {
@@ -80,6 +110,8 @@ struct SettingsPage {
     away_until: Option<String>,
     language: String,
     languages: [(&'static str, &'static str); 4],
+    /// (credential id, shown id, added, last used)
+    passkeys: Vec<(String, String, String, String)>,
 }
 
 async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<String>) -> Response {
@@ -140,7 +172,22 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
             .await?
             .filter(|u| *u > now)
             .map(super::utc);
+        let passkeys = passkeys::passkeys_of(&mut conn, Holder::Resident, rid)
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.cred_id.chars().take(10).collect(),
+                    super::utc(p.created_ms),
+                    p.last_used_ms
+                        .map_or_else(|| "never".to_string(), super::utc),
+                    p.cred_id,
+                )
+            })
+            .map(|(short, added, used, id)| (id, short, added, used))
+            .collect();
         Ok(SettingsPage {
+            passkeys,
             csrf: session.csrf.clone(),
             delegates,
             away_until,
