@@ -60,6 +60,17 @@ enum AdminCommand {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// On the server's host: a one-time link that enrols a passkey for a
+    /// staff token (when nobody with a passkey is left to invite them).
+    PasskeyLink {
+        /// The staff token's id (`tok_…`).
+        #[arg(long)]
+        token_id: String,
+        #[arg(long, env = "CUBBY_DATA_DIR", default_value = "cubby-data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "CUBBY_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +164,14 @@ fn main() -> std::process::ExitCode {
                         command: DeviceCommand::Add(args),
                     },
             } => agent::device_add(args).await,
+            Command::Admin {
+                command:
+                    AdminCommand::PasskeyLink {
+                        token_id,
+                        data_dir,
+                        database_url,
+                    },
+            } => passkey_link(token_id, data_dir, database_url).await,
             Command::Openapi => {
                 println!("{}", cubby_server::api::openapi_json());
                 Ok(true)
@@ -165,6 +184,43 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn passkey_link(
+    token_id: String,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+) -> anyhow::Result<bool> {
+    let secret_file = data_dir.join("secret.key");
+    let from_env = std::env::var("CUBBY_SECRET").ok();
+    if from_env.is_none() && !secret_file.exists() {
+        anyhow::bail!(
+            "no server secret at {}: run this on the server's host, with its data directory",
+            secret_file.display()
+        );
+    }
+    if database_url.is_none() && !data_dir.join("cubby.db").exists() {
+        anyhow::bail!("no database at {}", data_dir.join("cubby.db").display());
+    }
+    let secret = cubby_server::load_or_create_secret(from_env.as_deref(), &secret_file)?;
+    let store =
+        cubby_store::Store::open(&serve::store_config(&data_dir, database_url.as_deref())).await?;
+    match cubby_server::web::staff::host_invite(&store, &secret, &token_id)
+        .await
+        .map_err(cubby_server::anyhow_op)?
+    {
+        Some(invite) => {
+            println!(
+                "enrol a passkey for {token_id} (once, within 7 days): open {} under the console's host name",
+                invite.path
+            );
+            Ok(true)
+        }
+        None => {
+            println!("{token_id} is not a live staff token (admin, manager or concierge)");
+            Ok(false)
         }
     }
 }

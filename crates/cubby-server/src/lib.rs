@@ -239,7 +239,7 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
         })
         .await
         .map_err(anyhow_op)?;
-    let invite = web::staff::create_invite(state, &admin_id, "first start")
+    let invite = web::staff::create_invite(&state.store, &state.secret, &admin_id, "first start")
         .await
         .map_err(anyhow_op)?;
     Ok(Bootstrap {

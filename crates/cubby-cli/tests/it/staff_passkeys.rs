@@ -243,3 +243,55 @@ async fn residents_each_enrol_their_own_passkey() {
             .expect("each resident enrols");
     }
 }
+
+/// When nobody with a passkey is left to invite, the server's host (its
+/// data directory and secret) mints an enrolment link; tokens that are not
+/// live staff tokens get none.
+#[tokio::test]
+async fn the_servers_host_mints_an_enrolment_link_for_a_staff_token() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let concierge = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "organisation_id": crate::console_browser::site_org(&w).await, "label": "Desk"}),
+        )
+        .await;
+    let link = |token_id: &str| {
+        std::process::Command::new(bin())
+            .args([
+                "admin",
+                "passkey-link",
+                "--token-id",
+                token_id,
+                "--data-dir",
+            ])
+            .arg(&p.data_dir)
+            .env_remove("CUBBY_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = link(concierge["id"].as_str().unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("/console/passkeys/enrol#code="))
+        .expect("an enrolment path");
+    let browser = StaffBrowser::new(&p.base);
+    let mut key = browser.enrol(path).await.expect("the concierge enrols");
+    let token = concierge["token"].as_str().unwrap();
+    browser
+        .step_up(token, &mut key)
+        .await
+        .expect("and steps up");
+
+    let out = link("tok_00000000000000000000000000000000");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is not a live staff token"));
+}

@@ -12,7 +12,7 @@ mod people;
 pub(crate) mod portal;
 mod portal_settings;
 mod residents;
-pub(crate) mod staff;
+pub mod staff;
 
 use std::convert::Infallible;
 use std::time::Duration;

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use webauthn_rs::prelude::{
-    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+    Passkey, PasskeyAuthentication, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
+    Webauthn, WebauthnBuilder,
 };
 
 use super::{
@@ -393,53 +393,14 @@ async fn register_finish(
     Json(body): Json<RegisterFinish>,
 ) -> ApiResult<Response> {
     same_origin_json(&headers)?;
-    let webauthn = webauthn_for(&headers)?;
-    let now = now_ms();
-    let id = body.ceremony.clone();
-    let taken = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { store::take_ceremony(conn, &id, "register", now).await })
-        })
-        .await?;
-    let Some((Some(resident_id), saved)) = taken else {
-        return Err(ceremony_failed());
-    };
-    let saved: serde_json::Value = serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
-    let reg: PasskeyRegistration =
-        serde_json::from_value(saved["reg"].clone()).map_err(|_| ceremony_failed())?;
-    let invite: Option<[u8; 32]> = match saved["invite"].as_str() {
-        Some(h) => Some(
-            hex::decode(h)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(ceremony_failed)?,
-        ),
-        None => None,
-    };
-    let passkey = webauthn
-        .finish_passkey_registration(&body.credential, &reg)
-        .map_err(|_| ceremony_failed())?;
-    let cred_id = cred_id_of(&passkey);
-    let json = serde_json::to_string(&passkey).map_err(|_| ceremony_failed())?;
-    let rid = resident_id.clone();
-    let stored = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                if let Some(invite) = invite
-                    && !store::spend_invite(conn, Holder::Resident, &invite, now).await?
-                {
-                    return Ok(false);
-                }
-                store::add_passkey(conn, Holder::Resident, &cred_id, &rid, &json, now).await?;
-                Ok(true)
-            })
-        })
-        .await?;
-    if !stored {
-        return Err(ceremony_failed());
-    }
+    let resident_id = super::staff::finish_enrolment(
+        &state,
+        &headers,
+        Holder::Resident,
+        &body.ceremony,
+        &body.credential,
+    )
+    .await?;
     open_session(&state, &resident_id).await
 }
 

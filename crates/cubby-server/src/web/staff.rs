@@ -297,15 +297,15 @@ pub struct StaffPasskeyInvite {
 
 /// Creates a one-time invitation (7 days) to enrol a passkey for `token_id`.
 pub(crate) async fn create_invite(
-    state: &AppState,
+    store: &cubby_store::Store,
+    secret: &[u8],
     token_id: &str,
     created_by: &str,
 ) -> Result<StaffPasskeyInvite, OpError> {
     let code = random_hex();
-    let code_mac = invite_mac(&state.secret, &code);
+    let code_mac = invite_mac(secret, &code);
     let (tid, by, now) = (token_id.to_string(), created_by.to_string(), now_ms());
-    state
-        .store
+    store
         .transact(move |conn| {
             Box::pin(async move {
                 store::create_invite(
@@ -325,6 +325,26 @@ pub(crate) async fn create_invite(
         path: format!("/console/passkeys/enrol#code={code}"),
         expires_ms: now + INVITE_MS,
     })
+}
+
+/// On the server's host (the root of trust when every admin has lost their
+/// passkeys): an enrolment path for a live staff token, or `None` if there
+/// is no such token.
+pub async fn host_invite(
+    store: &cubby_store::Store,
+    secret: &[u8],
+    token_id: &str,
+) -> Result<Option<StaffPasskeyInvite>, OpError> {
+    let found = {
+        let mut conn = store.reader().await?;
+        store::staff_token(&mut conn, token_id).await?
+    };
+    match found {
+        Some(_) => Ok(Some(
+            create_invite(store, secret, token_id, "server host").await?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Invite the holder of a staff token to enrol a passkey (admin, with a
@@ -347,7 +367,7 @@ pub async fn api_passkey_invite(
     if found.is_none() {
         return Err(ApiError::not_found("staff token"));
     }
-    let invite = create_invite(&state, &token_id, &caller.actor()).await?;
+    let invite = create_invite(&state.store, &state.secret, &token_id, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(invite)).into_response())
 }
 
@@ -440,16 +460,38 @@ pub(crate) struct RegisterFinish {
     credential: RegisterPublicKeyCredential,
 }
 
-/// Finishes enrolling: stores the passkey (spending the invitation, if one
-/// began it) and answers with the token it now belongs to.
+/// Finishes enrolling a staff passkey; answers the token it now belongs to.
 pub(crate) async fn finish_registration(
     state: &AppState,
     headers: &HeaderMap,
     body: &RegisterFinish,
 ) -> ApiResult<String> {
+    finish_enrolment(
+        state,
+        headers,
+        Holder::Staff,
+        &body.ceremony,
+        &body.credential,
+    )
+    .await
+}
+
+/// Finishes enrolling a passkey of either kind: stores it (spending the
+/// invitation, if one began the ceremony) and answers its owner.
+pub(crate) async fn finish_enrolment(
+    state: &AppState,
+    headers: &HeaderMap,
+    holder: Holder,
+    ceremony: &str,
+    credential: &RegisterPublicKeyCredential,
+) -> ApiResult<String> {
+    let kind = match holder {
+        Holder::Resident => "register",
+        Holder::Staff => "staff_register",
+    };
     let webauthn = webauthn_for(headers)?;
-    let (subject, saved) = take_ceremony(state, "staff_register", &body.ceremony).await?;
-    let token_id = subject.ok_or_else(ceremony_failed)?;
+    let (subject, saved) = take_ceremony(state, kind, ceremony).await?;
+    let owner = subject.ok_or_else(ceremony_failed)?;
     let saved: serde_json::Value = serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
     let reg: PasskeyRegistration =
         serde_json::from_value(saved["reg"].clone()).map_err(|_| ceremony_failed())?;
@@ -463,21 +505,21 @@ pub(crate) async fn finish_registration(
         None => None,
     };
     let passkey = webauthn
-        .finish_passkey_registration(&body.credential, &reg)
+        .finish_passkey_registration(credential, &reg)
         .map_err(|_| ceremony_failed())?;
     let cred_id = cred_id_of(&passkey);
     let json = serde_json::to_string(&passkey).map_err(|_| ceremony_failed())?;
-    let (tid, now) = (token_id.clone(), now_ms());
+    let (id, now) = (owner.clone(), now_ms());
     let stored = state
         .store
         .transact(move |conn| {
             Box::pin(async move {
                 if let Some(invite) = invite
-                    && !store::spend_invite(conn, Holder::Staff, &invite, now).await?
+                    && !store::spend_invite(conn, holder, &invite, now).await?
                 {
                     return Ok(false);
                 }
-                store::add_passkey(conn, Holder::Staff, &cred_id, &tid, &json, now).await?;
+                store::add_passkey(conn, holder, &cred_id, &id, &json, now).await?;
                 Ok(true)
             })
         })
@@ -485,7 +527,7 @@ pub(crate) async fn finish_registration(
     if !stored {
         return Err(ceremony_failed());
     }
-    Ok(token_id)
+    Ok(owner)
 }
 
 /// Begins a passkey sign-in to the console: any discoverable staff passkey
