@@ -3,12 +3,10 @@
 //! site, a locker grid that follows a deposit live, axe-core with no serious
 //! violations, no CSP violation, nothing loaded from elsewhere.
 
-use std::process::Command;
-
 use cubby_testkit::{ADMIN_TOKEN, CubbyProcess};
 use serde_json::Value;
+use std::ffi::OsString;
 
-use crate::kiosk_browser::e2e_dir;
 use crate::{bin, seed, small_bank};
 
 #[tokio::test]
@@ -27,21 +25,15 @@ async fn a_manager_signs_in_and_watches_a_locker_grid_change_live() {
         )
         .await;
     let shots = tempfile::tempdir().unwrap();
-    let out = Command::new("node")
-        .arg(e2e_dir().join("console.mjs"))
-        .arg(&p.base)
-        .arg(manager["token"].as_str().unwrap())
-        .arg(&w.locker_id)
-        .arg(&w.residents[0])
-        .arg(shots.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    assert!(
-        out.status.success(),
-        "browser checks failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let result = crate::kiosk_browser::run_journey(
+        "console.mjs",
+        [
+            OsString::from(&p.base),
+            OsString::from(manager["token"].as_str().unwrap()),
+            OsString::from(&w.locker_id),
+            OsString::from(&w.residents[0]),
+            OsString::from(shots.path()),
+        ],
     );
     assert!(
         result["checks"].as_array().is_some_and(|c| c.len() >= 15),
@@ -189,18 +181,13 @@ async fn a_courier_deposits_a_batch_from_a_handheld_browser() {
         )
         .await;
     let shots = tempfile::tempdir().unwrap();
-    let out = Command::new("node")
-        .arg(e2e_dir().join("courier.mjs"))
-        .arg(&p.base)
-        .arg(courier["token"].as_str().unwrap())
-        .arg(shots.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser checks failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::kiosk_browser::run_journey(
+        "courier.mjs",
+        [
+            OsString::from(&p.base),
+            OsString::from(courier["token"].as_str().unwrap()),
+            OsString::from(shots.path()),
+        ],
     );
     // The server holds the three parcels, each the courier's carrier's and
     // each in its own door; the fourth was never recorded.
@@ -283,24 +270,19 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
     assert_eq!(body["code"], "cross_origin");
     let base = p.base.replace("127.0.0.1", "localhost");
     let shots = tempfile::tempdir().unwrap();
-    let out = Command::new("node")
-        .arg(e2e_dir().join("portal.mjs"))
-        .arg(&base)
-        .arg(path)
-        .arg("anna@example.org")
-        .arg("RB123456785GB")
-        .arg(shots.path())
-        .arg(format!("{}/", agent.kiosk))
-        .arg(ADMIN_TOKEN)
-        .arg(&w.locker_id)
-        .arg(&w.residents[0])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser checks failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::kiosk_browser::run_journey(
+        "portal.mjs",
+        [
+            OsString::from(&base),
+            OsString::from(path),
+            OsString::from("anna@example.org"),
+            OsString::from("RB123456785GB"),
+            OsString::from(shots.path()),
+            OsString::from(format!("{}/", agent.kiosk)),
+            OsString::from(ADMIN_TOKEN),
+            OsString::from(&w.locker_id),
+            OsString::from(&w.residents[0]),
+        ],
     );
     assert!(shots.path().join("portal-home.png").exists());
     // Both pick-ups reach the server from the locker's journal.
@@ -357,19 +339,14 @@ async fn an_admin_enrols_a_passkey_signs_in_with_it_and_opens_a_door_after_a_ste
         .clone()
         .expect("the first start prints an enrolment link");
     let shots = tempfile::tempdir().unwrap();
-    let out = Command::new("node")
-        .arg(e2e_dir().join("staff_passkey.mjs"))
-        .arg(p.base.replace("127.0.0.1", "localhost"))
-        .arg(&invite)
-        .arg(&w.locker_id)
-        .arg(shots.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser checks failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::kiosk_browser::run_journey(
+        "staff_passkey.mjs",
+        [
+            OsString::from(p.base.replace("127.0.0.1", "localhost")),
+            OsString::from(&invite),
+            OsString::from(&w.locker_id),
+            OsString::from(shots.path()),
+        ],
     );
     crate::edge::wait_open(&agent, "A01").await;
     assert_eq!(agent.total_releases().await, 1, "one step-up, one door");

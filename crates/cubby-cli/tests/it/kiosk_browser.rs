@@ -1,6 +1,7 @@
 //! The kiosk page in a real browser (Debian chromium + playwright-core, the
 //! script in `e2e/kiosk.mjs`), served by a real agent with the server down.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -33,6 +34,27 @@ fn browser_ready() -> bool {
         && e2e_dir().join("node_modules/playwright-core").exists()
 }
 
+/// Runs the browser journey `e2e/<script>` with `args`; it must pass every
+/// check. Answers the JSON line it printed.
+pub(crate) fn run_journey<I, A>(script: &str, args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new("node")
+        .arg(e2e_dir().join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser checks of {script} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or(Value::Null)
+}
+
 #[tokio::test]
 async fn a_resident_collects_at_the_kiosk_page_in_a_browser_with_the_server_down() {
     if !browser_or_skip() {
@@ -51,19 +73,13 @@ async fn a_resident_collects_at_the_kiosk_page_in_a_browser_with_the_server_down
     p.kill();
 
     let shot = std::env::temp_dir().join("cubby-kiosk.png");
-    let out = Command::new("node")
-        .arg(e2e_dir().join("kiosk.mjs"))
-        .arg(format!("{}/", agent.kiosk))
-        .arg(&code)
-        .arg(&shot)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    assert!(
-        out.status.success(),
-        "browser checks failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let result = crate::kiosk_browser::run_journey(
+        "kiosk.mjs",
+        [
+            OsString::from(format!("{}/", agent.kiosk)),
+            OsString::from(&code),
+            OsString::from(&shot),
+        ],
     );
     assert!(
         result["opened"].as_str().is_some_and(|m| m.contains("A01")),
