@@ -123,7 +123,7 @@ async fn register_finish(
     same_origin_json(&headers)?;
     let token_id = staff::finish_registration(&state, &headers, &body).await?;
     let cookie = session_cookie(&state, &CONSOLE, &token_id).await?;
-    Ok(staff::go_to("/console/passkeys", Some(cookie)))
+    Ok(staff::go_to("/console/passkeys", cookie))
 }
 
 async fn sign_in_start(
@@ -152,7 +152,7 @@ async fn sign_in_finish(
     let token_id =
         staff::finish_sign_in(&state, &headers, &body.ceremony, &body.credential).await?;
     let cookie = session_cookie(&state, &CONSOLE, &token_id).await?;
-    Ok(staff::go_to("/console", Some(cookie)))
+    Ok(staff::go_to("/console", cookie))
 }
 
 /// The signed-in staff member of a JSON call carrying the session's CSRF

@@ -580,14 +580,14 @@ pub(crate) async fn finish_sign_in(
     Ok(token_id)
 }
 
-/// A JSON answer that sends the browser on to `next`, optionally with a
+/// A JSON answer that sends the browser on to `next` with a new session
 /// cookie.
-pub(crate) fn go_to(next: &str, cookie: Option<String>) -> Response {
-    let body = Json(serde_json::json!({ "next": next }));
-    match cookie {
-        Some(c) => ([(header::SET_COOKIE, c)], body).into_response(),
-        None => body.into_response(),
-    }
+pub(crate) fn go_to(next: &str, cookie: String) -> Response {
+    (
+        [(header::SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "next": next })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
