@@ -207,7 +207,7 @@ async fn passkey_link(
     let secret = cubby_server::load_or_create_secret(from_env.as_deref(), &secret_file)?;
     let store =
         cubby_store::Store::open(&serve::store_config(&data_dir, database_url.as_deref())).await?;
-    match cubby_server::web::staff::host_invite(&store, &secret, &token_id)
+    match cubby_server::auth::passkeys::host_invite(&store, &secret, &token_id)
         .await
         .map_err(cubby_server::anyhow_op)?
     {

@@ -16,6 +16,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use cubby_domain::credentials::{CodePolicy, WeakPolicy};
 use cubby_domain::throttle::ThrottlePolicy;
 use cubby_domain::{Millis, ids};
@@ -134,9 +138,34 @@ pub fn new_id(prefix: &str) -> String {
     ids::new_id(prefix, &mut os_rng())
 }
 
+/// The whole HTTP surface: the API and the web pages over the shared
+/// layers. This is the composition root, the one place that names both
+/// adapters.
 pub fn router(state: AppState) -> Router {
-    api::router(state)
+    Router::new()
+        .merge(api::routes())
+        .merge(web::router())
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
 }
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    // Pages with a policy of their own (the console) keep it.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
 
 /// Loads the server secret (keys every MAC: API tokens, pick-up codes), creating
 /// it on first start. `CUBBY_SECRET` (hex, ≥ 32 bytes) wins, so several instances
@@ -239,9 +268,15 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
         })
         .await
         .map_err(anyhow_op)?;
-    let invite = web::staff::create_invite(&state.store, &state.secret, &admin_id, "first start")
-        .await
-        .map_err(anyhow_op)?;
+    let invite = auth::passkeys::create_invite(
+        &state.store,
+        &state.secret,
+        auth::passkeys::Holder::Staff,
+        &admin_id,
+        "first start",
+    )
+    .await
+    .map_err(anyhow_op)?;
     Ok(Bootstrap {
         generated_admin_token: generated.then_some(token),
         admin_passkey_invite: Some(invite.path),

@@ -233,7 +233,7 @@ pub async fn open_compartment(
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     // A token alone never opens a door: a passkey must have signed within
     // the last few minutes (security.md, MFA for remote opens).
-    crate::web::staff::require_step_up(&state, &caller, &headers)?;
+    crate::auth::step_up::require_step_up(&state, &caller, &headers)?;
     let reason = clean_text("reason", &body.value.reason, 500)?;
     let known = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;

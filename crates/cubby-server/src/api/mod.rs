@@ -7,6 +7,7 @@ pub(crate) mod devices;
 pub(crate) mod lockers;
 pub(crate) mod me;
 pub(crate) mod parcels;
+mod passkeys;
 pub(crate) mod planning;
 mod policies;
 mod push;
@@ -16,9 +17,7 @@ pub(crate) mod sites;
 mod webhooks;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use utoipa::OpenApi;
@@ -49,9 +48,9 @@ pub use parcels::{CompartmentRef, DepositBody, PickupBody};
         me::remove_member, me::add_delegate, me::delegates, me::revoke_delegate, me::issue_my_grant,
         me::my_grants, me::revoke_my_grant, me::courier_entries, me::my_parcel_not_found, me::phone_pickup,
         rooms::add_courier, rooms::list_couriers, rooms::start_visit, rooms::set_room_path, rooms::shelve,
-        rooms::parcel_not_found, rooms::room_entries, crate::web::portal::invite,
-        crate::web::staff::api_step_up_start, crate::web::staff::api_step_up_finish,
-        crate::web::staff::api_passkey_invite,
+        rooms::parcel_not_found, rooms::room_entries, passkeys::invite,
+        passkeys::api_step_up_start, passkeys::api_step_up_finish,
+        passkeys::api_passkey_invite,
         planning::create_plan, planning::site_analytics, planning::site_forecast,
         planning::locker_capacity_forecast, policies::get_policy, policies::put_policy, policies::list_messages,
         policies::list_templates, policies::put_template, policies::delete_template,
@@ -91,7 +90,9 @@ pub fn openapi_json() -> String {
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 
-pub fn router(state: AppState) -> Router {
+/// The API's routes, its docs page and `/healthz`; the caller adds the
+/// shared layers and the state.
+pub fn routes() -> Router<AppState> {
     let api = Router::new()
         .route(
             "/organisations",
@@ -100,12 +101,12 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", post(admin::create_token))
         .route(
             "/tokens/{token_id}/passkey-invites",
-            post(crate::web::staff::api_passkey_invite),
+            post(passkeys::api_passkey_invite),
         )
-        .route("/step-up/start", post(crate::web::staff::api_step_up_start))
+        .route("/step-up/start", post(passkeys::api_step_up_start))
         .route(
             "/step-up/finish",
-            post(crate::web::staff::api_step_up_finish),
+            post(passkeys::api_step_up_finish),
         )
         .route("/carriers", post(admin::create_carrier))
         .route("/sites", post(sites::create_site).get(sites::list_sites))
@@ -118,7 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/residents/{resident_id}", get(sites::get_resident))
         .route(
             "/residents/{resident_id}/portal-invites",
-            post(crate::web::portal::invite),
+            post(passkeys::invite),
         )
         .route("/sites/{site_id}/parcel-rooms", post(sites::create_room))
         .route(
@@ -276,10 +277,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs", get(docs_page))
         .route("/api/docs.js", get(docs_script))
         .nest("/api/v1", api)
-        .merge(crate::web::router())
-        .layer(DefaultBodyLimit::max(256 * 1024))
-        .layer(middleware::from_fn(security_headers))
-        .with_state(state)
 }
 
 /// Liveness: the process answers.
@@ -308,22 +305,6 @@ async fn docs_script() -> Response {
         include_str!("docs.js"),
     )
         .into_response()
-}
-
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    // Pages with a policy of their own (the console) keep it.
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.entry(header::REFERRER_POLICY)
-        .or_insert(HeaderValue::from_static("no-referrer"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 /// Path ids of the wrong shape are simply not found (no parsing errors leak).

@@ -12,7 +12,6 @@ mod people;
 pub(crate) mod portal;
 mod portal_settings;
 mod residents;
-pub mod staff;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -29,17 +28,16 @@ use axum::{Form, Router};
 use cubby_domain::credentials::mac;
 use cubby_domain::ids;
 use cubby_domain::model::{CompartmentState, Role};
-use cubby_store::ops::web_sessions;
 use cubby_store::queries::{self, SiteRow};
 use cubby_store::{OpError, device_queries};
 use serde::{Deserialize, Serialize};
 
 use crate::api::lockers::{NewCompartmentBody, NewLockerBody, new_locker};
-use crate::auth::{Caller, MANAGERS, STAFF, token_mac};
-use crate::{AppState, now_ms, os_random};
+use crate::auth::sessions::{self, SESSION_MS};
+use crate::auth::{MANAGERS, STAFF};
+use crate::{AppState, now_ms};
 
 const COOKIE: &str = "cubby_session";
-const SESSION_MS: i64 = 12 * 3_600_000;
 /// Incidents that turn a compartment red on the grid until resolved.
 const ALARM_KINDS: &[&str] = &[
     "door_forced",
@@ -147,42 +145,7 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// A signed-in staff member.
-pub struct Session {
-    pub(crate) caller: Caller,
-    pub(crate) csrf: String,
-    pub(crate) who: String,
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-}
-
-pub(crate) fn session_mac(secret: &[u8], value: &str) -> [u8; 32] {
-    mac(secret, &["web-session", value])
-}
-
-pub(crate) fn random_hex() -> String {
-    let mut b = [0u8; 32];
-    os_random(&mut b);
-    hex::encode(b)
-}
-
-/// Where a kind of session lives: its cookie (scoped to its own path) and
-/// its sign-in page.
-pub(crate) struct Portal {
-    pub cookie: &'static str,
-    pub path: &'static str,
-    pub sign_in: &'static str,
-}
+pub(crate) use crate::auth::sessions::{Portal, Session, form_is_ours, random_hex, same_origin};
 
 pub(crate) const CONSOLE: Portal = Portal {
     cookie: COOKIE,
@@ -205,20 +168,10 @@ pub(crate) async fn session_in(
     state: &AppState,
     portal: &Portal,
 ) -> Result<Session, Response> {
-    let to_sign_in = || Redirect::to(portal.sign_in).into_response();
-    let value = cookie_value(headers, portal.cookie).ok_or_else(to_sign_in)?;
-    let mut conn = state.store.reader().await.map_err(unavailable)?;
-    let (row, csrf) =
-        web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms())
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(to_sign_in)?;
-    let who = format!("{} ({})", row.label, row.role);
-    Ok(Session {
-        caller: Caller::from_row(row),
-        csrf,
-        who,
-    })
+    sessions::session_in(headers, state, portal)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| Redirect::to(portal.sign_in).into_response())
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -251,19 +204,9 @@ pub(crate) async fn open_portal_session(
         *res.status_mut() = StatusCode::UNAUTHORIZED;
         res
     };
-    let token = token.trim();
-    if token.is_empty() || token.len() > 200 {
-        return refused("That is not a valid token.");
-    }
-    let row = {
-        let mut conn = match state.store.reader().await {
-            Ok(c) => c,
-            Err(e) => return unavailable(e),
-        };
-        match queries::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await {
-            Ok(row) => row,
-            Err(e) => return unavailable(e),
-        }
+    let row = match sessions::token_row(state, token).await {
+        Ok(row) => row,
+        Err(e) => return unavailable(e),
     };
     let Some(row) = row else {
         return refused("That is not a valid token.");
@@ -283,25 +226,7 @@ pub(crate) async fn session_cookie(
     portal: &Portal,
     token_id: &str,
 ) -> Result<String, OpError> {
-    let value = random_hex();
-    let id_mac = session_mac(&state.secret, &value);
-    let csrf = random_hex();
-    let (token_id, now) = (token_id.to_string(), now_ms());
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                web_sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + SESSION_MS)
-                    .await
-            })
-        })
-        .await?;
-    Ok(format!(
-        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        portal.cookie,
-        portal.path,
-        SESSION_MS / 1000
-    ))
+    sessions::open_session(&state.store, &state.secret, portal, token_id, SESSION_MS).await
 }
 
 /// Ends the session of `portal` if the form carries its CSRF token.
@@ -315,47 +240,9 @@ pub(crate) async fn close_portal_session(
     if !form_is_ours(headers, csrf, session) {
         return forbidden_form();
     }
-    if let Some(value) = cookie_value(headers, portal.cookie) {
-        let id_mac = session_mac(&state.secret, &value);
-        let closed = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move { web_sessions::close_session(conn, &id_mac).await })
-            })
-            .await;
-        if let Err(e) = closed {
-            return unavailable(e);
-        }
-    }
-    (
-        [(
-            header::SET_COOKIE,
-            format!(
-                "{}=; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-                portal.cookie, portal.path
-            ),
-        )],
-        Redirect::to(portal.sign_in),
-    )
-        .into_response()
-}
-
-/// A POST from a page of ours carrying the session's CSRF token.
-pub(crate) fn form_is_ours(headers: &HeaderMap, csrf: &str, session: &Session) -> bool {
-    same_origin(headers)
-        && cubby_protocol::constant_time_eq(csrf.as_bytes(), session.csrf.as_bytes())
-}
-
-/// A POST must come from a page of this server: the browser's Origin header
-/// names the host it was sent to.
-pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
-    match (host, origin) {
-        (Some(host), Some(origin)) => {
-            origin == format!("http://{host}") || origin == format!("https://{host}")
-        }
-        _ => false,
+    match sessions::close_session(state, headers, portal).await {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(portal.sign_in)).into_response(),
+        Err(e) => unavailable(e),
     }
 }
 
@@ -759,7 +646,7 @@ async fn open_remotely(
     let mut api_headers = HeaderMap::new();
     for (name, value) in [
         (crate::write::IDEMPOTENCY_HEADER, &form.nonce),
-        (staff::STEP_UP_HEADER, &form.step_up),
+        (crate::auth::step_up::STEP_UP_HEADER, &form.step_up),
     ] {
         if let Ok(v) = HeaderValue::from_str(value) {
             api_headers.insert(name, v);

@@ -1,7 +1,7 @@
 //! The console's passkey pages and the JSON calls their script makes:
 //! enrolling from an invitation, adding and removing passkeys, signing in
-//! with one, and the step-up that remote opens need (see `staff.rs` for the
-//! rules). Every JSON call is Origin-checked; the signed-in ones also carry
+//! with one, and the step-up that remote opens need (see `auth/passkeys.rs`
+//! and `auth/step_up.rs` for the rules). Every JSON call is Origin-checked; the signed-in ones also carry
 //! the session's CSRF token.
 
 use askama::Template;
@@ -14,8 +14,11 @@ use cubby_store::ops::passkeys::{self as store, Holder};
 use serde::Deserialize;
 use webauthn_rs::prelude::PublicKeyCredential;
 
-use super::portal::{Challenge, same_origin_json};
-use super::staff::{self, RegisterFinish, RegisterStart, StepUp};
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+use super::portal::same_origin_json;
+use crate::auth::passkeys::{self, Challenge, Enrolment};
+use crate::auth::step_up::{self, StepUp};
 use super::{CONSOLE, Session, form_is_ours, render, session_cookie, session_in, unavailable, utc};
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, now_ms};
@@ -109,9 +112,48 @@ async fn register_start(
 ) -> ApiResult<Json<Challenge>> {
     same_origin_json(&headers)?;
     let session = session_in(&headers, &state, &CONSOLE).await.ok();
+    let by = match (&body.code, &session) {
+        (Some(code), _) => Enrolment::Invite(code),
+        (None, Some(session)) => Enrolment::SignedIn {
+            session,
+            csrf: body.csrf.as_deref().unwrap_or(""),
+            step_up: body.step_up.as_deref(),
+        },
+        (None, None) => Enrolment::Invite(""),
+    };
     Ok(Json(
-        staff::begin_registration(&state, &headers, session.as_ref(), &body).await?,
+        passkeys::begin_registration(&state, &headers, Holder::Staff, by).await?,
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterStart {
+    /// An invitation code (from the link's fragment) ...
+    #[serde(default)]
+    code: Option<String>,
+    /// ... or, signed in, a step-up proof of an existing passkey.
+    #[serde(default)]
+    step_up: Option<String>,
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterFinish {
+    ceremony: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+/// A JSON answer that sends the browser on to `next` with a new session
+/// cookie.
+pub(crate) fn go_to(next: &str, cookie: String) -> Response {
+    (
+        [(header::SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "next": next })),
+    )
+        .into_response()
 }
 
 /// Stores the passkey and signs its holder in to the console.
@@ -121,9 +163,16 @@ async fn register_finish(
     Json(body): Json<RegisterFinish>,
 ) -> ApiResult<Response> {
     same_origin_json(&headers)?;
-    let token_id = staff::finish_registration(&state, &headers, &body).await?;
+    let token_id = passkeys::finish_enrolment(
+        &state,
+        &headers,
+        Holder::Staff,
+        &body.ceremony,
+        &body.credential,
+    )
+    .await?;
     let cookie = session_cookie(&state, &CONSOLE, &token_id).await?;
-    Ok(staff::go_to("/console/passkeys", cookie))
+    Ok(go_to("/console/passkeys", cookie))
 }
 
 async fn sign_in_start(
@@ -131,7 +180,9 @@ async fn sign_in_start(
     headers: HeaderMap,
 ) -> ApiResult<Json<Challenge>> {
     same_origin_json(&headers)?;
-    Ok(Json(staff::begin_sign_in(&state, &headers).await?))
+    Ok(Json(
+        passkeys::begin_discoverable_sign_in(&state, &headers).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -150,9 +201,10 @@ async fn sign_in_finish(
 ) -> ApiResult<Response> {
     same_origin_json(&headers)?;
     let token_id =
-        staff::finish_sign_in(&state, &headers, &body.ceremony, &body.credential).await?;
+        passkeys::finish_discoverable_sign_in(&state, &headers, &body.ceremony, &body.credential)
+            .await?;
     let cookie = session_cookie(&state, &CONSOLE, &token_id).await?;
-    Ok(staff::go_to("/console", cookie))
+    Ok(go_to("/console", cookie))
 }
 
 /// The signed-in staff member of a JSON call carrying the session's CSRF
@@ -181,7 +233,7 @@ async fn step_up_start(
 ) -> ApiResult<Json<Challenge>> {
     let session = json_session(&state, &headers, &body.csrf).await?;
     Ok(Json(
-        staff::begin_step_up(&state, &headers, &session.caller).await?,
+        step_up::begin_step_up(&state, &headers, &session.caller).await?,
     ))
 }
 
@@ -192,7 +244,7 @@ async fn step_up_finish(
 ) -> ApiResult<Json<StepUp>> {
     let session = json_session(&state, &headers, &body.csrf).await?;
     Ok(Json(
-        staff::finish_step_up(
+        step_up::finish_step_up(
             &state,
             &headers,
             &session.caller,
@@ -222,7 +274,7 @@ async fn remove(
     if !form_is_ours(&headers, &form.csrf, &session) {
         return super::forbidden_form();
     }
-    if let Err(e) = staff::check_step_up(
+    if let Err(e) = step_up::check_step_up(
         &state.secret,
         &session.caller,
         Some(&form.step_up),

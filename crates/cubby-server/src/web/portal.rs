@@ -15,26 +15,19 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use cubby_domain::credentials::mac;
 use cubby_domain::ids;
 use cubby_domain::lifecycle::ParcelState;
 use cubby_store::ops::passkeys::{self as store, Holder};
-use cubby_store::ops::web_sessions;
 use cubby_store::queries;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
-use webauthn_rs::prelude::{
-    Passkey, PasskeyAuthentication, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
-    Webauthn, WebauthnBuilder,
-};
+use serde::Deserialize;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{
-    Portal, Session, form_is_ours, not_found, random_hex, render, session_of, unavailable,
+    Portal, Session, form_is_ours, not_found, render, session_of, unavailable,
 };
-use crate::api::check_id;
-use crate::auth::{Caller, STAFF};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::auth::passkeys::{self, Challenge, Enrolment};
+use crate::auth::sessions;
+use crate::error::{ApiError, ApiResult};
 use crate::{AppState, new_id, now_ms};
 
 pub(crate) const PORTAL: Portal = Portal {
@@ -42,9 +35,6 @@ pub(crate) const PORTAL: Portal = Portal {
     path: "/portal",
     sign_in: "/portal/sign-in",
 };
-const INVITE_MS: i64 = 7 * 86_400_000;
-const CEREMONY_MS: i64 = 5 * 60_000;
-const SESSION_MS: i64 = 30 * 86_400_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,50 +60,6 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// The relying party for the host the portal was opened under.
-pub(crate) fn webauthn_for(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
-    let refuse = |why: &str| {
-        ApiError::new(
-            StatusCode::MISDIRECTED_REQUEST,
-            "portal_needs_a_host_name",
-            why.to_string(),
-        )
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .ok_or_else(|| refuse("the request names no host"))?;
-    let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
-    if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
-        return Err(refuse(
-            "passkeys need a host name: open the portal under its name (localhost on this machine)",
-        ));
-    }
-    let scheme = if name == "localhost" { "http" } else { "https" };
-    let origin = Url::parse(&format!("{scheme}://{host}"))
-        .map_err(|_| refuse("the host is not a valid name"))?;
-    WebauthnBuilder::new(name, &origin)
-        .and_then(|b| b.rp_name("Cubby").build())
-        .map_err(|e| refuse(&format!("cannot act for {name}: {e}")))
-}
-
-/// The WebAuthn user handle of a resident or a staff token: stable, and
-/// reveals nothing.
-pub(crate) fn user_handle(holder: Holder, id: &str) -> Uuid {
-    let kind = match holder {
-        Holder::Resident => "resident",
-        Holder::Staff => "staff",
-    };
-    let digest = Sha256::digest(format!("cubby-{kind}-handle-v1:{id}").as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    Uuid::from_bytes(b)
-}
-
-fn invite_mac(secret: &[u8], code: &str) -> [u8; 32] {
-    mac(secret, &["portal-invite", code])
-}
-
 pub(crate) fn same_origin_json(headers: &HeaderMap) -> Result<(), ApiError> {
     if super::same_origin(headers) {
         Ok(())
@@ -124,70 +70,6 @@ pub(crate) fn same_origin_json(headers: &HeaderMap) -> Result<(), ApiError> {
             "this request did not come from the portal",
         ))
     }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PortalInvite {
-    /// Open this path on the portal's host; the code is in the fragment.
-    pub path: String,
-    pub expires_ms: i64,
-}
-
-/// Invite a resident to the portal: a one-time link (valid 7 days) that
-/// registers their first passkey.
-#[utoipa::path(post, path = "/api/v1/residents/{resident_id}/portal-invites", params(("resident_id" = String, Path)),
-    responses((status = 201, body = PortalInvite), (status = 404, body = ErrorBody)))]
-pub async fn invite(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(resident_id): Path<String>,
-) -> ApiResult<Response> {
-    caller.require(STAFF)?;
-    check_id(ids::RESIDENT, &resident_id, "resident")?;
-    {
-        let mut conn = state
-            .store
-            .reader()
-            .await
-            .map_err(cubby_store::OpError::from)?;
-        let resident = queries::resident(&mut conn, &resident_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("resident"))?;
-        let site = queries::site(&mut conn, &resident.site_id)
-            .await?
-            .filter(|s| caller.sees_org(&s.org_id))
-            .ok_or_else(|| ApiError::not_found("resident"))?;
-        let _ = site;
-    }
-    let code = random_hex();
-    let code_mac = invite_mac(&state.secret, &code);
-    let (now, actor) = (now_ms(), caller.actor());
-    let rid = resident_id.clone();
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                store::create_invite(
-                    conn,
-                    Holder::Resident,
-                    &code_mac,
-                    &rid,
-                    &actor,
-                    now,
-                    now + INVITE_MS,
-                )
-                .await
-            })
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PortalInvite {
-            path: format!("/portal/enrol#code={code}"),
-            expires_ms: now + INVITE_MS,
-        }),
-    )
-        .into_response())
 }
 
 #[derive(Template)]
@@ -218,107 +100,41 @@ struct RegisterStart {
     csrf: String,
 }
 
-/// A WebAuthn ceremony begun: its id, and the options for the browser.
-#[derive(Serialize, ToSchema)]
-pub struct Challenge {
-    pub ceremony: String,
-    /// The `publicKey` options for `navigator.credentials` (binary fields as base64url).
-    #[schema(value_type = Object)]
-    pub options: serde_json::Value,
-}
-
 async fn register_start(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(body): Json<RegisterStart>,
 ) -> ApiResult<Json<Challenge>> {
     same_origin_json(&headers)?;
-    let webauthn = webauthn_for(&headers)?;
-    let refused = || {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invite_not_valid",
-            "this invitation has expired or was used; ask your building for a new one",
-        )
-    };
-    let now = now_ms();
     // Either an invitation, or a signed-in resident adding another device.
-    let (rid, invite) = if body.code.is_empty() {
-        let session = super::session_in(&headers, &state, &PORTAL)
-            .await
-            .map_err(|_| refused())?;
-        let rid = session.caller.resident_id.clone().ok_or_else(refused)?;
-        if !cubby_protocol::constant_time_eq(body.csrf.as_bytes(), session.csrf.as_bytes()) {
-            return Err(ApiError::forbidden());
-        }
-        (rid, None)
-    } else {
-        if body.code.len() != 64 {
-            return Err(refused());
-        }
-        let code_mac = invite_mac(&state.secret, &body.code);
-        let mut conn = state
-            .store
-            .reader()
-            .await
-            .map_err(cubby_store::OpError::from)?;
-        let rid = store::invite(&mut conn, Holder::Resident, &code_mac, now)
-            .await?
-            .ok_or_else(refused)?;
-        (rid, Some(hex::encode(code_mac)))
-    };
-    let (resident, existing) = {
-        let mut conn = state
-            .store
-            .reader()
-            .await
-            .map_err(cubby_store::OpError::from)?;
-        let resident = queries::resident(&mut conn, &rid)
-            .await?
-            .ok_or_else(refused)?;
-        let existing: Vec<webauthn_rs::prelude::CredentialID> =
-            store::passkeys_of(&mut conn, Holder::Resident, &rid)
-                .await?
-                .iter()
-                .filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
-                .map(|p| p.cred_id().clone())
-                .collect();
-        (resident, existing)
-    };
-    let (options, reg) = webauthn
-        .start_passkey_registration(
-            user_handle(Holder::Resident, &resident.id),
-            resident.email.as_deref().unwrap_or(&resident.name),
-            &resident.name,
-            Some(existing),
-        )
-        .map_err(|e| ApiError::invalid("passkey", e.to_string()))?;
-    // The invitation code rides along in the ceremony; it is spent only
-    // when the passkey is stored.
-    let saved = serde_json::json!({ "reg": reg, "invite": invite }).to_string();
-    let ceremony = random_hex();
-    let (cid, rid) = (ceremony.clone(), resident.id.clone());
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                store::save_ceremony(
-                    conn,
-                    &cid,
-                    "register",
-                    Some(&rid),
-                    &saved,
-                    now,
-                    now + CEREMONY_MS,
-                )
+    let session = if body.code.is_empty() {
+        Some(
+            super::session_in(&headers, &state, &PORTAL)
                 .await
-            })
-        })
-        .await?;
-    Ok(Json(Challenge {
-        ceremony,
-        options: serde_json::to_value(options).unwrap_or_default(),
-    }))
+                .map_err(|_| invite_not_valid())?,
+        )
+    } else {
+        None
+    };
+    let by = match &session {
+        Some(session) => Enrolment::SignedIn {
+            session,
+            csrf: &body.csrf,
+            step_up: None,
+        },
+        None => Enrolment::Invite(&body.code),
+    };
+    Ok(Json(
+        passkeys::begin_registration(&state, &headers, Holder::Resident, by).await?,
+    ))
+}
+
+fn invite_not_valid() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "invite_not_valid",
+        "this invitation has expired or was used; ask your building for a new one",
+    )
 }
 
 #[derive(Deserialize)]
@@ -328,63 +144,14 @@ struct RegisterFinish {
     credential: RegisterPublicKeyCredential,
 }
 
-pub(crate) fn ceremony_failed() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "passkey_refused",
-        "the passkey could not be verified; start again",
-    )
-}
-
 /// Opens a portal session for a resident and answers with its cookie.
 async fn open_session(state: &AppState, resident_id: &str) -> ApiResult<Response> {
-    let value = random_hex();
-    let id_mac = super::session_mac(&state.secret, &value);
-    let csrf = random_hex();
-    let now = now_ms();
-    let rid = resident_id.to_string();
-    let token_id = new_id(ids::TOKEN);
-    // A portal token cannot be presented as a bearer token: its MAC is of
-    // random bytes nobody holds.
-    let unusable = mac(&state.secret, &["unusable-token", &random_hex()]);
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                let resident = queries::resident(conn, &rid)
-                    .await?
-                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
-                let site = queries::site(conn, &resident.site_id)
-                    .await?
-                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
-                let token =
-                    store::portal_token(conn, &rid, &token_id, &unusable, &site.org_id, now)
-                        .await?;
-                web_sessions::open_session(conn, &id_mac, &token, &csrf, now, now + SESSION_MS)
-                    .await
-            })
-        })
-        .await?;
-    let cookie = format!(
-        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        PORTAL.cookie,
-        PORTAL.path,
-        SESSION_MS / 1000
-    );
+    let cookie = sessions::open_resident_session(state, &PORTAL, resident_id).await?;
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(serde_json::json!({ "next": "/portal" })),
     )
         .into_response())
-}
-
-/// How a credential id is stored and looked up: base64url of its bytes.
-pub(crate) fn cred_id_text(raw: &[u8]) -> String {
-    base64url(raw)
-}
-
-pub(crate) fn cred_id_of(passkey: &Passkey) -> String {
-    cred_id_text(passkey.cred_id().as_ref())
 }
 
 async fn register_finish(
@@ -393,7 +160,7 @@ async fn register_finish(
     Json(body): Json<RegisterFinish>,
 ) -> ApiResult<Response> {
     same_origin_json(&headers)?;
-    let resident_id = super::staff::finish_enrolment(
+    let resident_id = passkeys::finish_enrolment(
         &state,
         &headers,
         Holder::Resident,
@@ -416,75 +183,9 @@ async fn sign_in_start(
     Json(body): Json<SignInStart>,
 ) -> ApiResult<Json<Challenge>> {
     same_origin_json(&headers)?;
-    let webauthn = webauthn_for(&headers)?;
-    let email = body.email.trim().to_ascii_lowercase();
-    if email.is_empty() || email.len() > 254 {
-        return Err(ApiError::invalid(
-            "email",
-            "give the email your building has",
-        ));
-    }
-    let found = {
-        let mut conn = state
-            .store
-            .reader()
-            .await
-            .map_err(cubby_store::OpError::from)?;
-        store::passkeys_by_email(&mut conn, &email).await?
-    };
-    let passkeys: Vec<Passkey> = found
-        .iter()
-        .filter_map(|(_, _, json)| serde_json::from_str(json).ok())
-        .collect();
-    let ceremony = random_hex();
-    if passkeys.is_empty() {
-        // The same shape of answer for an address without a passkey, so the
-        // sign-in page does not tell who lives here; it can only fail.
-        let mut challenge = [0u8; 32];
-        crate::os_random(&mut challenge);
-        let mut fake_id = [0u8; 32];
-        crate::os_random(&mut fake_id);
-        let options = serde_json::json!({ "publicKey": {
-            "challenge": base64url(&challenge),
-            "timeout": 300000,
-            "rpId": webauthn_rp_id(&headers),
-            "allowCredentials": [{ "type": "public-key", "id": base64url(&fake_id) }],
-            "userVerification": "required",
-        }});
-        return Ok(Json(Challenge { ceremony, options }));
-    }
-    let (options, auth) = webauthn
-        .start_passkey_authentication(&passkeys)
-        .map_err(|e| ApiError::invalid("passkey", e.to_string()))?;
-    let saved = serde_json::to_string(&auth).map_err(|_| ceremony_failed())?;
-    let now = now_ms();
-    let cid = ceremony.clone();
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                store::save_ceremony(conn, &cid, "sign_in", None, &saved, now, now + CEREMONY_MS)
-                    .await
-            })
-        })
-        .await?;
-    Ok(Json(Challenge {
-        ceremony,
-        options: serde_json::to_value(options).unwrap_or_default(),
-    }))
-}
-
-pub(crate) fn base64url(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub(crate) fn webauthn_rp_id(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    host.rsplit_once(':').map_or(host, |(n, _)| n).to_string()
+    Ok(Json(
+        passkeys::begin_email_sign_in(&state, &headers, &body.email).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -500,46 +201,8 @@ async fn sign_in_finish(
     Json(body): Json<SignInFinish>,
 ) -> ApiResult<Response> {
     same_origin_json(&headers)?;
-    let webauthn = webauthn_for(&headers)?;
-    let now = now_ms();
-    let id = body.ceremony.clone();
-    let taken = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { store::take_ceremony(conn, &id, "sign_in", now).await })
-        })
-        .await?;
-    let Some((_, saved)) = taken else {
-        return Err(ceremony_failed());
-    };
-    let auth: PasskeyAuthentication =
-        serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
-    let result = webauthn
-        .finish_passkey_authentication(&body.credential, &auth)
-        .map_err(|_| ceremony_failed())?;
-    let used = cred_id_text(result.cred_id().as_ref());
-    // The passkey that signed, its owner, and its new counter.
-    let (resident_id, json) = {
-        let mut conn = state
-            .store
-            .reader()
-            .await
-            .map_err(cubby_store::OpError::from)?;
-        store::passkey(&mut conn, Holder::Resident, &used)
-            .await?
-            .ok_or_else(ceremony_failed)?
-    };
-    let mut passkey: Passkey = serde_json::from_str(&json).map_err(|_| ceremony_failed())?;
-    passkey.update_credential(&result);
-    let json = serde_json::to_string(&passkey).map_err(|_| ceremony_failed())?;
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                store::touch_passkey(conn, Holder::Resident, &used, &json, now).await
-            })
-        })
-        .await?;
+    let resident_id =
+        passkeys::finish_email_sign_in(&state, &headers, &body.ceremony, &body.credential).await?;
     open_session(&state, &resident_id).await
 }
 

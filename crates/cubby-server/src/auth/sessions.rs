@@ -1,0 +1,215 @@
+//! Browser sessions for the console, the courier screens and the portal.
+//!
+//! A session cookie is 256 random bits; the database keeps only its MAC under
+//! the server secret, with the token it acts as and a CSRF token every form
+//! must echo. Each kind of session has its own cookie, scoped to its path.
+
+use axum::http::{HeaderMap, header};
+use cubby_domain::credentials::mac;
+use cubby_store::ops::web_sessions;
+use cubby_store::queries::{self, TokenRow};
+use cubby_store::{OpError, Store};
+
+use super::{Caller, token_mac};
+use crate::{AppState, now_ms, os_random};
+
+/// How long a staff or courier session lasts.
+pub const SESSION_MS: i64 = 12 * 3_600_000;
+
+/// A signed-in holder: the token it acts as, the CSRF token its forms carry,
+/// and a name to show.
+pub struct Session {
+    pub caller: Caller,
+    pub csrf: String,
+    pub who: String,
+}
+
+/// Where a kind of session lives: its cookie (scoped to its own path) and
+/// its sign-in page.
+pub struct Portal {
+    pub cookie: &'static str,
+    pub path: &'static str,
+    pub sign_in: &'static str,
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+pub fn session_mac(secret: &[u8], value: &str) -> [u8; 32] {
+    mac(secret, &["web-session", value])
+}
+
+/// 256 random bits as hex: session cookies, CSRF tokens, ceremony ids.
+pub fn random_hex() -> String {
+    let mut b = [0u8; 32];
+    os_random(&mut b);
+    hex::encode(b)
+}
+
+/// The live session behind a request's cookie for `portal`, if any.
+pub async fn session_in(
+    headers: &HeaderMap,
+    state: &AppState,
+    portal: &Portal,
+) -> Result<Option<Session>, OpError> {
+    let Some(value) = cookie_value(headers, portal.cookie) else {
+        return Ok(None);
+    };
+    let mut conn = state.store.reader().await?;
+    let found =
+        web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms()).await?;
+    Ok(found.map(|(row, csrf)| {
+        let who = format!("{} ({})", row.label, row.role);
+        Session {
+            caller: Caller::from_row(row),
+            csrf,
+            who,
+        }
+    }))
+}
+
+/// The token row a typed API token names (for signing in with a token).
+pub async fn token_row(state: &AppState, token: &str) -> Result<Option<TokenRow>, OpError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 200 {
+        return Ok(None);
+    }
+    let mut conn = state.store.reader().await?;
+    queries::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await
+}
+
+/// Opens a session of `portal` acting as `token_id` for `lasts_ms`: its
+/// Set-Cookie value.
+pub async fn open_session(
+    store: &Store,
+    secret: &[u8],
+    portal: &Portal,
+    token_id: &str,
+    lasts_ms: i64,
+) -> Result<String, OpError> {
+    let value = random_hex();
+    let id_mac = session_mac(secret, &value);
+    let csrf = random_hex();
+    let (token_id, now) = (token_id.to_string(), now_ms());
+    store
+        .transact(move |conn| {
+            Box::pin(async move {
+                web_sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + lasts_ms)
+                    .await
+            })
+        })
+        .await?;
+    Ok(format!(
+        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        portal.cookie,
+        portal.path,
+        lasts_ms / 1000
+    ))
+}
+
+/// Ends the session behind the request's cookie for `portal`: the Set-Cookie
+/// value that clears it in the browser.
+pub async fn close_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    portal: &Portal,
+) -> Result<String, OpError> {
+    if let Some(value) = cookie_value(headers, portal.cookie) {
+        let id_mac = session_mac(&state.secret, &value);
+        state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move { web_sessions::close_session(conn, &id_mac).await })
+            })
+            .await?;
+    }
+    Ok(format!(
+        "{}=; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        portal.cookie, portal.path
+    ))
+}
+
+/// A POST from a page of ours carrying the session's CSRF token.
+pub fn form_is_ours(headers: &HeaderMap, csrf: &str, session: &Session) -> bool {
+    same_origin(headers)
+        && cubby_protocol::constant_time_eq(csrf.as_bytes(), session.csrf.as_bytes())
+}
+
+/// A POST must come from a page of this server: the browser's Origin header
+/// names the host it was sent to.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) => {
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        }
+        _ => false,
+    }
+}
+
+/// How long a resident's portal session lasts.
+pub const RESIDENT_SESSION_MS: i64 = 30 * 86_400_000;
+
+/// Opens a portal session for a resident (after a passkey proved them):
+/// its Set-Cookie value. The session acts as a resident token that cannot
+/// be presented as a bearer token: its MAC is of random bytes nobody holds.
+pub async fn open_resident_session(
+    state: &AppState,
+    portal: &Portal,
+    resident_id: &str,
+) -> Result<String, OpError> {
+    let value = random_hex();
+    let id_mac = session_mac(&state.secret, &value);
+    let csrf = random_hex();
+    let now = now_ms();
+    let rid = resident_id.to_string();
+    let token_id = crate::new_id(cubby_domain::ids::TOKEN);
+    let unusable = mac(&state.secret, &["unusable-token", &random_hex()]);
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move {
+                let resident = queries::resident(conn, &rid)
+                    .await?
+                    .ok_or(OpError::NotFound { what: "resident" })?;
+                let site = queries::site(conn, &resident.site_id)
+                    .await?
+                    .ok_or(OpError::NotFound { what: "resident" })?;
+                let token = cubby_store::ops::passkeys::portal_token(
+                    conn,
+                    &rid,
+                    &token_id,
+                    &unusable,
+                    &site.org_id,
+                    now,
+                )
+                .await?;
+                web_sessions::open_session(
+                    conn,
+                    &id_mac,
+                    &token,
+                    &csrf,
+                    now,
+                    now + RESIDENT_SESSION_MS,
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(format!(
+        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        portal.cookie,
+        portal.path,
+        RESIDENT_SESSION_MS / 1000
+    ))
+}
