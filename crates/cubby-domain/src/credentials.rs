@@ -16,7 +16,7 @@ pub const CREDENTIAL_FAILURE_LIMIT: u32 = 5;
 /// The one answer to a code that opens nothing, word for word the same at the
 /// server and at the locker's kiosk: a wrong code, a used code and a code for
 /// another locker must be indistinguishable.
-pub const CODE_REJECTED: &str = "code_rejected";
+pub const CODE_REJECTED: &str = crate::codes::Code::CodeRejected.name();
 pub const CODE_REJECTED_MESSAGE: &str = "The code was not accepted.";
 
 /// A fresh keypad code of `digits` decimal digits, uniformly distributed

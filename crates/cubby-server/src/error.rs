@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_domain::throttle::KeypadRefusal;
 use cubby_store::OpError;
 use serde::Serialize;
@@ -23,16 +24,18 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub details: Option<serde_json::Value>,
     pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code`; its status comes with the code.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
             details: None,
@@ -40,26 +43,14 @@ impl ApiError {
         }
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(Code::NotFound, format!("{what} not found"))
     }
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            format!("{field}: {message}"),
-        )
-        .with_details(serde_json::json!({ "field": field }))
+        Self::new(Code::InvalidInput, format!("{field}: {message}"))
+            .with_details(serde_json::json!({ "field": field }))
     }
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this token's role may not do that",
-        )
+        Self::new(Code::Forbidden, "this token's role may not do that")
     }
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
@@ -68,27 +59,18 @@ impl ApiError {
     /// Wrong code and unknown parcel answer alike, word for word.
     pub fn code_rejected() -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            cubby_domain::credentials::CODE_REJECTED,
+            Code::CodeRejected,
             cubby_domain::credentials::CODE_REJECTED_MESSAGE,
         )
     }
     pub fn keypad(refusal: KeypadRefusal) -> Self {
         match refusal {
             KeypadRefusal::LockedOut { retry_after_secs } => {
-                let mut e = Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "keypad_locked",
-                    refusal.to_string(),
-                );
+                let mut e = Self::new(Code::KeypadLocked, refusal.to_string());
                 e.retry_after_secs = Some(retry_after_secs);
                 e
             }
-            KeypadRefusal::Disabled => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "keypad_disabled",
-                refusal.to_string(),
-            ),
+            KeypadRefusal::Disabled => Self::new(Code::KeypadDisabled, refusal.to_string()),
         }
     }
 }
@@ -98,31 +80,20 @@ impl From<OpError> for ApiError {
         match e {
             OpError::NotFound { what } => ApiError::not_found(what),
             OpError::Invalid(inv) => ApiError::invalid(inv.field, inv.message),
-            OpError::Conflict { code, message } => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
+            OpError::Conflict { code, message } => ApiError::new(code, message),
             OpError::NoCompartmentFits { reason, overflow } => {
                 let details = serde_json::json!({ "reason": reason, "overflow": overflow });
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "no_compartment_fits",
-                    reason.to_string(),
-                )
-                .with_details(details)
+                ApiError::new(Code::NoCompartmentFits, reason.to_string()).with_details(details)
             }
-            OpError::Illegal(t) => {
-                ApiError::new(StatusCode::CONFLICT, "illegal_transition", t.to_string())
-            }
+            OpError::Illegal(t) => ApiError::new(Code::IllegalTransition, t.to_string()),
             OpError::IdempotencyMismatch => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 OpError::IdempotencyMismatch.to_string(),
             ),
             OpError::Store(inner) => {
                 tracing::error!(error = %inner, "storage failure");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    Code::Unavailable,
                     "the service is temporarily unavailable; retry",
                 )
             }
@@ -133,7 +104,7 @@ impl From<OpError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            code: self.code.to_string(),
+            code: self.code.name().to_string(),
             message: self.message,
             details: self.details,
         };

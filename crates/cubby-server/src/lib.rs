@@ -166,7 +166,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-
 /// Loads the server secret (keys every MAC: API tokens, pick-up codes), creating
 /// it on first start. `CUBBY_SECRET` (hex, ≥ 32 bytes) wins, so several instances
 /// on one PostgreSQL database can share it.

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_store::AnyConnection;
 use cubby_store::ops::{self, IdempotencyKey, Stored};
 use cubby_store::{JobFuture, OpError};
@@ -38,8 +39,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             });
         if !is_json {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 "send the body as application/json",
             ));
         }
@@ -47,16 +47,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let path = req.uri().path().to_string();
         let bytes = Bytes::from_request(req, state).await.map_err(|_| {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                Code::BodyTooLarge,
                 "the request body is too large or unreadable",
             )
         })?;
         let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
             let message = e.to_string();
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
+                Code::InvalidBody,
                 format!("the JSON body is not valid for this request: {message}"),
             )
         })?;
@@ -169,8 +167,7 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
         let query = parts.uri.query().unwrap_or("");
         serde_urlencoded_parse(query).map(QueryParams).map_err(|m| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_query",
+                Code::InvalidQuery,
                 format!("the query string is not valid: {m}"),
             )
         })

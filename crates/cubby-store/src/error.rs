@@ -1,4 +1,5 @@
 use cubby_domain::allocation::NoCompartmentFits;
+use cubby_domain::codes::Code;
 use cubby_domain::lifecycle::IllegalTransition;
 use cubby_domain::model::Invalid;
 
@@ -38,7 +39,7 @@ pub enum OpError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: Code, message: String },
     #[error("{reason}")]
     NoCompartmentFits {
         reason: NoCompartmentFits,
@@ -58,7 +59,7 @@ impl From<sqlx::Error> for OpError {
             && db.is_unique_violation()
         {
             return OpError::Conflict {
-                code: "conflict",
+                code: Code::Conflict,
                 message: "this already exists".into(),
             };
         }

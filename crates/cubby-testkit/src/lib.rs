@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub mod softkey;
+pub mod world;
 
 /// The admin token every test server is started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";

@@ -8,7 +8,6 @@ mod demo;
 mod edge;
 mod email;
 mod flow;
-mod input;
 mod kiosk_browser;
 mod plan;
 mod planning;
@@ -37,70 +36,11 @@ pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_cubby"))
 }
 
-/// A seeded site: one locker with small (A), medium (B) and one chilled compartment,
-/// three residents, a parcel room.
-pub struct World {
-    pub admin: Client,
-    pub site_id: String,
-    pub locker_id: String,
-    pub residents: Vec<String>,
-}
+pub use cubby_testkit::world::{World, parcel, small_bank};
 
+/// A seeded site on a running server (see [`cubby_testkit::world::seed`]).
 pub async fn seed(p: &CubbyProcess, compartments: Value) -> World {
-    let admin = Client::new(&p.base, ADMIN_TOKEN);
-    let site = admin
-        .created(
-            "/api/v1/sites",
-            json!({"name": "Test Court", "timezone": "Europe/Warsaw"}),
-        )
-        .await;
-    let site_id = site["id"].as_str().unwrap().to_string();
-    let mut residents = Vec::new();
-    for (name, unit, email) in [
-        ("Anna Kowalska", "A-1", "anna@example.org"),
-        ("Jan Nowak", "A-2", "jan@example.org"),
-        ("Eva Müller", "B-7", "eva@example.org"),
-    ] {
-        let r = admin
-            .created(
-                &format!("/api/v1/sites/{site_id}/residents"),
-                json!({"name": name, "unit": unit, "email": email}),
-            )
-            .await;
-        residents.push(r["id"].as_str().unwrap().to_string());
-    }
-    let locker = admin
-        .created(
-            &format!("/api/v1/sites/{site_id}/lockers"),
-            json!({"name": "Lobby", "compartments": compartments}),
-        )
-        .await;
-    admin
-        .created(
-            &format!("/api/v1/sites/{site_id}/parcel-rooms"),
-            json!({"name": "Parcel room", "zones": [{"label": "A", "capacity": 30}]}),
-        )
-        .await;
-    World {
-        admin,
-        site_id,
-        locker_id: locker["id"].as_str().unwrap().to_string(),
-        residents,
-    }
-}
-
-pub fn small_bank() -> Value {
-    json!([
-        {"label": "A01", "width_mm": 380, "height_mm": 80, "depth_mm": 640},
-        {"label": "A02", "width_mm": 380, "height_mm": 80, "depth_mm": 640},
-        {"label": "B01", "width_mm": 380, "height_mm": 190, "depth_mm": 640},
-        {"label": "C01", "width_mm": 380, "height_mm": 410, "depth_mm": 640},
-        {"label": "K01", "width_mm": 380, "height_mm": 190, "depth_mm": 640, "temperature": "chilled"}
-    ])
-}
-
-pub fn parcel(tracking: &str, resident: &str, h: u32) -> Value {
-    json!({"tracking_number": tracking, "carrier": "dhl", "recipient": {"resident_id": resident}, "width_mm": 300, "height_mm": h, "depth_mm": 200})
+    cubby_testkit::world::seed(&p.base, compartments).await
 }
 
 /// Wall-clock time in milliseconds, as the server sees it.

@@ -3,6 +3,7 @@
 //! grant's doors gets a MAC under its own key in its signed cache, so the
 //! door decides on its own, online or offline.
 
+use cubby_domain::codes::Code;
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -435,8 +436,7 @@ pub(crate) async fn mint_grant(state: &AppState, draft: &GrantDraft) -> ApiResul
         let live = store::count_live_grants(&mut conn, &draft.site_id, now).await?;
         if live >= MAX_LIVE_GRANTS {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "too_many_grants",
+                Code::TooManyGrants,
                 format!("a site may hold {MAX_LIVE_GRANTS} live grants; revoke some first"),
             ));
         }
@@ -503,7 +503,8 @@ pub(crate) async fn store_grant(state: &AppState, draft: &GrantDraft) -> ApiResu
             }
             // Another grant of the site has this PIN: draw again.
             Err(OpError::Conflict {
-                code: "pin_taken", ..
+                code: Code::PinTaken,
+                ..
             }) if attempts < 5 => continue,
             Err(e) => return Err(e.into()),
         }
@@ -748,8 +749,7 @@ pub async fn issue_offline_code(
     }
     let Some(device_id) = door.device_id.clone() else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "door_not_driven",
+            Code::DoorNotDriven,
             "no controller drives this door, so it cannot check offline codes",
         ));
     };
@@ -776,8 +776,7 @@ pub async fn issue_offline_code(
     };
     let Some(slot) = slot else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "offline_codes_exhausted",
+            Code::OfflineCodesExhausted,
             "ten codes of this length were issued for this door this hour; try another length or the next hour",
         ));
     };

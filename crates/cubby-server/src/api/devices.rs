@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_domain::ids;
 use cubby_domain::model::clean_text;
 use cubby_protocol::messages::DeviceIdentity;
@@ -264,7 +265,7 @@ pub async fn open_compartment(
             )
             .await?
             .ok_or(OpError::Conflict {
-                code: "no_device",
+                code: Code::NoDevice,
                 message: "this locker has no agent to open it".into(),
             })?;
             Ok(OpenQueued {

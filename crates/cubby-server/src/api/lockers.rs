@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cubby_domain::allocation::CarrierQuotas;
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
 use cubby_domain::dims::Dimensions;
 use cubby_domain::ids;
@@ -363,7 +364,7 @@ pub async fn reissue_code(
         })
         .await;
         match result {
-            Err(e) if e.code == "credential_collision" => last = Some(e),
+            Err(e) if e.code == Code::CredentialCollision => last = Some(e),
             other => {
                 // The old code must leave the locker's cache now.
                 state.devices.locker_changed(&locker_id);
@@ -371,6 +372,5 @@ pub async fn reissue_code(
             }
         }
     }
-    Err(last
-        .unwrap_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "retry")))
+    Err(last.unwrap_or_else(|| ApiError::new(Code::Unavailable, "retry")))
 }

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
 use cubby_domain::ids;
 use cubby_domain::lifecycle::Transition;
@@ -412,7 +413,7 @@ pub async fn add_delegate(
                     .into_response());
             }
             Err(OpError::Conflict {
-                code: "credential_collision",
+                code: Code::CredentialCollision,
                 ..
             }) if attempts < 3 => continue,
             Err(e) => return Err(e.into()),
@@ -683,8 +684,7 @@ pub async fn phone_pickup(
             .await?
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "nothing_to_collect",
+                    Code::NothingToCollect,
                     "nothing is waiting for you in this locker",
                 )
             })?

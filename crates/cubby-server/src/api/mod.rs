@@ -17,9 +17,10 @@ pub(crate) mod sites;
 mod webhooks;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
+use cubby_domain::codes::Code;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
@@ -72,6 +73,9 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         // The webhook event catalogue: what subscribers receive.
         components.schemas.extend(cubby_webhooks::schemas());
+        components
+            .schemas
+            .insert("ErrorCode".to_string(), error_code_schema().into());
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -81,6 +85,25 @@ impl utoipa::Modify for BearerAuth {
             Vec::<String>::new(),
         )]);
     }
+}
+
+/// Every error code with its status and meaning: the values `ErrorBody.code`
+/// takes.
+fn error_code_schema() -> utoipa::openapi::schema::Object {
+    use cubby_domain::codes::Code;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let listing: Vec<String> = Code::ALL
+        .iter()
+        .map(|c| format!("- `{}` ({}): {}", c.name(), c.status(), c.description()))
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Code::ALL.iter().map(|c| c.name())))
+        .description(Some(format!(
+            "The stable error codes (only ever added, never renamed), with the HTTP status each travels with:\n{}",
+            listing.join("\n")
+        )))
+        .build()
 }
 
 /// The OpenAPI document as served and as committed in `docs/openapi.json`.
@@ -104,10 +127,7 @@ pub fn routes() -> Router<AppState> {
             post(passkeys::api_passkey_invite),
         )
         .route("/step-up/start", post(passkeys::api_step_up_start))
-        .route(
-            "/step-up/finish",
-            post(passkeys::api_step_up_finish),
-        )
+        .route("/step-up/finish", post(passkeys::api_step_up_finish))
         .route("/carriers", post(admin::create_carrier))
         .route("/sites", post(sites::create_site).get(sites::list_sites))
         .route("/sites/{site_id}", get(sites::get_site))
@@ -290,7 +310,7 @@ async fn openapi_handler() -> Response {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(Code::NotFound, "no such endpoint")
 }
 
 const DOCS_HTML: &str = include_str!("docs.html");

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::{
     Presented, classify, keypad_code_mac, new_keypad_code, new_qr_token, qr_token_mac,
 };
@@ -336,7 +337,7 @@ pub async fn deposit(
         })
         .await;
         match result {
-            Err(e) if e.code == "credential_collision" => last = Some(e),
+            Err(e) if e.code == Code::CredentialCollision => last = Some(e),
             other => {
                 // The unlock and the new credential go out now, not at the next tick.
                 state.devices.locker_changed(&locker.id);
@@ -344,8 +345,7 @@ pub async fn deposit(
             }
         }
     }
-    Err(last
-        .unwrap_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "retry")))
+    Err(last.unwrap_or_else(|| ApiError::new(Code::Unavailable, "retry")))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -5,9 +5,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
+use cubby_domain::codes::Code;
 use cubby_domain::model::Timezone;
 use cubby_planner::{
     CapacityOutlook, DailyForecast, ForecastError, Plan, PlanInput, PlanOptions, SiteActivity,
@@ -57,25 +58,15 @@ fn plan_error(e: cubby_planner::InvalidInput) -> ApiError {
         .first()
         .map(|p| p.field.clone())
         .unwrap_or_default();
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_input",
-        e.to_string(),
-    )
-    .with_details(serde_json::json!({ "field": field, "problems": e.problems }))
+    ApiError::new(Code::InvalidInput, e.to_string())
+        .with_details(serde_json::json!({ "field": field, "problems": e.problems }))
 }
 
 /// Runs the planner off the async workers: a plan is seconds of CPU.
 async fn run_plan(input: PlanInput, opts: PlanOptions) -> ApiResult<Plan> {
     tokio::task::spawn_blocking(move || cubby_planner::plan(&input, &opts))
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the planner stopped; retry",
-            )
-        })?
+        .map_err(|_| ApiError::new(Code::Unavailable, "the planner stopped; retry"))?
         .map_err(plan_error)
 }
 
@@ -243,16 +234,11 @@ pub struct SiteForecast {
 fn forecast_error(e: ForecastError) -> ApiError {
     match e {
         ForecastError::InsufficientHistory { needed, got } => ApiError::new(
-            StatusCode::CONFLICT,
-            "insufficient_history",
+            Code::InsufficientHistory,
             format!("forecasting needs at least {needed} days of deposits; this site has {got}"),
         )
         .with_details(serde_json::json!({ "needed": needed, "got": got })),
-        other => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            other.to_string(),
-        ),
+        other => ApiError::new(Code::InvalidInput, other.to_string()),
     }
 }
 
@@ -309,7 +295,7 @@ pub async fn site_forecast(
         Ok::<_, ForecastError>((forecast, outlook))
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "retry"))?
+    .map_err(|_| ApiError::new(Code::Unavailable, "retry"))?
     .map_err(forecast_error)?;
     // The planner on measured inputs: volume from the history, the measured
     // size mix and dwell, the default peak and service targets.
@@ -396,7 +382,7 @@ pub async fn locker_capacity_forecast(
         capacity_warning(&forecast, mean_dwell_hours, capacity, 0.99)
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "retry"))?
+    .map_err(|_| ApiError::new(Code::Unavailable, "retry"))?
     .map_err(forecast_error)?;
     let days = outlook
         .days

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_store::{OpError, ops};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,9 +31,7 @@ pub struct PushKey {
 pub async fn push_key(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<PushKey>> {
     let transport =
         cubby_notify::PushTransport::new(&crate::push_key_seed(&state.secret), crate::PUSH_SUBJECT)
-            .map_err(|e| {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.message)
-            })?;
+            .map_err(|e| ApiError::new(Code::Unavailable, e.message))?;
     Ok(Json(PushKey {
         public_key: transport.public_key(),
     }))

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use cubby_domain::codes::Code;
 use cubby_domain::ids::{self};
 use cubby_domain::lifecycle::{ParcelState, Transition};
 use cubby_store::{OpError, ops, queries};
@@ -92,8 +93,7 @@ pub async fn return_parcel(
     }
     if parcel.state != ParcelState::Expired {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_in_return_queue",
+            Code::NotInReturnQueue,
             format!("the parcel is {}, not waiting to be returned", parcel.state),
         ));
     }

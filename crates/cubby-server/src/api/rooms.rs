@@ -4,6 +4,7 @@
 //! is logged; a parcel that is not on its shelf becomes an incident listing
 //! who went in.
 
+use cubby_domain::codes::Code;
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -207,8 +208,7 @@ async fn room_for(
 async fn room_doors(state: &AppState, room: &store::RoomRow) -> ApiResult<Vec<grants::DoorRow>> {
     let Some(path_id) = &room.path_id else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "room_has_no_path",
+            Code::RoomHasNoPath,
             "this parcel room has no entry path yet; set one with PUT /parcel-rooms/{id}/path",
         ));
     };
@@ -240,8 +240,7 @@ pub async fn start_visit(
         (Role::Courier, Some(c)) => c.clone(),
         _ => {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "personal_courier_token_required",
+                Code::PersonalCourierTokenRequired,
                 "a courier visit needs the courier's own token",
             ));
         }
@@ -491,7 +490,8 @@ pub async fn shelve(
                     .into_response());
             }
             Err(OpError::Conflict {
-                code: "pin_taken", ..
+                code: Code::PinTaken,
+                ..
             }) if attempts < 5 => continue,
             Err(e) => return Err(e.into()),
         }
@@ -561,8 +561,7 @@ pub(crate) async fn report_not_found(
             .await?
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::CONFLICT,
-                    "not_in_a_parcel_room",
+                    Code::NotInAParcelRoom,
                     "only a parcel logged to a parcel room's shelf can be reported not found",
                 )
             })?;

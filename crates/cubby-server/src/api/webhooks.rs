@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cubby_domain::codes::Code;
 use cubby_store::OpError;
 use cubby_store::ops::webhooks::{self as store, SubscriptionRow};
 use cubby_webhooks::{EventFilter, Secret};
@@ -290,8 +291,7 @@ pub async fn replay(
     let s = own_subscription(&state, &caller, &webhook_id).await?;
     if !s.active {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "webhook_disabled",
+            Code::WebhookDisabled,
             "this webhook is disabled; create a new one",
         ));
     }

@@ -13,8 +13,9 @@
 //! cannot be bound to a bare IP address: use a name, `localhost` on one
 //! machine).
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use cubby_domain::Millis;
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::mac;
 use cubby_store::ops::passkeys as store;
 use cubby_store::{OpError, Store, queries};
@@ -58,13 +59,7 @@ pub struct Invite {
 
 /// The relying party for the host the page was opened under.
 pub fn webauthn_for(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
-    let refuse = |why: &str| {
-        ApiError::new(
-            StatusCode::MISDIRECTED_REQUEST,
-            "portal_needs_a_host_name",
-            why.to_string(),
-        )
-    };
+    let refuse = |why: &str| ApiError::new(Code::PortalNeedsAHostName, why.to_string());
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -107,8 +102,7 @@ pub fn user_handle(holder: Holder, id: &str) -> Uuid {
 
 pub fn ceremony_failed() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "passkey_refused",
+        Code::PasskeyRefused,
         "the passkey could not be verified; start again",
     )
 }
@@ -208,9 +202,7 @@ pub(super) async fn touch(
     state
         .store
         .transact(move |conn| {
-            Box::pin(
-                async move { store::touch_passkey(conn, holder, &cred_id, &json, now).await },
-            )
+            Box::pin(async move { store::touch_passkey(conn, holder, &cred_id, &json, now).await })
         })
         .await?;
     Ok(())
@@ -231,8 +223,7 @@ pub async fn create_invite(
     store
         .transact(move |conn| {
             Box::pin(async move {
-                store::create_invite(conn, holder, &code_mac, &sid, &by, now, now + INVITE_MS)
-                    .await
+                store::create_invite(conn, holder, &code_mac, &sid, &by, now, now + INVITE_MS).await
             })
         })
         .await?;
@@ -294,8 +285,7 @@ pub async fn begin_registration(
             Holder::Staff => "ask an admin for a new one",
         };
         ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invite_not_valid",
+            Code::InviteNotValid,
             format!("this invitation has expired or was used; {ask}"),
         )
     };
@@ -376,7 +366,8 @@ pub async fn begin_registration(
     // The invitation code rides along in the ceremony; it is spent only
     // when the passkey is stored.
     let saved = serde_json::json!({ "reg": reg, "invite": invite }).to_string();
-    let ceremony = save_ceremony(state, register_kind(holder), Some(subject), saved, lasts_ms).await?;
+    let ceremony =
+        save_ceremony(state, register_kind(holder), Some(subject), saved, lasts_ms).await?;
     Ok(Challenge { ceremony, options })
 }
 

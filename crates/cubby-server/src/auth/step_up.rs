@@ -8,8 +8,9 @@
 //! after one of that token's passkeys signed a fresh challenge. The same
 //! ceremonies serve the API (bearer token) and the console (session).
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use cubby_domain::Millis;
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::mac;
 use cubby_domain::model::Role;
 use serde::Serialize;
@@ -18,8 +19,8 @@ use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PublicKeyCredential};
 
 use super::Caller;
 use super::passkeys::{
-    Challenge, Holder, STAFF_CEREMONY_MS, ceremony_failed, cred_id_text, passkeys_of, save_ceremony, take_ceremony,
-    touch, webauthn_for,
+    Challenge, Holder, STAFF_CEREMONY_MS, ceremony_failed, cred_id_text, passkeys_of,
+    save_ceremony, take_ceremony, touch, webauthn_for,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, now_ms};
@@ -39,8 +40,7 @@ pub fn step_up_proof(secret: &[u8], token_id: &str, expires_ms: Millis) -> Strin
 
 fn step_up_required(why: &str) -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "step_up_required",
+        Code::StepUpRequired,
         format!(
             "{why}: this opens doors, so prove a passkey first \
              (POST /api/v1/step-up/start, then /api/v1/step-up/finish) and send the proof \
@@ -108,8 +108,7 @@ pub async fn begin_step_up(
         .collect();
     if passkeys.is_empty() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_passkey",
+            Code::NoPasskey,
             "this staff token has no passkey yet: enrol one from an invitation first",
         ));
     }
@@ -208,8 +207,8 @@ mod tests {
         ] {
             let refused =
                 check_step_up(secret2, &caller(who), Some(&proof2), at).expect_err("refused");
-            assert_eq!(refused.code, "step_up_required");
-            assert_eq!(refused.status, StatusCode::FORBIDDEN);
+            assert_eq!(refused.code, Code::StepUpRequired);
+            assert_eq!(refused.status.as_u16(), 403);
         }
         // A proof minted (with the real key) to last an hour is refused too.
         let long = step_up_proof(secret, "tok_a", now + 3_600_000);

@@ -2,8 +2,8 @@
 //! caller it resolves to carries a role and, except for admins, one organisation.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::mac;
 use cubby_domain::model::Role;
 use cubby_store::queries::{self, TokenRow};
@@ -74,13 +74,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let unauthorised = || {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid bearer token is required",
-            )
-        };
+        let unauthorised = || ApiError::new(Code::Unauthorized, "a valid bearer token is required");
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

@@ -241,7 +241,9 @@ pub(crate) async fn close_portal_session(
         return forbidden_form();
     }
     match sessions::close_session(state, headers, portal).await {
-        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(portal.sign_in)).into_response(),
+        Ok(cookie) => {
+            ([(header::SET_COOKIE, cookie)], Redirect::to(portal.sign_in)).into_response()
+        }
         Err(e) => unavailable(e),
     }
 }

@@ -6,10 +6,11 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use cubby_domain::codes::Code;
 use cubby_store::ops::passkeys::{self as store, Holder};
 use serde::Deserialize;
 use webauthn_rs::prelude::PublicKeyCredential;
@@ -17,9 +18,9 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::portal::same_origin_json;
+use super::{CONSOLE, Session, form_is_ours, render, session_cookie, session_in, unavailable, utc};
 use crate::auth::passkeys::{self, Challenge, Enrolment};
 use crate::auth::step_up::{self, StepUp};
-use super::{CONSOLE, Session, form_is_ours, render, session_cookie, session_in, unavailable, utc};
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, now_ms};
 
@@ -213,7 +214,7 @@ async fn json_session(state: &AppState, headers: &HeaderMap, csrf: &str) -> ApiR
     same_origin_json(headers)?;
     let session = session_in(headers, state, &CONSOLE)
         .await
-        .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "sign in again"))?;
+        .map_err(|_| ApiError::new(Code::SignedOut, "sign in again"))?;
     if !cubby_protocol::constant_time_eq(csrf.as_bytes(), session.csrf.as_bytes()) {
         return Err(ApiError::forbidden());
     }

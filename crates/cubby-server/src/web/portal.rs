@@ -11,10 +11,11 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use cubby_domain::codes::Code;
 use cubby_domain::ids;
 use cubby_domain::lifecycle::ParcelState;
 use cubby_store::ops::passkeys::{self as store, Holder};
@@ -22,9 +23,7 @@ use cubby_store::queries;
 use serde::Deserialize;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::{
-    Portal, Session, form_is_ours, not_found, render, session_of, unavailable,
-};
+use super::{Portal, Session, form_is_ours, not_found, render, session_of, unavailable};
 use crate::auth::passkeys::{self, Challenge, Enrolment};
 use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult};
@@ -65,8 +64,7 @@ pub(crate) fn same_origin_json(headers: &HeaderMap) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_origin",
+            Code::CrossOrigin,
             "this request did not come from the portal",
         ))
     }
@@ -131,8 +129,7 @@ async fn register_start(
 
 fn invite_not_valid() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "invite_not_valid",
+        Code::InviteNotValid,
         "this invitation has expired or was used; ask your building for a new one",
     )
 }
@@ -411,7 +408,7 @@ async fn show_pass(
                 break;
             }
             Err(cubby_store::OpError::Conflict {
-                code: "credential_collision",
+                code: Code::CredentialCollision,
                 ..
             }) => continue,
             // Nothing waiting there (any more), or not this resident's site.
@@ -529,15 +526,14 @@ async fn issue_delegate(
         match stored {
             Ok(_) => return Ok(code),
             Err(cubby_store::OpError::Conflict {
-                code: "credential_collision",
+                code: Code::CredentialCollision,
                 ..
             }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
+        Code::Unavailable,
         "no fresh code could be drawn; try again",
     ))
 }

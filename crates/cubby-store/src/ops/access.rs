@@ -4,6 +4,7 @@
 
 use cubby_domain::Millis;
 use cubby_domain::access::GrantRule;
+use cubby_domain::codes::Code;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
@@ -39,7 +40,7 @@ pub async fn add_door(conn: &mut AnyConnection, door: &DoorRow) -> Result<(), Op
     .await
     .map_err(|e| match OpError::from(e) {
         OpError::Conflict { .. } => OpError::Conflict {
-            code: "lock_output_taken",
+            code: Code::LockOutputTaken,
             message: "another door already uses this lock output of the device".into(),
         },
         other => other,
@@ -203,7 +204,7 @@ pub async fn issue_grant(
     .await
     .map_err(|e| match OpError::from(e) {
         OpError::Conflict { .. } => OpError::Conflict {
-            code: "pin_taken",
+            code: Code::PinTaken,
             message: "another grant of this site has this PIN".into(),
         },
         other => other,

@@ -12,6 +12,7 @@ use crate::ops::parcels::{
     DepositOutcome, DepositRequest, DepositSecrets, Recipient, deposit, pickup_reported_by_device,
 };
 use crate::queries::{self, int, opt_text, text};
+use cubby_domain::codes::Code;
 
 /// Registers a device for a locker. Only the MAC of its secret is kept.
 pub async fn add_device(
@@ -836,9 +837,11 @@ async fn edge_deposit(
         Err(e @ (OpError::NoCompartmentFits { .. } | OpError::Illegal(_))) => unreconciled(
             format!("parcel {parcel_id} is in {label} but could not be recorded there: {e}"),
         ),
-        Err(OpError::Conflict { code, message }) if code != "credential_collision" => unreconciled(
-            format!("parcel {parcel_id} is in {label} but could not be recorded there: {message}"),
-        ),
+        Err(OpError::Conflict { code, message }) if code != Code::CredentialCollision => {
+            unreconciled(format!(
+                "parcel {parcel_id} is in {label} but could not be recorded there: {message}"
+            ))
+        }
         Err(e) => Err(e),
     }
 }

@@ -1,5 +1,6 @@
 use cubby_domain::Millis;
 use cubby_domain::allocation::CarrierQuotas;
+use cubby_domain::codes::Code;
 use cubby_domain::dims::Dimensions;
 use cubby_domain::model::{CompartmentStatus, SizeClass, TemperatureZone};
 use sqlx::AnyConnection;
@@ -100,7 +101,7 @@ pub async fn set_compartment_status(
                 .await?;
         if held.is_some() {
             return Err(OpError::Conflict {
-                code: "compartment_occupied",
+                code: Code::CompartmentOccupied,
                 message: "an occupied compartment cannot be reserved".into(),
             });
         }

@@ -3,6 +3,7 @@
 
 use cubby_domain::Millis;
 use cubby_domain::allocation::{self, Allocation, NoCompartmentFits, ParcelRequest};
+use cubby_domain::codes::Code;
 use cubby_domain::credentials::CREDENTIAL_FAILURE_LIMIT;
 use cubby_domain::dims::Dimensions;
 use cubby_domain::lifecycle::{self, ParcelState, Transition};
@@ -104,7 +105,7 @@ pub(crate) async fn announced_parcel(
     match existing.first() {
         Some(p) if p.state == ParcelState::Announced => Ok(Some(p.clone())),
         Some(_) => Err(OpError::Conflict {
-            code: "parcel_already_deposited",
+            code: Code::ParcelAlreadyDeposited,
             message: "a parcel with this tracking number is already here on this site".into(),
         }),
         None => Ok(None),
@@ -410,7 +411,7 @@ async fn insert_credential(
         // Two live codes collided in one locker's code space (about 1 in 250,000 at
         // a full 410-door bank): the caller retries with fresh secrets.
         return Err(OpError::Conflict {
-            code: "credential_collision",
+            code: Code::CredentialCollision,
             message: "a fresh code collided; retry".into(),
         });
     }
@@ -451,7 +452,7 @@ pub async fn announce(conn: &mut AnyConnection, a: &Announcement) -> Result<Parc
     .await?;
     if !live.is_empty() {
         return Err(OpError::Conflict {
-            code: "parcel_exists",
+            code: Code::ParcelExists,
             message: "a parcel with this tracking number is already expected or here".into(),
         });
     }

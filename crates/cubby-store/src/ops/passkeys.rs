@@ -5,6 +5,7 @@
 //! come only from [`Holder::tables`], never from input.
 
 use cubby_domain::Millis;
+use cubby_domain::codes::Code;
 use sqlx::{AnyConnection, Row};
 
 use crate::OpError;
@@ -251,7 +252,7 @@ pub async fn remove_passkey(
     }
     if held.len() == 1 {
         return Err(OpError::Conflict {
-            code: "last_passkey",
+            code: Code::LastPasskey,
             message: "this is the only passkey: add another before removing it".into(),
         });
     }

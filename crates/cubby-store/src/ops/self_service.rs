@@ -17,13 +17,14 @@ use super::parcels::{Recipient, announced_parcel, apply_transition, resolve_reci
 use super::tenants::{NewResident, create_resident};
 use crate::OpError;
 use crate::queries::{self, ParcelRow, ResidentRow, int, opt_text, text};
+use cubby_domain::codes::Code;
 
 /// Residents a unit may hold, counting those its residents added.
 pub const HOUSEHOLD_LIMIT: i64 = 12;
 /// Live delegate codes per parcel.
 pub const DELEGATES_PER_PARCEL: i64 = 3;
 
-fn conflict(code: &'static str, message: &str) -> OpError {
+fn conflict(code: Code, message: &str) -> OpError {
     OpError::Conflict {
         code,
         message: message.into(),
@@ -186,14 +187,14 @@ pub async fn add_household_member(
 ) -> Result<ResidentRow, OpError> {
     if member.site_id != host.site_id || member.unit != host.unit {
         return Err(conflict(
-            "wrong_unit",
+            Code::WrongUnit,
             "a household member lives in the same unit",
         ));
     }
     let live = household(conn, &host.site_id, &host.unit).await?.len() as i64;
     if live >= HOUSEHOLD_LIMIT {
         return Err(conflict(
-            "household_full",
+            Code::HouseholdFull,
             "a unit holds at most 12 residents; remove someone first",
         ));
     }
@@ -224,7 +225,7 @@ pub async fn remove_household_member(
         })?;
     if member.added_by.is_none() {
         return Err(conflict(
-            "added_by_staff",
+            Code::AddedByStaff,
             "this resident was registered by staff; ask them to remove them",
         ));
     }
@@ -340,7 +341,7 @@ pub async fn issue_delegate(
         )
     }) else {
         return Err(conflict(
-            "not_collectable",
+            Code::NotCollectable,
             "only a parcel waiting in a locker can be shared with a delegate",
         ));
     };
@@ -350,7 +351,7 @@ pub async fn issue_delegate(
         .await?;
     if int(&live, "n")? >= DELEGATES_PER_PARCEL {
         return Err(conflict(
-            "too_many_delegates",
+            Code::TooManyDelegates,
             "a parcel has at most 3 live delegate codes; revoke one first",
         ));
     }
@@ -371,7 +372,7 @@ pub async fn issue_delegate(
     .await?;
     if inserted.rows_affected() == 0 {
         return Err(conflict(
-            "credential_collision",
+            Code::CredentialCollision,
             "a fresh code collided; retry",
         ));
     }
@@ -546,7 +547,7 @@ pub async fn shelve(conn: &mut AnyConnection, req: &ShelveRequest) -> Result<She
         .await?;
     if int(&held, "n")? >= int(&zone, "capacity")? {
         return Err(conflict(
-            "zone_full",
+            Code::ZoneFull,
             "this shelf zone is full; use another zone",
         ));
     }

@@ -1,4 +1,5 @@
 use cubby_domain::Millis;
+use cubby_domain::codes::Code;
 use cubby_domain::custody::GENESIS;
 use cubby_domain::model::{Language, ReachBand, Role, Timezone, name_key};
 use sqlx::AnyConnection;
@@ -104,7 +105,7 @@ pub async fn create_building(
         .await?;
     if inserted.rows_affected() == 0 {
         return Err(OpError::Conflict {
-            code: "building_exists",
+            code: Code::BuildingExists,
             message: format!("a building named {name:?} already exists on this site"),
         });
     }
@@ -182,7 +183,7 @@ pub async fn create_carrier(
         .await?;
     if inserted.rows_affected() == 0 {
         return Err(OpError::Conflict {
-            code: "carrier_exists",
+            code: Code::CarrierExists,
             message: format!("carrier code {code:?} is already registered"),
         });
     }

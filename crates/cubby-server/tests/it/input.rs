@@ -1,15 +1,16 @@
 //! Bad input gets a clear 4xx with a stable code and changes nothing; tenants
 //! never see each other; the API document is current and served offline.
 
-use cubby_testkit::{ADMIN_TOKEN, Client, CubbyProcess};
+use cubby_testkit::world::{World, parcel, seed, small_bank};
+use cubby_testkit::{ADMIN_TOKEN, Client};
 use serde_json::{Value, json};
 
-use crate::{bin, parcel, seed, small_bank};
+use crate::support::App;
 
 #[tokio::test]
 async fn bad_input_is_refused_clearly_and_changes_nothing() {
-    let p = CubbyProcess::start(bin(), None);
-    let w = seed(&p, small_bank()).await;
+    let p = App::start().await;
+    let w = seed(&p.base, small_bank()).await;
     let (site, locker, r0) = (
         w.site_id.clone(),
         w.locker_id.clone(),
@@ -186,8 +187,8 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
 
 #[tokio::test]
 async fn organisations_never_see_each_other() {
-    let p = CubbyProcess::start(bin(), None);
-    let w = seed(&p, small_bank()).await;
+    let p = App::start().await;
+    let w = seed(&p.base, small_bank()).await;
     let d = w
         .admin
         .created(
@@ -261,14 +262,14 @@ async fn organisations_never_see_each_other() {
     assert_eq!(status, 404);
 }
 
-async fn org_of(w: &crate::World) -> Value {
+async fn org_of(w: &World) -> Value {
     let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
     site["organisation_id"].clone()
 }
 
 #[tokio::test]
 async fn openapi_document_is_current_and_docs_load_nothing_external() {
-    let p = CubbyProcess::start(bin(), None);
+    let p = App::start().await;
     let http = reqwest::Client::new();
     assert_eq!(
         http.get(p.url("/healthz"))

@@ -1,0 +1,8 @@
+//! Fast tests of the server in the test's own process: the router on a fresh
+//! SQLite store, the error-code contract and the layering rules. Process-level
+//! tests (the real binary, brokers, agents, browsers) live in
+//! `cubby-cli/tests/it`.
+
+mod codes;
+mod input;
+mod support;

@@ -1,0 +1,67 @@
+//! The server in the test's own process: a fresh SQLite store in a temporary
+//! directory, the router served on a loopback port, the first admin token
+//! bootstrapped. No broker, no agents, no outbox delivery: the checks here are
+//! of the HTTP surface and the use cases behind it. What needs processes
+//! (kill -9, brokers, agents, browsers) stays in `cubby-cli/tests/it`.
+
+use std::sync::Arc;
+
+use cubby_server::devices::DeviceHub;
+use cubby_server::{AppState, Clock, Policies};
+use cubby_store::{Store, StoreConfig};
+use cubby_testkit::ADMIN_TOKEN;
+
+pub struct App {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    /// A fresh server on SQLite.
+    pub async fn start() -> App {
+        let dir = tempfile::Builder::new()
+            .prefix("cubby-server-it-")
+            .tempdir()
+            .expect("temp dir");
+        let store = Store::open(&StoreConfig::sqlite_in(dir.path()))
+            .await
+            .expect("open store");
+        let state = AppState {
+            store,
+            secret: Arc::new(vec![7u8; 32]),
+            policies: Arc::new(Policies::default()),
+            devices: DeviceHub::new(),
+            clock: Clock::System,
+        };
+        cubby_server::bootstrap(&state, Some(ADMIN_TOKEN))
+            .await
+            .expect("bootstrap");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let app = cubby_server::router(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        App {
+            base: format!("http://{addr}"),
+            state,
+            server,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
