@@ -2,6 +2,7 @@
 //! and start-up (secret, first admin token).
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod devices;
 pub mod error;

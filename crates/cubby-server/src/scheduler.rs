@@ -263,7 +263,7 @@ async fn remind(
                 "resident_id": resident.id,
                 "parcel_id": parcel.id,
                 "locker_id": parcel.locker_id,
-                "notice": crate::api::parcels::notice(
+                "notice": crate::app::notices::notice(
                     cubby_notify::NoticeKind::Reminder,
                     &resident,
                     names.site,
@@ -387,7 +387,7 @@ async fn expire(
                 "policy_version": version,
                 "resident_id": resident.id,
                 "parcel_id": parcel.id,
-                "notice": crate::api::parcels::notice(
+                "notice": crate::app::notices::notice(
                     match policy.at_expiry {
                         AtExpiry::ReturnToCarrier => cubby_notify::NoticeKind::ReturnedToCarrier,
                         AtExpiry::KeepForStaff => cubby_notify::NoticeKind::Expired,

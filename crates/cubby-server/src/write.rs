@@ -7,15 +7,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cubby_domain::codes::Code;
 use cubby_store::AnyConnection;
-use cubby_store::ops::{self, IdempotencyKey, Stored};
-use cubby_store::{JobFuture, OpError};
+use cubby_store::JobFuture;
+use cubby_store::ops::IdempotencyKey;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::AppState;
+use crate::app::{self, Changes, Committed};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::{AppState, now_ms};
 
 /// A JSON body parsed strictly (unknown fields refused), with its fingerprint for
 /// `Idempotency-Key`.
@@ -82,22 +83,33 @@ pub fn idempotency_key(
     let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };
-    let key = raw
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
-    match key {
-        Some(k) => Ok(Some(IdempotencyKey {
-            scope: caller.token_id.clone(),
-            key: k.to_string(),
-            fingerprint,
-        })),
-        None => Err(ApiError::invalid(
-            "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters",
-        )),
+    let raw = raw.to_str().map_err(|_| bad_idempotency_key())?;
+    idempotency_key_of(raw, caller, fingerprint).map(Some)
+}
+
+/// An idempotency key given as text (a form's nonce, a header), checked and
+/// scoped to the caller's token.
+pub fn idempotency_key_of(
+    raw: &str,
+    caller: &Caller,
+    fingerprint: [u8; 32],
+) -> Result<IdempotencyKey, ApiError> {
+    let key = raw.trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad_idempotency_key());
     }
+    Ok(IdempotencyKey {
+        scope: caller.token_id.clone(),
+        key: key.to_string(),
+        fingerprint,
+    })
+}
+
+fn bad_idempotency_key() -> ApiError {
+    ApiError::invalid(
+        "Idempotency-Key",
+        "must be 1 to 255 visible ASCII characters",
+    )
 }
 
 /// Runs `job` in one durable transaction and answers with `status` and the job's
@@ -114,35 +126,38 @@ where
     T: Serialize + Send + 'static,
     F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, T> + Send + 'static,
 {
-    let now = now_ms();
-    let (stored, replayed) = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                if let Some(k) = &key
-                    && let Some(previous) = ops::recall(conn, k).await?
-                {
-                    return Ok((previous, true));
-                }
-                let value = job(&mut *conn).await?;
-                let body = serde_json::to_string(&value).map_err(|e| {
-                    OpError::Store(cubby_store::StoreError::Unavailable(e.to_string()))
-                })?;
-                let stored = Stored {
-                    status: status.as_u16(),
-                    body,
-                };
-                if let Some(k) = &key {
-                    ops::remember(conn, k, &stored, now).await?;
-                }
-                Ok((stored, false))
-            })
-        })
-        .await?;
+    write_json_with(state, key, status, move |conn| {
+        Box::pin(async move { Ok((job(conn).await?, Changes::none())) })
+    })
+    .await
+}
+
+/// As [`write_json`], for a job that also reports what lockers must learn
+/// of (told once it has committed).
+pub async fn write_json_with<T, F>(
+    state: &AppState,
+    key: Option<IdempotencyKey>,
+    status: StatusCode,
+    job: F,
+) -> Result<Response, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, (T, Changes)> + Send + 'static,
+{
+    let (stored, fresh) = app::commit_stored(state, key, status, job).await?;
+    Ok(stored_answer(stored.status, stored.body, fresh.is_none()))
+}
+
+/// An idempotent write's answer, as first stored.
+pub fn answer<T>(done: Committed<T>) -> Response {
+    stored_answer(done.status.as_u16(), done.body, done.replayed)
+}
+
+fn stored_answer(status: u16, body: String, replayed: bool) -> Response {
     let mut response = (
-        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        stored.body,
+        body,
     )
         .into_response();
     if replayed {
@@ -151,7 +166,7 @@ where
             axum::http::HeaderValue::from_static("true"),
         );
     }
-    Ok(response)
+    response
 }
 
 /// Query string parameters with the same error shape as everything else.

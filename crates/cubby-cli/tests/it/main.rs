@@ -20,8 +20,8 @@ mod webhooks;
 
 use std::path::Path;
 
-use cubby_testkit::{ADMIN_TOKEN, Client, CubbyProcess};
-use serde_json::{Value, json};
+use cubby_testkit::CubbyProcess;
+use serde_json::Value;
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {

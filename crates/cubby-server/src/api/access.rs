@@ -10,10 +10,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cubby_domain::access::{
-    GrantRule, Weekday, WeeklyWindow, format_minute_of_day, parse_minute_of_day,
-};
-use cubby_domain::credentials::{mac, new_keypad_code};
+use cubby_domain::access::{GrantRule, WeeklyWindow, format_minute_of_day};
+use cubby_domain::credentials::mac;
 use cubby_domain::ids;
 use cubby_domain::model::clean_text;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
@@ -24,16 +22,16 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::check_id;
 use super::sites::site_for;
+pub use crate::app::access::{
+    GrantDraft, IssuedGrant, NewGrantBody, Window, day_name, doors_of, grant_doors, mint_grant,
+    revoke_and_push, store_grant, visitor_rule,
+};
+use crate::app::{self, Changes};
 use crate::auth::{Caller, MANAGERS, STAFF};
 use crate::devices::locker_credential_key;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::JsonBody;
-use crate::{AppState, new_id, now_ms, os_rng};
-
-/// Digits of a door PIN: a PIN alone selects the grant, so 8 (security.md).
-pub const PIN_DIGITS: u32 = 8;
-/// Live grants a site may hold: the code space must stay ≥ 1,000 × them.
-pub const MAX_LIVE_GRANTS: i64 = 100_000;
+use crate::{AppState, new_id, now_ms};
 
 const DOOR_KINDS: &[&str] = &["perimeter", "lobby", "parcel_room", "shared"];
 
@@ -140,13 +138,18 @@ pub async fn create_door(
         created_ms: now_ms(),
     };
     let stored = row.clone();
-    state
-        .store
-        .transact(move |conn| Box::pin(async move { store::add_door(conn, &stored).await }))
-        .await?;
-    if let Some(device) = &row.device_id {
-        state.devices.device_changed(device);
-    }
+    let changes = row
+        .device_id
+        .clone()
+        .map(|d| Changes::none().and_device(d))
+        .unwrap_or_default();
+    app::commit(&state, move |conn| {
+        Box::pin(async move {
+            store::add_door(conn, &stored).await?;
+            Ok(((), changes))
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(Door::from(row))).into_response())
 }
 
@@ -190,23 +193,6 @@ impl From<PathRow> for DoorPath {
             doors: p.doors,
         }
     }
-}
-
-async fn doors_of(state: &AppState, site_id: &str, ids_given: &[String]) -> ApiResult<()> {
-    let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    for id in ids_given {
-        check_id(ids::DOOR, id, "door")?;
-        match store::door(&mut conn, id).await? {
-            Some(d) if d.site_id == site_id => {}
-            _ => {
-                return Err(ApiError::invalid(
-                    "doors",
-                    format!("{id} is not a door of this site"),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Define a path: an ordered route of doors one grant can cover.
@@ -260,49 +246,6 @@ pub async fn list_paths(
     Ok(Json(paths.into_iter().map(DoorPath::from).collect()))
 }
 
-/// A weekly window in the site's time zone.
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Window {
-    /// `mon` … `sun`.
-    pub days: Vec<String>,
-    /// `HH:MM`, inclusive.
-    pub start: String,
-    /// `HH:MM` (up to `24:00`), exclusive. A window past midnight is two windows.
-    pub end: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewGrantBody {
-    /// Shown to the host and staff, e.g. "Plumber" or "Anna (guest)".
-    pub label: String,
-    /// Doors the PIN opens. Give doors, a path, or both.
-    pub doors: Option<Vec<String>>,
-    pub path_id: Option<String>,
-    /// Default: now.
-    pub not_before_ms: Option<i64>,
-    pub not_after_ms: i64,
-    /// Openings per door: 1 for a single-use "express" PIN; absent for
-    /// unlimited within the period.
-    pub max_uses: Option<u32>,
-    /// Weekly windows in the site's time zone; absent or empty for any time.
-    pub schedule: Option<Vec<Window>>,
-    /// The resident the visitor comes to see.
-    pub host_resident_id: Option<String>,
-}
-
-/// A new grant. The PIN is shown once; only MACs of it are stored.
-#[derive(Serialize, ToSchema)]
-pub struct IssuedGrant {
-    pub grant_id: String,
-    pub pin: String,
-    pub doors: Vec<String>,
-    pub not_before_ms: i64,
-    pub not_after_ms: i64,
-    pub max_uses: Option<u32>,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct GrantUse {
     pub door_id: String,
@@ -329,211 +272,12 @@ pub struct Grant {
     pub uses: Vec<GrantUse>,
 }
 
-fn parse_day(text: &str) -> Option<Weekday> {
-    let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .position(|d| *d == text)?;
-    Some(Weekday::ALL[i])
-}
-
-fn day_name(d: Weekday) -> &'static str {
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d.index()]
-}
-
 fn to_window(w: &WeeklyWindow) -> Window {
     Window {
         days: w.days.iter().map(|d| day_name(*d).to_string()).collect(),
         start: format_minute_of_day(w.start_minute),
         end: format_minute_of_day(w.end_minute),
     }
-}
-
-/// Doors named directly plus those of a path, all checked to be this site's.
-pub(crate) async fn grant_doors(
-    state: &AppState,
-    site_id: &str,
-    doors: Vec<String>,
-    path_id: Option<&str>,
-) -> ApiResult<BTreeSet<String>> {
-    let mut doors: BTreeSet<String> = doors.into_iter().collect();
-    if let Some(path_id) = path_id {
-        check_id(ids::DOOR_PATH, path_id, "path")?;
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let path = store::path(&mut conn, path_id)
-            .await?
-            .filter(|p| p.site_id == site_id)
-            .ok_or_else(|| ApiError::invalid("path_id", "no such path at this site"))?;
-        doors.extend(path.doors);
-    }
-    let door_list: Vec<String> = doors.iter().cloned().collect();
-    doors_of(state, site_id, &door_list).await?;
-    Ok(doors)
-}
-
-pub(crate) fn parse_schedule(windows: Vec<Window>) -> ApiResult<Vec<WeeklyWindow>> {
-    let mut schedule = Vec::new();
-    for w in windows {
-        let mut days = BTreeSet::new();
-        for d in &w.days {
-            days.insert(parse_day(d).ok_or_else(|| {
-                ApiError::invalid("schedule", format!("{d:?} is not a day (mon … sun)"))
-            })?);
-        }
-        schedule.push(WeeklyWindow {
-            days,
-            start_minute: parse_minute_of_day("schedule", &w.start)?,
-            end_minute: parse_minute_of_day("schedule", &w.end)?,
-        });
-    }
-    Ok(schedule)
-}
-
-/// What a grant is, before its PIN is drawn.
-#[derive(Debug, Clone)]
-pub(crate) struct GrantDraft {
-    pub site_id: String,
-    /// visitor, courier_visit or room_code
-    pub kind: &'static str,
-    pub label: String,
-    pub host_resident_id: Option<String>,
-    pub carrier: Option<String>,
-    pub courier_id: Option<String>,
-    pub room_id: Option<String>,
-    pub rule: GrantRule,
-    pub created_by: String,
-}
-
-/// A grant ready to store, with its PIN (shown once) and the controllers
-/// whose caches change when it is stored.
-pub(crate) struct MintedGrant {
-    pub grant: NewGrant,
-    pub pin: String,
-    pub devices: Vec<String>,
-}
-
-impl MintedGrant {
-    pub fn issued(&self) -> IssuedGrant {
-        IssuedGrant {
-            grant_id: self.grant.id.clone(),
-            pin: self.pin.clone(),
-            doors: self.grant.rule.doors.iter().cloned().collect(),
-            not_before_ms: self.grant.rule.not_before_ms,
-            not_after_ms: self.grant.rule.not_after_ms,
-            max_uses: self.grant.rule.max_uses,
-        }
-    }
-}
-
-/// Draws a PIN for a draft and MACs it for the site and for each controller
-/// driving one of its doors (under that controller's locker key). Refuses
-/// once the site holds [`MAX_LIVE_GRANTS`].
-pub(crate) async fn mint_grant(state: &AppState, draft: &GrantDraft) -> ApiResult<MintedGrant> {
-    let now = now_ms();
-    draft.rule.validate(now)?;
-    let door_list: Vec<String> = draft.rule.doors.iter().cloned().collect();
-    let device_lockers: Vec<(String, String)> = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let live = store::count_live_grants(&mut conn, &draft.site_id, now).await?;
-        if live >= MAX_LIVE_GRANTS {
-            return Err(ApiError::new(
-                Code::TooManyGrants,
-                format!("a site may hold {MAX_LIVE_GRANTS} live grants; revoke some first"),
-            ));
-        }
-        let mut out = Vec::new();
-        for device_id in store::devices_of_doors(&mut conn, &door_list).await? {
-            if let Some(d) = device_queries::device(&mut conn, &device_id).await? {
-                out.push((device_id, d.locker_id));
-            }
-        }
-        out
-    };
-    let pin = new_keypad_code(PIN_DIGITS, &mut os_rng());
-    let grant = NewGrant {
-        id: new_id(ids::ACCESS_GRANT),
-        site_id: draft.site_id.clone(),
-        kind: draft.kind.to_string(),
-        label: draft.label.clone(),
-        host_resident_id: draft.host_resident_id.clone(),
-        carrier: draft.carrier.clone(),
-        rule: draft.rule.clone(),
-        pin_mac: mac(&state.secret, &["door-pin", &draft.site_id, &pin]),
-        macs: device_lockers
-            .iter()
-            .map(|(device, locker)| {
-                let key = locker_credential_key(&state.secret, locker);
-                (
-                    device.clone(),
-                    local_credential_mac(&key, CredentialKind::Door, &pin),
-                )
-            })
-            .collect(),
-        created_by: draft.created_by.clone(),
-        courier_id: draft.courier_id.clone(),
-        room_id: draft.room_id.clone(),
-    };
-    Ok(MintedGrant {
-        grant,
-        pin,
-        devices: device_lockers.into_iter().map(|(d, _)| d).collect(),
-    })
-}
-
-/// Mints and stores a grant, drawing a fresh PIN when it collides with
-/// another grant of the site, and pushes the changed caches.
-pub(crate) async fn store_grant(state: &AppState, draft: &GrantDraft) -> ApiResult<IssuedGrant> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let minted = mint_grant(state, draft).await?;
-        let grant = minted.grant.clone();
-        let now = now_ms();
-        let stored = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move { store::issue_grant(conn, &grant, now).await })
-            })
-            .await;
-        match stored {
-            Ok(()) => {
-                for device in &minted.devices {
-                    state.devices.device_changed(device);
-                }
-                return Ok(minted.issued());
-            }
-            // Another grant of the site has this PIN: draw again.
-            Err(OpError::Conflict {
-                code: Code::PinTaken,
-                ..
-            }) if attempts < 5 => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// The label and rule a visitor grant's request asks for, every door checked
-/// to be the site's.
-pub(crate) async fn visitor_rule(
-    state: &AppState,
-    site_id: &str,
-    req: NewGrantBody,
-) -> ApiResult<(String, GrantRule)> {
-    let label = clean_text("label", &req.label, 80)?;
-    let doors = grant_doors(
-        state,
-        site_id,
-        req.doors.unwrap_or_default(),
-        req.path_id.as_deref(),
-    )
-    .await?;
-    let rule = GrantRule {
-        doors,
-        not_before_ms: req.not_before_ms.unwrap_or_else(now_ms),
-        not_after_ms: req.not_after_ms,
-        max_uses: req.max_uses,
-        schedule: parse_schedule(req.schedule.unwrap_or_default())?,
-    };
-    Ok((label, rule))
 }
 
 /// A grant's host must be a resident of the grant's site.
@@ -685,25 +429,6 @@ pub async fn revoke_grant(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Revokes a grant and pushes the changed caches to its doors' controllers.
-pub(crate) async fn revoke_and_push(state: &AppState, grant: &store::GrantRow) -> ApiResult<()> {
-    let now = now_ms();
-    let id = grant.id.clone();
-    state
-        .store
-        .transact(move |conn| Box::pin(async move { store::revoke_grant(conn, &id, now).await }))
-        .await?;
-    let doors: Vec<String> = grant.rule.doors.iter().cloned().collect();
-    let devices = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::devices_of_doors(&mut conn, &doors).await?
-    };
-    for device in devices {
-        state.devices.device_changed(&device);
-    }
-    Ok(())
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOfflineCodeBody {
@@ -816,10 +541,13 @@ pub async fn issue_offline_code(
         not_after_ms: grant.rule.not_after_ms,
         max_uses: None,
     };
-    state
-        .store
-        .transact(move |conn| Box::pin(async move { store::issue_grant(conn, &grant, now).await }))
-        .await?;
-    state.devices.device_changed(&device_id);
+    let changes = Changes::none().and_device(device_id);
+    app::commit(&state, move |conn| {
+        Box::pin(async move {
+            store::issue_grant(conn, &grant, now).await?;
+            Ok(((), changes))
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }

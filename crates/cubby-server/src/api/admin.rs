@@ -9,6 +9,7 @@ use cubby_store::{ops, queries};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::app::couriers::carrier_code;
 use crate::auth::{Caller, MANAGERS, token_mac};
 use crate::error::{ApiError, ApiResult};
 use crate::write::{JsonBody, idempotency_key, write_json};
@@ -203,21 +204,6 @@ pub async fn create_token(
         })
     })
     .await
-}
-
-/// Carrier codes: lower-case letters, digits and dashes, 1–32 long (`dhl`, `inpost`).
-pub fn carrier_code(raw: &str) -> Result<String, ApiError> {
-    let code = raw.trim().to_ascii_lowercase();
-    if (1..=32).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        Ok(code)
-    } else {
-        Err(ApiError::invalid(
-            "carrier",
-            "must be 1 to 32 letters, digits or dashes",
-        ))
-    }
 }
 
 #[derive(Deserialize, ToSchema)]

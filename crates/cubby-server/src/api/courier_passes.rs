@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::check_id;
 use super::lockers::locker_for;
+use crate::app::{self, Changes};
 use crate::auth::{Caller, DEPOSITORS, STAFF};
 use crate::devices::locker_credential_key;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -66,14 +67,14 @@ pub async fn issue_pass(
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     let req = body.value;
     let carrier = match (&caller.carrier, &req.carrier) {
-        (Some(own), Some(given)) if super::admin::carrier_code(given)? != *own => {
+        (Some(own), Some(given)) if crate::app::couriers::carrier_code(given)? != *own => {
             return Err(ApiError::invalid(
                 "carrier",
                 "differs from the carrier of this token",
             ));
         }
         (Some(own), _) => own.clone(),
-        (None, Some(given)) => super::admin::carrier_code(given)?,
+        (None, Some(given)) => crate::app::couriers::carrier_code(given)?,
         (None, None) => {
             return Err(ApiError::invalid(
                 "carrier",
@@ -106,14 +107,15 @@ pub async fn issue_pass(
         code,
         expires_ms: pass.expires_ms,
     };
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { ops::issue_courier_pass(conn, &pass, now).await })
-        })
-        .await?;
     // The locker learns the pass now, while it is still online.
-    state.devices.locker_changed(&issued.locker_id);
+    let changes = Changes::locker(issued.locker_id.clone());
+    app::commit(&state, move |conn| {
+        Box::pin(async move {
+            ops::issue_courier_pass(conn, &pass, now).await?;
+            Ok(((), changes))
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
@@ -144,12 +146,13 @@ pub async fn revoke_pass(
     {
         return Err(ApiError::not_found("courier pass"));
     }
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { ops::revoke_courier_pass(conn, &pass_id).await })
+    let changes = Changes::locker(pass.locker_id.clone());
+    app::commit(&state, move |conn| {
+        Box::pin(async move {
+            ops::revoke_courier_pass(conn, &pass_id).await?;
+            Ok(((), changes))
         })
-        .await?;
-    state.devices.locker_changed(&pass.locker_id);
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -5,9 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cubby_domain::codes::Code;
 use cubby_domain::ids;
-use cubby_domain::model::clean_text;
 use cubby_protocol::messages::DeviceIdentity;
 use cubby_store::ops;
 use cubby_store::{OpError, device_queries};
@@ -17,10 +15,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::check_id;
 use super::lockers::locker_for;
 use super::sites::site_for;
+use crate::app::{self, Changes};
+use crate::auth::step_up::STEP_UP_HEADER;
 use crate::auth::{Caller, MANAGERS, STAFF};
 use crate::devices::{device_secret_mac, locker_credential_key, signing_key};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::write::{JsonBody, QueryParams, idempotency_key, write_json};
+use crate::write::{JsonBody, QueryParams, answer, idempotency_key};
 use crate::{AppState, new_id, now_ms, os_random};
 
 /// The identity file of a new device. The secret is shown once.
@@ -53,14 +53,16 @@ pub async fn add_device(
     let mac = device_secret_mac(&state.secret, &secret);
     let now = now_ms();
     let (dev, lck) = (device_id.clone(), locker.id.clone());
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { ops::add_device(conn, &dev, &lck, &mac, now).await })
+    let changes = Changes::none().and_device(device_id.clone());
+    app::commit(&state, move |conn| {
+        Box::pin(async move {
+            ops::add_device(conn, &dev, &lck, &mac, now).await?;
+            Ok(((), changes))
         })
-        .await?;
+    })
+    .await?;
+    // The embedded broker lets it in from now on.
     state.devices.add_credential(device_id.clone(), mac);
-    state.devices.device_changed(&device_id);
     let identity = DeviceIdentity {
         device_id,
         credential_key: hex::encode(locker_credential_key(&state.secret, &locker.id)),
@@ -208,11 +210,7 @@ pub struct OpenBody {
     pub reason: String,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct OpenQueued {
-    pub command_id: String,
-    pub device_id: String,
-}
+pub use crate::app::devices::OpenQueued;
 
 /// Open one compartment remotely (managers). Needs a step-up proof in the
 /// `Cubby-Step-Up` header (see `/api/v1/step-up/start`). The locker enforces
@@ -230,53 +228,21 @@ pub async fn open_compartment(
     headers: HeaderMap,
     body: JsonBody<OpenBody>,
 ) -> ApiResult<Response> {
-    caller.require(MANAGERS)?;
-    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
-    // A token alone never opens a door: a passkey must have signed within
-    // the last few minutes (security.md, MFA for remote opens).
-    crate::auth::step_up::require_step_up(&state, &caller, &headers)?;
-    let reason = clean_text("reason", &body.value.reason, 500)?;
-    let known = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        device_queries::compartment_labels(&mut conn, &locker.id).await?
-    };
-    if !known.contains(&label) {
-        return Err(ApiError::not_found("compartment"));
-    }
+    let step_up = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
+    // The step-up is checked before the idempotency key is looked at, as
+    // every remote open must prove a fresh passkey.
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
-    let cmd_id = new_id(ids::COMMAND);
-    let actor = caller.actor();
-    let now = now_ms();
-    let result = write_json(&state, key, StatusCode::ACCEPTED, move |conn| {
-        Box::pin(async move {
-            let device = ops::queue_unlock(
-                conn,
-                &ops::NewUnlock {
-                    cmd_id: cmd_id.clone(),
-                    tx_id: cmd_id.clone(),
-                    locker_id: locker.id.clone(),
-                    compartment_label: label,
-                    purpose: "staff",
-                    parcel_id: None,
-                    actor,
-                    reason,
-                },
-                now,
-            )
-            .await?
-            .ok_or(OpError::Conflict {
-                code: Code::NoDevice,
-                message: "this locker has no agent to open it".into(),
-            })?;
-            Ok(OpenQueued {
-                command_id: cmd_id,
-                device_id: device,
-            })
-        })
-    })
-    .await;
-    state.devices.poke();
-    result
+    let done = app::devices::remote_open(
+        &state,
+        &caller,
+        &locker_id,
+        label,
+        &body.value.reason,
+        step_up,
+        key,
+    )
+    .await?;
+    Ok(answer(done))
 }
 
 #[derive(Serialize, ToSchema)]

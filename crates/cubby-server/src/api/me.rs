@@ -8,14 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cubby_domain::codes::Code;
-use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
 use cubby_domain::ids;
 use cubby_domain::lifecycle::Transition;
 use cubby_domain::model::{Role, clean_text};
-use cubby_protocol::cache::{CredentialKind, local_credential_mac};
 use cubby_store::OpError;
-use cubby_store::ops::self_service::{self as store, NewDelegate};
-use cubby_store::ops::{self, access as grants};
+use cubby_store::ops::access as grants;
+use cubby_store::ops::self_service::{self as store};
 use cubby_store::queries::{self, ResidentRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,10 +24,11 @@ use super::access::{
 use super::check_id;
 use super::parcels::{Parcel, parcel_dto};
 use super::sites::{NewResidentBody, Resident, new_resident};
+use crate::app;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{JsonBody, QueryParams};
-use crate::{AppState, new_id, now_ms, os_rng};
+use crate::{AppState, now_ms};
 
 /// Longest a resident's visitor PIN may last.
 pub const MAX_VISITOR_DAYS: i64 = 31;
@@ -123,41 +122,11 @@ pub async fn hold_parcel(
         _ => return Err(ApiError::not_found("action")),
     };
     let parcel = my_parcel(&state, &me, &parcel_id).await?;
-    let after = hold_or_release(&state, &parcel.id, t, &caller.actor()).await?;
-    if let Some(l) = &parcel.locker_id {
-        state.devices.locker_changed(l);
-    }
+    let after = app::parcels::hold_or_release(&state, &parcel, t, &caller.actor()).await?;
     Ok(Json(HoldState {
         parcel_id: after.id,
         state: after.state.to_string(),
     }))
-}
-
-pub(crate) async fn hold_or_release(
-    state: &AppState,
-    parcel_id: &str,
-    t: Transition,
-    actor: &str,
-) -> ApiResult<queries::ParcelRow> {
-    let now = now_ms();
-    let schedule_now = state.clock.now();
-    let (parcel_id, actor) = (parcel_id.to_string(), actor.to_string());
-    let reason = if t == Transition::Hold {
-        "held by the resident"
-    } else {
-        "hold ended by the resident"
-    };
-    Ok(state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                let (after, _) =
-                    ops::transition(conn, &parcel_id, t, None, &actor, reason, now).await?;
-                ops::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now).await?;
-                Ok(after)
-            })
-        })
-        .await?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -186,55 +155,11 @@ pub async fn set_vacation(
 ) -> ApiResult<Json<Vacation>> {
     let me = me(&state, &caller).await?;
     let until = body.value.away_until_ms;
-    let held = apply_vacation(&state, &me, until, &caller.actor()).await?;
+    let held = app::residents::apply_vacation(&state, &me, until, &caller.actor()).await?;
     Ok(Json(Vacation {
         away_until_ms: until,
         held,
     }))
-}
-
-/// Sets (or ends, with `None`) a resident's vacation and holds what is
-/// waiting; returns the parcels put on hold.
-pub(crate) async fn apply_vacation(
-    state: &AppState,
-    me: &ResidentRow,
-    until: Option<i64>,
-    actor: &str,
-) -> ApiResult<Vec<String>> {
-    let now = now_ms();
-    if let Some(u) = until
-        && (u <= now || u > now + 60 * DAY_MS)
-    {
-        return Err(ApiError::invalid(
-            "away_until_ms",
-            "must be in the future and at most 60 days ahead",
-        ));
-    }
-    let rid = me.id.clone();
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { store::set_away_until(conn, &rid, until).await })
-        })
-        .await?;
-    let mut held = Vec::new();
-    if until.is_some() {
-        let waiting = {
-            let mut conn = state.store.reader().await.map_err(OpError::from)?;
-            store::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?
-        };
-        for p in waiting
-            .into_iter()
-            .filter(|p| p.state == cubby_domain::lifecycle::ParcelState::Deposited)
-        {
-            hold_or_release(state, &p.id, Transition::Hold, actor).await?;
-            if let Some(l) = &p.locker_id {
-                state.devices.locker_changed(l);
-            }
-            held.push(p.id);
-        }
-    }
-    Ok(held)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -378,47 +303,16 @@ pub async fn add_delegate(
     let me = me(&state, &caller).await?;
     let name = clean_text("name", &body.value.name, 80)?;
     let parcel = my_parcel(&state, &me, &parcel_id).await?;
-    let locker_id = parcel.locker_id.clone().unwrap_or_default();
-    let locker_key = crate::devices::locker_credential_key(&state.secret, &locker_id);
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let code = new_keypad_code(state.policies.code_digits, &mut os_rng());
-        let d = NewDelegate {
-            id: new_id(ids::CREDENTIAL),
-            parcel_id: parcel.id.clone(),
-            resident_id: me.id.clone(),
-            name: name.clone(),
-            mac: keypad_code_mac(&state.secret, &locker_id, &code),
-            local_mac: local_credential_mac(&locker_key, CredentialKind::Keypad, &code),
-        };
-        let now = now_ms();
-        let stored = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move { store::issue_delegate(conn, &d, now).await })
-            })
-            .await;
-        match stored {
-            Ok(row) => {
-                state.devices.locker_changed(&row.locker_id);
-                return Ok((
-                    StatusCode::CREATED,
-                    Json(IssuedDelegate {
-                        delegate_id: row.id,
-                        parcel_id: row.parcel_id,
-                        code,
-                    }),
-                )
-                    .into_response());
-            }
-            Err(OpError::Conflict {
-                code: Code::CredentialCollision,
-                ..
-            }) if attempts < 3 => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (row, code) = app::residents::issue_delegate(&state, &me.id, &parcel, &name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedDelegate {
+            delegate_id: row.id,
+            parcel_id: row.parcel_id,
+            code,
+        }),
+    )
+        .into_response())
 }
 
 /// Every delegate code I issued, newest first.
@@ -443,15 +337,7 @@ pub async fn revoke_delegate(
 ) -> ApiResult<Json<Delegate>> {
     let me = me(&state, &caller).await?;
     check_id(ids::CREDENTIAL, &delegate_id, "delegate")?;
-    let now = now_ms();
-    let rid = me.id.clone();
-    let row = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { store::revoke_delegate(conn, &rid, &delegate_id, now).await })
-        })
-        .await?;
-    state.devices.locker_changed(&row.locker_id);
+    let row = app::residents::revoke_delegate(&state, &me.id, &delegate_id).await?;
     Ok(Json(Delegate::from(row)))
 }
 

@@ -9,10 +9,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
 use cubby_domain::codes::Code;
-use cubby_domain::model::Timezone;
 use cubby_planner::{
     CapacityOutlook, DailyForecast, ForecastError, Plan, PlanInput, PlanOptions, SiteActivity,
-    Stay, capacity_warning, forecast_daily, size_of, summarise,
+    capacity_warning, forecast_daily,
 };
 use cubby_store::{OpError, queries};
 use serde::{Deserialize, Serialize};
@@ -20,10 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::lockers::locker_for;
 use super::sites::site_for;
+use crate::AppState;
 use crate::auth::{Caller, DEPOSITORS, STAFF};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{JsonBody, QueryParams};
-use crate::{AppState, now_ms};
 
 /// Most replications a plan may ask for through the API (CPU is shared).
 pub const MAX_API_REPLICATIONS: u32 = 500;
@@ -128,40 +127,7 @@ pub struct SiteAnalytics {
     pub activity: SiteActivity,
 }
 
-/// The measured activity of a site (or one locker) over `days` days ending
-/// today, in the site's time zone.
-pub(crate) async fn measure(
-    state: &AppState,
-    site_id: &str,
-    timezone: &str,
-    locker_id: Option<&str>,
-    days: u32,
-) -> ApiResult<(SiteActivity, u32)> {
-    let tz = Timezone::parse(timezone)?;
-    let now = now_ms();
-    let today = tz
-        .local_time(now)
-        .map(|t| t.date())
-        .ok_or_else(|| ApiError::invalid("timezone", "cannot place today in it"))?;
-    let from = today - Duration::days(i64::from(days) - 1);
-    // Parcels deposited up to two weeks earlier may still be inside.
-    let since = now - (i64::from(days) + 15) * 86_400_000;
-    let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = queries::stays(&mut conn, site_id, locker_id, since).await?;
-    let capacity = queries::compartments_in_service(&mut conn, site_id, locker_id).await?;
-    drop(conn);
-    let stays: Vec<Stay> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(Stay {
-                arrived: tz.local_time(r.arrived_ms)?,
-                left: r.left_ms.and_then(|l| tz.local_time(l)),
-                size: size_of(r.width_mm, r.height_mm, r.depth_mm),
-            })
-        })
-        .collect();
-    Ok((summarise(&stays, from, today), capacity))
-}
+use crate::app::analytics::measure;
 
 fn period(q: &PeriodQuery, default: u32) -> ApiResult<u32> {
     let days = q.days.unwrap_or(default);

@@ -15,9 +15,10 @@ use utoipa::ToSchema;
 
 use super::check_id;
 use super::lockers::locker_for;
+use crate::app::Changes;
 use crate::auth::{Caller, DEPOSITORS};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::write::{idempotency_key, write_json};
+use crate::write::{idempotency_key, write_json_with};
 use crate::{AppState, new_id, now_ms};
 
 #[derive(Serialize, ToSchema)]
@@ -101,7 +102,7 @@ pub async fn return_parcel(
     let actor = caller.actor();
     let cmd_id = new_id(ids::COMMAND);
     let now = now_ms();
-    let answer = write_json(&state, key, StatusCode::OK, move |conn| {
+    write_json_with(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
             let (after, _) = ops::transition(
                 conn,
@@ -132,15 +133,17 @@ pub async fn return_parcel(
                 .map(|_| cmd_id),
                 None => None,
             };
-            Ok(Returned {
-                parcel_id: after.id,
-                state: after.state.to_string(),
-                compartment: parcel.compartment_label.clone(),
-                unlock_command_id: unlock,
-            })
+            Ok((
+                Returned {
+                    parcel_id: after.id,
+                    state: after.state.to_string(),
+                    compartment: parcel.compartment_label.clone(),
+                    unlock_command_id: unlock,
+                },
+                // The unlock goes out now, and the locker's cache drops the parcel.
+                Changes::locker(locker_id).and_command(),
+            ))
         })
     })
-    .await;
-    state.devices.poke();
-    answer
+    .await
 }

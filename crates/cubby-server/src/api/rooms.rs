@@ -26,12 +26,15 @@ use utoipa::ToSchema;
 use super::access::{GrantDraft, IssuedGrant, mint_grant, store_grant};
 use super::check_id;
 use super::me::{NotFoundReport, RoomEntry};
-use super::parcels::{RecipientBody, notice, recipient_of, validate_parcel};
+use super::parcels::{RecipientBody, recipient_of, validate_parcel};
 use super::sites::site_for;
-use crate::auth::{Caller, DEPOSITORS, MANAGERS, STAFF, token_mac};
+use crate::app::couriers::{IssuedCourier, carrier_for, open_courier_account};
+use crate::app::notices::notice;
+use crate::app::{self, Changes};
+use crate::auth::{Caller, DEPOSITORS, MANAGERS, STAFF};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::JsonBody;
-use crate::{AppState, new_api_token, new_id, now_ms};
+use crate::{AppState, new_id, now_ms};
 
 /// Longest courier visit.
 pub const MAX_VISIT_MINUTES: i64 = 120;
@@ -49,45 +52,11 @@ pub struct NewCourierBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct IssuedCourier {
-    pub courier_id: String,
-    pub carrier: String,
-    pub name: String,
-    /// The courier's personal bearer token (role courier). Shown once.
-    pub token: String,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct Courier {
     pub id: String,
     pub carrier: String,
     pub name: String,
     pub created_ms: i64,
-}
-
-/// The carrier, if the caller may manage its couriers: a manager of its
-/// organisation, or a carrier token of the same carrier.
-async fn carrier_for(
-    state: &AppState,
-    caller: &Caller,
-    carrier_id: &str,
-) -> ApiResult<store::CarrierRow> {
-    check_id(ids::CARRIER, carrier_id, "carrier")?;
-    let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let carrier = store::carrier(&mut conn, carrier_id)
-        .await?
-        .filter(|c| caller.sees_org(&c.org_id))
-        .ok_or_else(|| ApiError::not_found("carrier"))?;
-    let allowed = match caller.role {
-        Role::Admin | Role::Manager => true,
-        Role::Carrier => caller.carrier.as_deref() == Some(carrier.code.as_str()),
-        _ => false,
-    };
-    if allowed {
-        Ok(carrier)
-    } else {
-        Err(ApiError::forbidden())
-    }
 }
 
 /// Open a personal courier account for a carrier: the courier gets their own
@@ -103,53 +72,6 @@ pub async fn add_courier(
     let carrier = carrier_for(&state, &caller, &carrier_id).await?;
     let issued = open_courier_account(&state, carrier, &body.value.name).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
-}
-
-/// A courier account of a carrier with its personal token (shown once).
-pub(crate) async fn open_courier_account(
-    state: &AppState,
-    carrier: store::CarrierRow,
-    name: &str,
-) -> ApiResult<IssuedCourier> {
-    let name = clean_text("name", name, 120)?;
-    let courier_id = new_id(ids::COURIER);
-    let token = new_api_token();
-    let mac = token_mac(&state.secret, &token);
-    let token_id = new_id(ids::TOKEN);
-    let now = now_ms();
-    let (cid, cname, code, org) = (
-        courier_id.clone(),
-        name.clone(),
-        carrier.code.clone(),
-        carrier.org_id.clone(),
-    );
-    let carrier_row_id = carrier.id.clone();
-    state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                store::add_courier(conn, &cid, &carrier_row_id, &cname, now).await?;
-                ops::create_token(
-                    conn,
-                    &token_id,
-                    &mac,
-                    Some(&org),
-                    Role::Courier,
-                    Some(&code),
-                    &format!("courier {cname}"),
-                    now,
-                )
-                .await?;
-                store::bind_token(conn, &token_id, None, Some(&cid)).await
-            })
-        })
-        .await?;
-    Ok(IssuedCourier {
-        courier_id,
-        carrier: carrier.code,
-        name,
-        token,
-    })
 }
 
 /// A carrier's courier accounts.
@@ -450,33 +372,35 @@ pub async fn shelve(
         let pin = minted.pin.clone();
         let site_row = site.clone();
         let msg_id = new_id(ids::MESSAGE);
-        let stored = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move {
-                    let out = store::shelve(conn, &request).await?;
-                    if let Some(resident) = &out.resident {
-                        let msg = room_code_message(
-                            msg_id,
-                            &site_row,
-                            &out.room.name,
-                            &out.zone,
-                            resident,
-                            out.new_code.then_some(pin.as_str()),
-                        );
-                        ops::enqueue(conn, &msg, now).await?;
-                    }
-                    Ok(out)
-                })
+        let devices = minted.devices.clone();
+        let stored = app::commit(&state, move |conn| {
+            Box::pin(async move {
+                let out = store::shelve(conn, &request).await?;
+                if let Some(resident) = &out.resident {
+                    let msg = room_code_message(
+                        msg_id,
+                        &site_row,
+                        &out.room.name,
+                        &out.zone,
+                        resident,
+                        out.new_code.then_some(pin.as_str()),
+                    );
+                    ops::enqueue(conn, &msg, now).await?;
+                }
+                // A new room code reaches the room's door controllers now.
+                let changes = if out.new_code {
+                    devices
+                        .into_iter()
+                        .fold(Changes::none(), |c, d| c.and_device(d))
+                } else {
+                    Changes::none()
+                };
+                Ok((out, changes))
             })
-            .await;
+        })
+        .await;
         match stored {
             Ok(out) => {
-                if out.new_code {
-                    for device in &minted.devices {
-                        state.devices.device_changed(device);
-                    }
-                }
                 return Ok((
                     StatusCode::CREATED,
                     Json(ShelvedParcel {
@@ -489,11 +413,8 @@ pub async fn shelve(
                 )
                     .into_response());
             }
-            Err(OpError::Conflict {
-                code: Code::PinTaken,
-                ..
-            }) if attempts < 5 => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) if e.code == Code::PinTaken && attempts < 5 => continue,
+            Err(e) => return Err(e),
         }
     }
 }

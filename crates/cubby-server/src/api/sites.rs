@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cubby_domain::ids;
-use cubby_domain::model::{Language, ReachBand, Timezone, clean_email, clean_phone, clean_text};
+use cubby_domain::model::{Timezone, clean_text};
 use cubby_store::OpError;
-use cubby_store::ops::{self, NewResident, NewRoom};
+use cubby_store::ops::{self, NewRoom};
 use cubby_store::queries::{self, ResidentRow, SiteRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,19 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{JsonBody, QueryParams, idempotency_key, write_json};
 use crate::{AppState, new_id, now_ms};
 
-/// Loads a site the caller may see; another organisation's site is "not found".
-pub(crate) async fn site_for(
-    state: &AppState,
-    caller: &Caller,
-    site_id: &str,
-) -> ApiResult<SiteRow> {
-    check_id(ids::SITE, site_id, "site")?;
-    let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    match queries::site(&mut conn, site_id).await? {
-        Some(site) if caller.sees_org(&site.org_id) => Ok(site),
-        _ => Err(ApiError::not_found("site")),
-    }
-}
+pub(crate) use crate::app::places::site_for;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -163,28 +151,7 @@ pub async fn create_building(
     .await
 }
 
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
-#[serde(deny_unknown_fields)]
-pub struct Reach {
-    pub min_mm: u32,
-    pub max_mm: u32,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewResidentBody {
-    pub name: String,
-    /// Unit label, e.g. `B-204`; created on first use.
-    pub unit: String,
-    pub email: Option<String>,
-    /// E.164, e.g. `+48601234567`.
-    pub phone: Option<String>,
-    /// en, es, pl or de (default en).
-    pub language: Option<String>,
-    pub building_id: Option<String>,
-    /// Heights above the floor the resident can reach; compartments inside the band are preferred.
-    pub reach: Option<Reach>,
-}
+pub use crate::app::residents::{NewResidentBody, Reach, new_resident};
 
 #[derive(Serialize, ToSchema)]
 pub struct Resident {
@@ -243,30 +210,6 @@ pub async fn create_resident(
         })
     })
     .await
-}
-
-/// A resident to store from a request body, every field checked.
-pub(crate) fn new_resident(req: NewResidentBody, site_id: String) -> ApiResult<NewResident> {
-    Ok(NewResident {
-        id: new_id(ids::RESIDENT),
-        site_id,
-        unit: clean_text("unit", &req.unit, 40)?,
-        building_id: req.building_id,
-        name: clean_text("name", &req.name, 200)?,
-        email: req.email.as_deref().map(clean_email).transpose()?,
-        phone: req.phone.as_deref().map(clean_phone).transpose()?,
-        language: req
-            .language
-            .as_deref()
-            .map(str::parse::<Language>)
-            .transpose()
-            .map_err(|_| ApiError::invalid("language", "must be en, es, pl or de"))?
-            .unwrap_or(Language::En),
-        reach: req
-            .reach
-            .map(|r| ReachBand::new(r.min_mm, r.max_mm))
-            .transpose()?,
-    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

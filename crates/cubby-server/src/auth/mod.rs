@@ -3,6 +3,7 @@
 //! tokens, passkey ceremonies for residents and staff, and the step-up proof
 //! every remote open needs. Nothing here depends on `api/`, `web/` or `app/`.
 
+pub mod keys;
 pub mod passkeys;
 pub mod sessions;
 pub mod step_up;

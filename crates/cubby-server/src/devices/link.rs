@@ -69,7 +69,7 @@ impl ops::IngestHooks for Hooks<'_> {
         id(ids::MESSAGE)
     }
     fn deposit_secrets(&mut self, locker_id: &str) -> ops::DepositSecrets {
-        crate::api::parcels::fresh_secrets(self.0, locker_id)
+        crate::app::credentials::fresh_secrets(self.0, locker_id)
     }
 }
 
@@ -85,7 +85,7 @@ async fn notify_deposit(
     let Some(site) = cubby_store::queries::site(conn, &done.locker.site_id).await? else {
         return Ok(());
     };
-    let msg = crate::api::parcels::code_message(
+    let msg = crate::app::notices::code_message(
         id(ids::MESSAGE),
         &site,
         &done.locker,

@@ -23,12 +23,7 @@ pub const COMMAND_LIFETIME_MS: i64 = 20_000;
 /// How long a credential cache is valid on the device.
 pub const CACHE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// The key a locker's agent uses to check pick-up credentials locally. Derived
-/// from the server secret per locker, so one locker's key says nothing about
-/// another's.
-pub fn locker_credential_key(secret: &[u8], locker_id: &str) -> [u8; 32] {
-    mac(secret, &["locker-credential-key", locker_id])
-}
+pub use crate::auth::keys::locker_credential_key;
 
 /// The key a door's offline codes are made with (`cubby_protocol::offline`).
 pub fn door_offline_key(secret: &[u8], door_id: &str) -> [u8; 32] {

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -21,9 +21,13 @@ use super::{
     unavailable,
 };
 use crate::AppState;
-use crate::api::parcels::{DepositBody, RecipientBody};
+use crate::app::{
+    self,
+    parcels::{DepositBody, RecipientBody},
+};
 use crate::auth::DEPOSITORS;
-use crate::write::JsonBody;
+use crate::write::idempotency_key_of;
+use cubby_domain::codes::Code;
 
 pub(crate) const COURIER: Portal = Portal {
     cookie: "cubby_courier",
@@ -290,83 +294,60 @@ async fn deposit(
         .as_bytes(),
     )
     .into();
-    let mut api_headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&form.nonce) {
-        api_headers.insert(crate::write::IDEMPOTENCY_HEADER, v);
-    }
-    let answer = crate::api::parcels::deposit(
-        State(state.clone()),
-        session.caller.clone(),
-        Path(locker.id.clone()),
-        api_headers,
-        JsonBody {
-            value: body,
-            fingerprint,
-        },
-    )
-    .await;
-    let (status, value) = match answer {
-        Ok(res) => {
-            let status = res.status();
-            let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
-                .await
-                .unwrap_or_default();
-            (
-                status,
-                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
-            )
+    let answer = match idempotency_key_of(&form.nonce, &session.caller, fingerprint) {
+        Ok(key) => {
+            app::parcels::deposit(&state, &session.caller, &locker.id, body, Some(key)).await
         }
-        Err(e) => (
-            e.status,
-            serde_json::json!({"code": e.code, "message": e.message, "details": e.details}),
-        ),
+        Err(e) => Err(e),
     };
     let mut done = form.done.clone();
-    let outcome = if status == StatusCode::CREATED {
-        let label = value["compartment"]["label"].as_str().unwrap_or("?");
-        done.push('|');
-        done.push_str(&format!("{label}: {}", form.tracking.trim()));
-        Outcome {
-            kind: "opened",
-            headline: format!("Door {label} is open: put the parcel in and close the door."),
-            detail: (value["recipient_known"] == false).then(|| {
-                "The recipient is not on the list here: the manager will match the parcel."
-                    .to_string()
-            }),
+    let outcome = match answer {
+        Ok(done_now) => {
+            let deposited = done_now.value;
+            let label = deposited.compartment.label;
+            done.push('|');
+            done.push_str(&format!("{label}: {}", form.tracking.trim()));
+            Outcome {
+                kind: "opened",
+                headline: format!("Door {label} is open: put the parcel in and close the door."),
+                detail: (!deposited.recipient_known).then(|| {
+                    "The recipient is not on the list here: the manager will match the parcel."
+                        .to_string()
+                }),
+            }
         }
-    } else if value["code"] == "no_compartment_fits" {
-        let places: Vec<String> = value["details"]["overflow"]
-            .as_array()
-            .map(|o| {
-                o.iter()
-                    .filter_map(|p| {
-                        let name = p["name"].as_str()?;
-                        Some(match p["kind"].as_str() {
-                            Some("parcel_room") => format!("the parcel room \"{name}\""),
-                            _ => format!("the locker \"{name}\""),
+        Err(e) if e.code == Code::NoCompartmentFits => {
+            let places: Vec<String> = e
+                .details
+                .as_ref()
+                .and_then(|d| d["overflow"].as_array())
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|p| {
+                            let name = p["name"].as_str()?;
+                            Some(match p["kind"].as_str() {
+                                Some("parcel_room") => format!("the parcel room \"{name}\""),
+                                _ => format!("the locker \"{name}\""),
+                            })
                         })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Outcome {
-            kind: "refused",
-            headline: "No compartment here fits this parcel.".into(),
-            detail: Some(if places.is_empty() {
-                "Keep it on the van; nothing on this site can take it now.".into()
-            } else {
-                format!("Take it to {}.", places.join(" or "))
-            }),
+                        .collect()
+                })
+                .unwrap_or_default();
+            Outcome {
+                kind: "refused",
+                headline: "No compartment here fits this parcel.".into(),
+                detail: Some(if places.is_empty() {
+                    "Keep it on the van; nothing on this site can take it now.".into()
+                } else {
+                    format!("Take it to {}.", places.join(" or "))
+                }),
+            }
         }
-    } else {
-        Outcome {
+        Err(e) => Outcome {
             kind: "refused",
-            headline: value["message"]
-                .as_str()
-                .unwrap_or("The deposit did not go through.")
-                .to_string(),
+            headline: e.message,
             detail: None,
-        }
+        },
     };
     page(session, locker, done, Some(outcome))
 }

@@ -32,9 +32,11 @@ use cubby_store::queries::{self, SiteRow};
 use cubby_store::{OpError, device_queries};
 use serde::{Deserialize, Serialize};
 
-use crate::api::lockers::{NewCompartmentBody, NewLockerBody, new_locker};
+use crate::app;
+use crate::app::lockers::{NewCompartmentBody, NewLockerBody, add_locker, new_locker};
 use crate::auth::sessions::{self, SESSION_MS};
 use crate::auth::{MANAGERS, STAFF};
+use crate::write::idempotency_key_of;
 use crate::{AppState, now_ms};
 
 const COOKIE: &str = "cubby_session";
@@ -633,7 +635,7 @@ struct OpenForm {
     step_up: String,
 }
 
-/// Opens one compartment remotely through the API's own path, with the
+/// Opens one compartment remotely through the same use case as the API, with the
 /// step-up proof the page's script obtained from the staff member's passkey.
 async fn open_remotely(
     State(state): State<AppState>,
@@ -645,34 +647,26 @@ async fn open_remotely(
     if !form_is_ours(&headers, &form.csrf, &session) {
         return forbidden_form();
     }
-    let mut api_headers = HeaderMap::new();
-    for (name, value) in [
-        (crate::write::IDEMPOTENCY_HEADER, &form.nonce),
-        (crate::auth::step_up::STEP_UP_HEADER, &form.step_up),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            api_headers.insert(name, v);
-        }
-    }
-    let body = crate::api::devices::OpenBody {
-        reason: form.reason.clone(),
-    };
     // The fingerprint ties the form's key to what it asked for.
     let fingerprint = mac(
         &state.secret,
         &["console-open", &locker_id, &form.label, &form.reason],
     );
-    let answer = crate::api::devices::open_compartment(
-        State(state.clone()),
-        session.caller.clone(),
-        Path((locker_id.clone(), form.label.clone())),
-        api_headers,
-        crate::write::JsonBody {
-            value: body,
-            fingerprint,
-        },
-    )
-    .await;
+    let answer = match idempotency_key_of(&form.nonce, &session.caller, fingerprint) {
+        Ok(key) => {
+            app::devices::remote_open(
+                &state,
+                &session.caller,
+                &locker_id,
+                form.label.clone(),
+                &form.reason,
+                Some(&form.step_up),
+                Some(key),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     let notice = match answer {
         Ok(_) => format!(
             "Door {} was sent the command to open. The locker checks its own cap before it does.",
@@ -865,20 +859,11 @@ async fn create_locker(
         Ok(l) => l,
         Err(e) => return new_locker_form(session, site, form, Some(e.message)),
     };
-    let now = now_ms();
     let id = locker.id.clone();
-    let stored = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { cubby_store::ops::create_locker(conn, &locker, now).await })
-        })
-        .await;
+    let stored = add_locker(&state, locker).await;
     match stored {
         Ok(_) => Redirect::to(&format!("/console/lockers/{id}")).into_response(),
-        Err(e) => {
-            let message = crate::error::ApiError::from(e).message;
-            new_locker_form(session, site, form, Some(message))
-        }
+        Err(e) => new_locker_form(session, site, form, Some(e.message)),
     }
 }
 
@@ -1115,7 +1100,7 @@ async fn reports_page(
     };
     let days = q.days.unwrap_or(28).clamp(7, 366);
     let (activity, capacity) =
-        match crate::api::planning::measure(&state, &site.id, &site.timezone, None, days).await {
+        match app::analytics::measure(&state, &site.id, &site.timezone, None, days).await {
             Ok(v) => v,
             Err(e) => return unavailable(e.message),
         };

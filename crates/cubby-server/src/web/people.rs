@@ -228,7 +228,7 @@ async fn add_carrier(
         let msg = "Add carriers as a manager of the organisation.".to_string();
         return carriers_view(&state, session, Some(msg)).await;
     };
-    let checked = crate::api::admin::carrier_code(&form.code)
+    let checked = crate::app::couriers::carrier_code(&form.code)
         .and_then(|code| Ok((code, clean_text("name", &form.name, 200)?)));
     let (code, name) = match checked {
         Ok(v) => v,
@@ -276,7 +276,8 @@ async fn add_courier(
         },
         Err(e) => return unavailable(e),
     };
-    let notice = match crate::api::rooms::open_courier_account(&state, carrier, &form.name).await {
+    let notice = match crate::app::couriers::open_courier_account(&state, carrier, &form.name).await
+    {
         Ok(c) => format!(
             "{}'s account is open. Their token (shown once): {}",
             c.name, c.token

@@ -24,10 +24,11 @@ use serde::Deserialize;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{Portal, Session, form_is_ours, not_found, render, session_of, unavailable};
+use crate::AppState;
+use crate::app;
 use crate::auth::passkeys::{self, Challenge, Enrolment};
 use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult};
-use crate::{AppState, new_id, now_ms};
 
 pub(crate) const PORTAL: Portal = Portal {
     cookie: "cubby_portal",
@@ -391,37 +392,12 @@ async fn show_pass(
             Err(e) => return unavailable(e),
         }
     };
-    let mut issued = None;
-    // A fresh code may collide with a live one at this locker; draw again.
-    for _ in 0..3 {
-        let secrets = crate::api::parcels::fresh_secrets(&state, &locker.id);
-        let (lid, r, s, now) = (locker.id.clone(), rid.clone(), secrets.clone(), now_ms());
-        let stored = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move { cubby_store::ops::issue_pass(conn, &lid, &r, &s, now).await })
-            })
-            .await;
-        match stored {
-            Ok(()) => {
-                issued = Some(secrets);
-                break;
-            }
-            Err(cubby_store::OpError::Conflict {
-                code: Code::CredentialCollision,
-                ..
-            }) => continue,
-            // Nothing waiting there (any more), or not this resident's site.
-            Err(cubby_store::OpError::NotFound { .. }) => {
-                return not_found("parcel at this locker");
-            }
-            Err(e) => return unavailable(e),
-        }
-    }
-    let Some(secrets) = issued else {
-        return unavailable("no fresh code could be drawn");
+    let secrets = match app::residents::issue_pass(&state, &rid, &locker).await {
+        Ok(s) => s,
+        // Nothing waiting there (any more), or not this resident's site.
+        Err(e) if e.code == Code::NotFound => return not_found("parcel at this locker"),
+        Err(e) => return unavailable(e.message),
     };
-    state.devices.locker_changed(&locker.id);
     render(&PassPage {
         locker: locker.name,
         qr_svg: cubby_notify::qr::qr_svg(&secrets.qr_token, "Pick-up QR code").unwrap_or_default(),
@@ -468,7 +444,7 @@ async fn parcel_action(
                 Transition::Release
             };
             let actor = session.caller.actor();
-            match crate::api::me::hold_or_release(&state, &parcel.id, t, &actor).await {
+            match app::parcels::hold_or_release(&state, &parcel, t, &actor).await {
                 Ok(_) if t == Transition::Hold => {
                     format!("{} is held for you.", parcel.tracking_number)
                 }
@@ -476,8 +452,9 @@ async fn parcel_action(
                 Err(e) => e.message,
             }
         }
-        "delegate" => match issue_delegate(&state, &rid, &parcel, &form.name).await {
-            Ok(code) => format!(
+        "delegate" => match app::residents::issue_delegate(&state, &rid, &parcel, &form.name).await
+        {
+            Ok((_, code)) => format!(
                 "Code for {}: {code}. It opens only this parcel's door; you can revoke it.",
                 form.name.trim()
             ),
@@ -485,57 +462,7 @@ async fn parcel_action(
         },
         _ => return not_found("action"),
     };
-    if let Some(l) = &parcel.locker_id {
-        state.devices.locker_changed(l);
-    }
     home_with(&state, &session, &rid, Some(notice)).await
-}
-
-/// A delegate code for one parcel (the same rules as
-/// `POST /api/v1/me/parcels/{id}/delegates`).
-async fn issue_delegate(
-    state: &AppState,
-    resident_id: &str,
-    parcel: &queries::ParcelRow,
-    name: &str,
-) -> ApiResult<String> {
-    use cubby_domain::credentials::{keypad_code_mac, new_keypad_code};
-    use cubby_protocol::cache::{CredentialKind, local_credential_mac};
-    let name = cubby_domain::model::clean_text("name", name, 80)?;
-    let locker_id = parcel.locker_id.clone().unwrap_or_default();
-    let key = crate::devices::locker_credential_key(&state.secret, &locker_id);
-    for _ in 0..3 {
-        let code = new_keypad_code(state.policies.code_digits, &mut crate::os_rng());
-        let d = cubby_store::ops::self_service::NewDelegate {
-            id: new_id(ids::CREDENTIAL),
-            parcel_id: parcel.id.clone(),
-            resident_id: resident_id.to_string(),
-            name: name.clone(),
-            mac: keypad_code_mac(&state.secret, &locker_id, &code),
-            local_mac: local_credential_mac(&key, CredentialKind::Keypad, &code),
-        };
-        let now = now_ms();
-        let stored = state
-            .store
-            .transact(move |conn| {
-                Box::pin(async move {
-                    cubby_store::ops::self_service::issue_delegate(conn, &d, now).await
-                })
-            })
-            .await;
-        match stored {
-            Ok(_) => return Ok(code),
-            Err(cubby_store::OpError::Conflict {
-                code: Code::CredentialCollision,
-                ..
-            }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(
-        Code::Unavailable,
-        "no fresh code could be drawn; try again",
-    ))
 }
 
 /// Everything Cubby holds about the signed-in resident, as JSON.

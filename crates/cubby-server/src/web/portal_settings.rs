@@ -18,8 +18,8 @@ use serde::Deserialize;
 use super::portal::ResidentSession;
 use super::{Session, forbidden_form, form_is_ours, not_found, render, unavailable};
 use crate::AppState;
-use crate::api::access::{GrantDraft, NewGrantBody, revoke_and_push, store_grant, visitor_rule};
-use crate::api::sites::{NewResidentBody, new_resident};
+use crate::app::access::{GrantDraft, NewGrantBody, revoke_and_push, store_grant, visitor_rule};
+use crate::app::residents::{NewResidentBody, new_resident};
 
 const LANGUAGES: [(&str, &str); 4] = [
     ("en", "English"),
@@ -480,7 +480,9 @@ async fn set_vacation(
         }
     };
     let notice =
-        match crate::api::me::apply_vacation(&state, &me, until, &session.caller.actor()).await {
+        match crate::app::residents::apply_vacation(&state, &me, until, &session.caller.actor())
+            .await
+        {
             Ok(held) if until.is_some() => format!(
                 "Your parcels are held while you are away ({} waiting now held).",
                 held.len()
@@ -504,19 +506,9 @@ async fn revoke_delegate(
     if !ids::looks_like(ids::CREDENTIAL, &delegate_id) {
         return not_found("delegate code");
     }
-    let (r, d, now) = (rid.clone(), delegate_id, crate::now_ms());
-    let revoked = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { store::revoke_delegate(conn, &r, &d, now).await })
-        })
-        .await;
-    let notice = match revoked {
-        Ok(d) => {
-            state.devices.locker_changed(&d.locker_id);
-            format!("The code of {} is revoked.", d.name)
-        }
-        Err(e) => crate::error::ApiError::from(e).message,
+    let notice = match crate::app::residents::revoke_delegate(&state, &rid, &delegate_id).await {
+        Ok(d) => format!("The code of {} is revoked.", d.name),
+        Err(e) => e.message,
     };
     view(&state, &session, &rid, Some(notice)).await
 }

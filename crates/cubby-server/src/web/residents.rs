@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{Session, forbidden_form, form_is_ours, not_found, render, site_of, unavailable};
 use crate::AppState;
-use crate::api::sites::{NewResidentBody, new_resident};
+use crate::app::residents::{NewResidentBody, new_resident};
 use crate::auth::MANAGERS;
 
 /// Rows one import may hold.

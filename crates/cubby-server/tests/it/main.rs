@@ -6,3 +6,4 @@
 mod codes;
 mod input;
 mod support;
+mod tidy;

@@ -14,7 +14,6 @@ use cubby_testkit::ADMIN_TOKEN;
 pub struct App {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    pub state: AppState,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -43,13 +42,12 @@ impl App {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let app = cubby_server::router(state.clone());
+        let app = cubby_server::router(state);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         App {
             base: format!("http://{addr}"),
-            state,
             server,
             _dir: dir,
         }

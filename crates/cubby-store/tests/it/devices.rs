@@ -465,7 +465,7 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         matches!(
             err,
             cubby_store::OpError::Conflict {
-                code: "lock_output_taken",
+                code: cubby_domain::codes::Code::LockOutputTaken,
                 ..
             }
         ),
@@ -479,7 +479,7 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         matches!(
             err,
             cubby_store::OpError::Conflict {
-                code: "pin_taken",
+                code: cubby_domain::codes::Code::PinTaken,
                 ..
             }
         ),

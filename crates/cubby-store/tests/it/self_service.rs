@@ -16,7 +16,7 @@ use crate::{deposit, seed};
 
 fn conflict_code(e: &OpError) -> &'static str {
     match e {
-        OpError::Conflict { code, .. } => code,
+        OpError::Conflict { code, .. } => code.name(),
         OpError::NotFound { .. } => "not_found",
         _ => "other",
     }

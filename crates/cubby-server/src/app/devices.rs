@@ -1,0 +1,83 @@
+//! Remote opens: a staff member opens one compartment from afar. A token
+//! alone never opens a door: a passkey of the same token must have signed
+//! within the last few minutes (the step-up proof), and the locker still
+//! applies its own cap on opens of occupied compartments.
+
+use axum::http::StatusCode;
+use cubby_domain::codes::Code;
+use cubby_domain::ids;
+use cubby_domain::model::clean_text;
+use cubby_store::ops::{self, IdempotencyKey};
+use cubby_store::{OpError, device_queries};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::places::locker_for;
+use super::{AppResult, Changes, Committed, commit_idempotent};
+use crate::auth::step_up::check_step_up;
+use crate::auth::{Caller, MANAGERS};
+use crate::error::ApiError;
+use crate::{AppState, new_id, now_ms};
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct OpenQueued {
+    pub command_id: String,
+    pub device_id: String,
+}
+
+/// Queues a signed unlock of `label` at the locker's agent.
+pub async fn remote_open(
+    state: &AppState,
+    caller: &Caller,
+    locker_id: &str,
+    label: String,
+    reason: &str,
+    step_up: Option<&str>,
+    key: Option<IdempotencyKey>,
+) -> AppResult<Committed<OpenQueued>> {
+    caller.require(MANAGERS)?;
+    let (locker, _) = locker_for(state, caller, locker_id).await?;
+    check_step_up(&state.secret, caller, step_up, now_ms())?;
+    let reason = clean_text("reason", reason, 500)?;
+    let known = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        device_queries::compartment_labels(&mut conn, &locker.id).await?
+    };
+    if !known.contains(&label) {
+        return Err(ApiError::not_found("compartment"));
+    }
+    let cmd_id = new_id(ids::COMMAND);
+    let actor = caller.actor();
+    let now = now_ms();
+    commit_idempotent(state, key, StatusCode::ACCEPTED, move |conn| {
+        Box::pin(async move {
+            let device = ops::queue_unlock(
+                conn,
+                &ops::NewUnlock {
+                    cmd_id: cmd_id.clone(),
+                    tx_id: cmd_id.clone(),
+                    locker_id: locker.id.clone(),
+                    compartment_label: label,
+                    purpose: "staff",
+                    parcel_id: None,
+                    actor,
+                    reason,
+                },
+                now,
+            )
+            .await?
+            .ok_or(OpError::Conflict {
+                code: Code::NoDevice,
+                message: "this locker has no agent to open it".into(),
+            })?;
+            Ok((
+                OpenQueued {
+                    command_id: cmd_id,
+                    device_id: device,
+                },
+                Changes::command(),
+            ))
+        })
+    })
+    .await
+}

@@ -1,0 +1,78 @@
+//! What residents are told: the notice the templates render from, and the
+//! pick-up message queued in the outbox. A notice names no merchant and no
+//! contents (security.md): thieves read lock screens too.
+
+use cubby_store::ops::Message;
+use cubby_store::queries::{LockerRow, ResidentRow, SiteRow};
+
+/// What the templates render a message from (in the resident's language).
+pub fn notice(
+    kind: cubby_notify::NoticeKind,
+    resident: &ResidentRow,
+    site_name: &str,
+    locker_name: &str,
+    code: Option<&str>,
+    qr_token: Option<&str>,
+) -> serde_json::Value {
+    let mut n = cubby_notify::Notice::new(
+        kind,
+        cubby_notify::Language::parse(&resident.language),
+        resident.name.clone(),
+        site_name,
+        locker_name,
+    );
+    n.code = code.map(str::to_string);
+    n.qr_token = qr_token.map(str::to_string);
+    n.unit = Some(resident.unit.clone());
+    serde_json::to_value(&n).unwrap_or(serde_json::Value::Null)
+}
+
+/// The pick-up notice. It names no merchant and no contents (security.md): thieves
+/// read lock screens too.
+pub fn code_message(
+    id: String,
+    site: &SiteRow,
+    locker: &LockerRow,
+    resident: &ResidentRow,
+    code: &str,
+    qr_token: Option<&str>,
+) -> Message {
+    let (channel, recipient) = resident.contact(&site.name);
+    let code_line = if code.is_empty() {
+        "Your existing pick-up code for this locker opens it too.".to_string()
+    } else {
+        format!("Your pick-up code: {code} (it opens all your parcels in this locker).")
+    };
+    let body = format!(
+        "Hello {name},\n\nA parcel is waiting for you in locker \"{locker}\" at {site}.\n{code_line}\n{qr}\nCollect it at any time.",
+        name = resident.name,
+        locker = locker.name,
+        site = site.name,
+        qr = qr_token
+            .map(|t| format!("Or scan your pick-up QR code: {t}"))
+            .unwrap_or_default(),
+    );
+    Message {
+        id,
+        site_id: site.id.clone(),
+        channel: channel.to_string(),
+        recipient,
+        subject: "A parcel is waiting for you".to_string(),
+        body,
+        payload: serde_json::json!({
+            "kind": "parcel_ready",
+            "resident_id": resident.id,
+            "locker_id": locker.id,
+            "code": if code.is_empty() { None } else { Some(code) },
+            "qr_token": qr_token,
+            "notice": notice(
+                cubby_notify::NoticeKind::ParcelReady,
+                resident,
+                &site.name,
+                &locker.name,
+                (!code.is_empty()).then_some(code),
+                qr_token,
+            ),
+        }),
+    }
+}

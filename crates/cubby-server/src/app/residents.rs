@@ -1,0 +1,197 @@
+//! Residents: registering one (every field checked), and what a resident does
+//! for themselves — vacation, pick-up passes, delegate codes for someone
+//! collecting on their behalf.
+
+use cubby_domain::ids;
+use cubby_domain::lifecycle::{ParcelState, Transition};
+use cubby_domain::model::{Language, ReachBand, clean_email, clean_phone, clean_text};
+use cubby_store::OpError;
+use cubby_store::ops::self_service::{self as store, DelegateRow, NewDelegate};
+use cubby_store::ops::{self, DepositSecrets, NewResident};
+use cubby_store::queries::{LockerRow, ParcelRow, ResidentRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::credentials::{fresh_keypad_code, fresh_secrets, retrying};
+use super::parcels::hold_or_release;
+use super::{AppResult, Changes, commit};
+use crate::error::ApiError;
+use crate::{AppState, new_id, now_ms};
+
+const DAY_MS: i64 = 86_400_000;
+/// The furthest ahead a vacation may end.
+pub const MAX_VACATION_DAYS: i64 = 60;
+
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Reach {
+    pub min_mm: u32,
+    pub max_mm: u32,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewResidentBody {
+    pub name: String,
+    /// Unit label, e.g. `B-204`; created on first use.
+    pub unit: String,
+    pub email: Option<String>,
+    /// E.164, e.g. `+48601234567`.
+    pub phone: Option<String>,
+    /// en, es, pl or de (default en).
+    pub language: Option<String>,
+    pub building_id: Option<String>,
+    /// Heights above the floor the resident can reach; compartments inside the band are preferred.
+    pub reach: Option<Reach>,
+}
+
+/// A resident to store from a request body, every field checked.
+pub fn new_resident(req: NewResidentBody, site_id: String) -> AppResult<NewResident> {
+    Ok(NewResident {
+        id: new_id(ids::RESIDENT),
+        site_id,
+        unit: clean_text("unit", &req.unit, 40)?,
+        building_id: req.building_id,
+        name: clean_text("name", &req.name, 200)?,
+        email: req.email.as_deref().map(clean_email).transpose()?,
+        phone: req.phone.as_deref().map(clean_phone).transpose()?,
+        language: req
+            .language
+            .as_deref()
+            .map(str::parse::<Language>)
+            .transpose()
+            .map_err(|_| ApiError::invalid("language", "must be en, es, pl or de"))?
+            .unwrap_or(Language::En),
+        reach: req
+            .reach
+            .map(|r| ReachBand::new(r.min_mm, r.max_mm))
+            .transpose()?,
+    })
+}
+
+/// Vacation: until `until`, parcels waiting and parcels that arrive are held
+/// instead of expiring (`None` ends it now). Answers the parcels put on hold.
+pub async fn apply_vacation(
+    state: &AppState,
+    me: &ResidentRow,
+    until: Option<i64>,
+    actor: &str,
+) -> AppResult<Vec<String>> {
+    let now = now_ms();
+    if let Some(u) = until
+        && (u <= now || u > now + MAX_VACATION_DAYS * DAY_MS)
+    {
+        return Err(ApiError::invalid(
+            "away_until_ms",
+            "must be in the future and at most 60 days ahead",
+        ));
+    }
+    let rid = me.id.clone();
+    commit(state, move |conn| {
+        Box::pin(async move {
+            store::set_away_until(conn, &rid, until).await?;
+            Ok(((), Changes::none()))
+        })
+    })
+    .await?;
+    let mut held = Vec::new();
+    if until.is_some() {
+        let waiting = {
+            let mut conn = state.store.reader().await.map_err(OpError::from)?;
+            store::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?
+        };
+        for p in waiting
+            .into_iter()
+            .filter(|p| p.state == ParcelState::Deposited)
+        {
+            hold_or_release(state, &p, Transition::Hold, actor).await?;
+            held.push(p.id);
+        }
+    }
+    Ok(held)
+}
+
+/// A delegate code for one of the resident's parcels: it opens that parcel's
+/// compartment only (at most three live per parcel). Answers the stored
+/// delegate and the code, shown once.
+pub async fn issue_delegate(
+    state: &AppState,
+    resident_id: &str,
+    parcel: &ParcelRow,
+    name: &str,
+) -> AppResult<(DelegateRow, String)> {
+    let name = clean_text("name", name, 80)?;
+    let locker_id = parcel.locker_id.clone().unwrap_or_default();
+    retrying(
+        || fresh_keypad_code(state, &locker_id),
+        |fresh| {
+            let d = NewDelegate {
+                id: new_id(ids::CREDENTIAL),
+                parcel_id: parcel.id.clone(),
+                resident_id: resident_id.to_string(),
+                name: name.clone(),
+                mac: fresh.mac,
+                local_mac: fresh.local_mac,
+            };
+            let now = now_ms();
+            async move {
+                let row = commit(state, move |conn| {
+                    Box::pin(async move {
+                        let row = store::issue_delegate(conn, &d, now).await?;
+                        let changes = Changes::locker(row.locker_id.clone());
+                        Ok((row, changes))
+                    })
+                })
+                .await?;
+                Ok((row, fresh.code))
+            }
+        },
+    )
+    .await
+}
+
+/// A pick-up pass for the resident at one locker: a fresh code and QR token
+/// that open every parcel of theirs waiting there. Not found when nothing
+/// waits there for them.
+pub async fn issue_pass(
+    state: &AppState,
+    resident_id: &str,
+    locker: &LockerRow,
+) -> AppResult<DepositSecrets> {
+    retrying(
+        || fresh_secrets(state, &locker.id),
+        |secrets| {
+            let (lid, rid, now) = (locker.id.clone(), resident_id.to_string(), now_ms());
+            async move {
+                let s = secrets.clone();
+                commit(state, move |conn| {
+                    Box::pin(async move {
+                        ops::issue_pass(conn, &lid, &rid, &s, now).await?;
+                        Ok(((), Changes::locker(lid)))
+                    })
+                })
+                .await?;
+                Ok(secrets)
+            }
+        },
+    )
+    .await
+}
+
+/// Revokes one of the resident's delegate codes; the locker drops it from
+/// its cache at once.
+pub async fn revoke_delegate(
+    state: &AppState,
+    resident_id: &str,
+    delegate_id: &str,
+) -> AppResult<DelegateRow> {
+    let (rid, did, now) = (resident_id.to_string(), delegate_id.to_string(), now_ms());
+    commit(state, move |conn| {
+        Box::pin(async move {
+            let row = store::revoke_delegate(conn, &rid, &did, now).await?;
+            let changes = Changes::locker(row.locker_id.clone());
+            Ok((row, changes))
+        })
+    })
+    .await
+}
