@@ -5,6 +5,8 @@
 
 use cubby_domain::codes::Code;
 use std::collections::BTreeSet;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -550,4 +552,15 @@ pub async fn issue_offline_code(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_door, list_doors))
+        .routes(routes!(create_path, list_paths))
+        .routes(routes!(issue_grant, list_grants))
+        .routes(routes!(get_grant))
+        .routes(routes!(issue_offline_code))
+        .routes(routes!(revoke_grant))
 }

@@ -8,6 +8,8 @@ use cubby_domain::model::{Role, clean_text};
 use cubby_store::{ops, queries};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::couriers::carrier_code;
 use crate::auth::{Caller, MANAGERS, token_mac};
@@ -278,4 +280,12 @@ pub(crate) async fn resolve_org(
             }
         }
     }
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_organisation, list_organisations))
+        .routes(routes!(create_token))
+        .routes(routes!(create_carrier))
 }

@@ -12,6 +12,8 @@ use cubby_protocol::cache::{CredentialKind, local_credential_mac};
 use cubby_store::ops;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_id;
 use super::lockers::locker_for;
@@ -155,4 +157,11 @@ pub async fn revoke_pass(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(issue_pass))
+        .routes(routes!(revoke_pass))
 }

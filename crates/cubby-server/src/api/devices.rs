@@ -11,6 +11,8 @@ use cubby_store::ops;
 use cubby_store::{OpError, device_queries};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_id;
 use super::lockers::locker_for;
@@ -290,4 +292,14 @@ pub async fn list_incidents(
             })
             .collect(),
     ))
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add_device, list_devices))
+        .routes(routes!(revoke_device))
+        .routes(routes!(device_events))
+        .routes(routes!(open_compartment))
+        .routes(routes!(list_incidents))
 }

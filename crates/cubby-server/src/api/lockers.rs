@@ -11,6 +11,8 @@ use cubby_store::ops::{self};
 use cubby_store::queries::{self, CompartmentRow, LockerRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_id;
 use super::sites::site_for;
@@ -210,4 +212,14 @@ pub async fn reissue_code(
     let key = idempotency_key(&headers, &caller, [1; 32])?;
     let done = app::lockers::reissue_code(&state, &locker, &site, &resident_id, key).await?;
     Ok(answer(done))
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_locker, list_lockers))
+        .routes(routes!(get_locker))
+        .routes(routes!(set_compartment_status))
+        .routes(routes!(reset_keypad))
+        .routes(routes!(reissue_code))
 }

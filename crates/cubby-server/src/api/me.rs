@@ -17,6 +17,8 @@ use cubby_store::ops::self_service::{self as store};
 use cubby_store::queries::{self, ResidentRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::access::{
     Grant, GrantDraft, IssuedGrant, NewGrantBody, grant_view, store_grant, visitor_rule,
@@ -593,4 +595,23 @@ pub async fn phone_pickup(
         }),
     )
         .into_response())
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me))
+        .routes(routes!(my_parcels))
+        .routes(routes!(add_delegate))
+        .routes(routes!(my_parcel_not_found))
+        .routes(routes!(hold_parcel))
+        .routes(routes!(set_vacation))
+        .routes(routes!(household, add_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(delegates))
+        .routes(routes!(revoke_delegate))
+        .routes(routes!(my_grants, issue_my_grant))
+        .routes(routes!(revoke_my_grant))
+        .routes(routes!(courier_entries))
+        .routes(routes!(phone_pickup))
 }

@@ -10,6 +10,8 @@ use cubby_store::OpError;
 use cubby_store::queries::{self, ParcelRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::app::{self, places::parcel_for, places::site_for};
@@ -261,4 +263,15 @@ pub async fn transition(
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
     let done = app::parcels::transition(&state, &caller, &parcel_id, body.value, key).await?;
     Ok(answer(done))
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(announce))
+        .routes(routes!(list_parcels))
+        .routes(routes!(deposit))
+        .routes(routes!(pickup))
+        .routes(routes!(get_parcel))
+        .routes(routes!(transition))
 }

@@ -13,6 +13,8 @@ use cubby_store::ops::passkeys::{self as store, Holder};
 use cubby_store::queries;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::check_id;
@@ -138,4 +140,13 @@ pub async fn invite(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(PortalInvite { path, expires_ms })).into_response())
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_passkey_invite))
+        .routes(routes!(api_step_up_start))
+        .routes(routes!(api_step_up_finish))
+        .routes(routes!(invite))
 }

@@ -16,6 +16,8 @@ use cubby_planner::{
 use cubby_store::{OpError, queries};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::lockers::locker_for;
 use super::sites::site_for;
@@ -364,4 +366,13 @@ pub async fn locker_capacity_forecast(
         capacity,
         days,
     }))
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_plan))
+        .routes(routes!(site_analytics))
+        .routes(routes!(site_forecast))
+        .routes(routes!(locker_capacity_forecast))
 }

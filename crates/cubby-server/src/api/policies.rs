@@ -8,6 +8,8 @@ use cubby_domain::policy::SitePolicy;
 use cubby_store::{OpError, ops};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::sites::site_for;
 use crate::auth::{Caller, MANAGERS};
@@ -275,4 +277,13 @@ pub async fn delete_template(
         return Err(crate::error::ApiError::not_found("template override"));
     }
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_messages))
+        .routes(routes!(list_templates))
+        .routes(routes!(put_template, delete_template))
+        .routes(routes!(get_policy, put_policy))
 }

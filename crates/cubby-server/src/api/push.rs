@@ -9,6 +9,8 @@ use cubby_domain::codes::Code;
 use cubby_store::{OpError, ops};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_id;
 use super::sites::site_for;
@@ -128,4 +130,12 @@ pub async fn unsubscribe(
         return Err(ApiError::not_found("push subscription"));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(push_key))
+        .routes(routes!(subscribe))
+        .routes(routes!(unsubscribe))
 }

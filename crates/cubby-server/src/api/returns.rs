@@ -12,6 +12,8 @@ use cubby_domain::lifecycle::{ParcelState, Transition};
 use cubby_store::{OpError, ops, queries};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_id;
 use super::lockers::locker_for;
@@ -146,4 +148,11 @@ pub async fn return_parcel(
         })
     })
     .await
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_returns))
+        .routes(routes!(return_parcel))
 }

@@ -6,6 +6,8 @@
 
 use cubby_domain::codes::Code;
 use std::collections::BTreeSet;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -606,4 +608,15 @@ pub async fn room_entries(
     )
     .await?;
     Ok(Json(rows.into_iter().map(RoomEntry::from).collect()))
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_couriers, add_courier))
+        .routes(routes!(start_visit))
+        .routes(routes!(set_room_path))
+        .routes(routes!(shelve))
+        .routes(routes!(room_entries))
+        .routes(routes!(parcel_not_found))
 }

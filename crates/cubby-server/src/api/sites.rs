@@ -11,6 +11,8 @@ use cubby_store::ops::{self, NewRoom};
 use cubby_store::queries::{self, ResidentRow, SiteRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_id;
 use crate::auth::{Caller, MANAGERS, STAFF};
@@ -361,4 +363,15 @@ pub async fn create_room(
         })
     })
     .await
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_site, list_sites))
+        .routes(routes!(get_site))
+        .routes(routes!(create_building))
+        .routes(routes!(create_resident, list_residents))
+        .routes(routes!(get_resident))
+        .routes(routes!(create_room))
 }

@@ -11,6 +11,8 @@ use cubby_store::ops::webhooks::{self as store, SubscriptionRow};
 use cubby_webhooks::{EventFilter, Secret};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::sites::site_for;
 use crate::auth::Caller;
@@ -314,4 +316,13 @@ pub async fn replay(
         })
         .await?;
     Ok(Json(Replayed { queued }))
+}
+
+/// This module's endpoints, each registered once with its OpenAPI entry.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_webhook, list_webhooks))
+        .routes(routes!(disable_webhook))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(replay))
 }
