@@ -1,0 +1,58 @@
+//! Console sign-in with a staff API token, and sign-out.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use cubby_domain::model::Role;
+use serde::Deserialize;
+
+use super::*;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+pub(super) struct SignInPage {
+    error: Option<String>,
+}
+
+pub(super) async fn sign_in_page() -> Response {
+    render(&SignInPage { error: None })
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    token: String,
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    open_portal_session(
+        &state,
+        &headers,
+        &form.token,
+        &CONSOLE,
+        |role| matches!(role, Role::Admin | Role::Manager | Role::Concierge),
+        "The console is for staff: sign in with a manager or concierge token.",
+        |error| render(&SignInPage { error: Some(error) }),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: String,
+}
+
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    close_portal_session(&state, &session, &headers, &form.csrf, &CONSOLE).await
+}

@@ -1,0 +1,181 @@
+//! The console's sites and a site's lockers and open incidents.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use cubby_domain::model::{CompartmentState, Role};
+use cubby_store::queries::{self};
+use cubby_store::{OpError, device_queries};
+
+use super::*;
+use crate::AppState;
+use crate::auth::{MANAGERS, STAFF};
+
+pub(super) struct SiteLine {
+    id: String,
+    name: String,
+    timezone: String,
+    lockers: usize,
+    compartments: usize,
+    occupied: usize,
+    incidents: usize,
+}
+
+#[derive(Template)]
+#[template(path = "console/sites.html")]
+pub(super) struct SitesPage {
+    csrf: String,
+    who: String,
+    sites: Vec<SiteLine>,
+}
+
+pub(super) async fn occupancy(
+    conn: &mut cubby_store::AnyConnection,
+    locker_id: &str,
+) -> Result<(usize, usize), OpError> {
+    let cs = queries::compartments(conn, locker_id).await?;
+    let occupied = cs
+        .iter()
+        .filter(|c| c.state == CompartmentState::Occupied)
+        .count();
+    Ok((occupied, cs.len()))
+}
+
+pub(super) async fn open_incidents(
+    conn: &mut cubby_store::AnyConnection,
+    site_id: &str,
+) -> Result<Vec<device_queries::IncidentRow>, OpError> {
+    Ok(device_queries::incidents(conn, None, Some(site_id), 500)
+        .await?
+        .into_iter()
+        .filter(|i| i.resolved_ms.is_none())
+        .collect())
+}
+
+pub(super) async fn sites_page(State(state): State<AppState>, session: Session) -> Response {
+    if session.caller.require(STAFF).is_err() {
+        return not_found("page");
+    }
+    let built: Result<Vec<SiteLine>, OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let org = match session.caller.role {
+            Role::Admin => None,
+            _ => session.caller.org_id.as_deref(),
+        };
+        let mut out = Vec::new();
+        for s in queries::sites(&mut conn, org).await? {
+            let lockers = queries::lockers(&mut conn, &s.id).await?;
+            let (mut occupied, mut compartments) = (0, 0);
+            for l in &lockers {
+                let (o, n) = occupancy(&mut conn, &l.id).await?;
+                occupied += o;
+                compartments += n;
+            }
+            let incidents = open_incidents(&mut conn, &s.id).await?.len();
+            out.push(SiteLine {
+                id: s.id,
+                name: s.name,
+                timezone: s.timezone,
+                lockers: lockers.len(),
+                compartments,
+                occupied,
+                incidents,
+            });
+        }
+        Ok(out)
+    }
+    .await;
+    match built {
+        Ok(sites) => render(&SitesPage {
+            csrf: session.csrf,
+            who: session.who,
+            sites,
+        }),
+        Err(e) => unavailable(e),
+    }
+}
+
+pub(super) struct LockerLine {
+    id: String,
+    name: String,
+    compartments: usize,
+    occupied: usize,
+    percent: usize,
+}
+
+pub(super) struct IncidentLine {
+    when: String,
+    kind: String,
+    place: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/site.html")]
+pub(super) struct SitePage {
+    csrf: String,
+    who: String,
+    id: String,
+    manager: bool,
+    name: String,
+    lockers: Vec<LockerLine>,
+    incidents: Vec<IncidentLine>,
+}
+
+pub(super) async fn site_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(site_id): Path<String>,
+) -> Response {
+    let site = match site_of(&state, &session, &site_id).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let built: Result<(Vec<LockerLine>, Vec<IncidentLine>), OpError> = async {
+        let mut conn = state.store.reader().await?;
+        let mut lockers = Vec::new();
+        let mut names = std::collections::HashMap::new();
+        for l in queries::lockers(&mut conn, &site.id).await? {
+            let (occupied, compartments) = occupancy(&mut conn, &l.id).await?;
+            names.insert(l.id.clone(), l.name.clone());
+            lockers.push(LockerLine {
+                id: l.id,
+                name: l.name,
+                compartments,
+                occupied,
+                percent: (occupied * 100).checked_div(compartments).unwrap_or(0),
+            });
+        }
+        let incidents = open_incidents(&mut conn, &site.id)
+            .await?
+            .into_iter()
+            .take(100)
+            .map(|i| IncidentLine {
+                when: utc(i.created_ms),
+                kind: i.kind.replace('_', " "),
+                place: match (&i.locker_id, &i.compartment) {
+                    (Some(l), Some(c)) => {
+                        format!("{} / {c}", names.get(l).cloned().unwrap_or_default())
+                    }
+                    (Some(l), None) => names.get(l).cloned().unwrap_or_default(),
+                    _ => "site".to_string(),
+                },
+                detail: i.detail,
+            })
+            .collect();
+        Ok((lockers, incidents))
+    }
+    .await;
+    match built {
+        Ok((lockers, incidents)) => render(&SitePage {
+            manager: session.caller.require(MANAGERS).is_ok(),
+            csrf: session.csrf,
+            who: session.who,
+            id: site.id,
+            name: site.name,
+            lockers,
+            incidents,
+        }),
+        Err(e) => unavailable(e),
+    }
+}
