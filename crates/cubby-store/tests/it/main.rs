@@ -61,6 +61,7 @@ conformance!(access_grants_are_cached_revoked_and_counted);
 conformance!(journals_are_stored_once_and_act_on_parcels);
 conformance!(deposits_made_at_the_locker_are_recorded_where_the_locker_put_them);
 
+mod schema;
 mod self_service;
 use self_service::{
     households_vacation_delegates_and_rooms, invitations_ceremonies_and_passkeys,
