@@ -20,9 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::access::{
-    Grant, GrantDraft, IssuedGrant, NewGrantBody, grant_view, store_grant, visitor_rule,
-};
+use super::access::{Grant, IssuedGrant, NewGrantBody, grant_view};
 use super::check_id;
 use super::parcels::{Parcel, parcel_dto};
 use super::sites::{NewResidentBody, Resident, new_resident};
@@ -33,7 +31,6 @@ use crate::write::{JsonBody, QueryParams};
 use crate::{AppState, now_ms};
 
 /// Longest a resident's visitor PIN may last.
-pub const MAX_VISITOR_DAYS: i64 = 31;
 const DAY_MS: i64 = 86_400_000;
 
 /// The resident a resident token acts for (live, not removed).
@@ -353,34 +350,7 @@ pub async fn issue_my_grant(
     body: JsonBody<NewGrantBody>,
 ) -> ApiResult<Response> {
     let me = me(&state, &caller).await?;
-    if body.value.host_resident_id.is_some() {
-        return Err(ApiError::invalid(
-            "host_resident_id",
-            "you are the host of the PINs you issue",
-        ));
-    }
-    let (label, rule) = visitor_rule(&state, &me.site_id, body.value).await?;
-    if rule.not_after_ms - rule.not_before_ms > MAX_VISITOR_DAYS * DAY_MS {
-        return Err(ApiError::invalid(
-            "not_after_ms",
-            "a visitor PIN lasts at most 31 days",
-        ));
-    }
-    let issued = store_grant(
-        &state,
-        &GrantDraft {
-            site_id: me.site_id.clone(),
-            kind: "visitor",
-            label,
-            host_resident_id: Some(me.id.clone()),
-            carrier: None,
-            courier_id: None,
-            room_id: None,
-            rule,
-            created_by: caller.actor(),
-        },
-    )
-    .await?;
+    let issued = app::access::issue_visitor_grant(&state, &me, body.value, caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 

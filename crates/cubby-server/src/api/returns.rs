@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::check_id;
 use super::lockers::locker_for;
 use crate::app::Changes;
+use crate::app::places::parcel_for;
 use crate::auth::{Caller, DEPOSITORS};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{idempotency_key, write_json_with};
@@ -77,23 +77,11 @@ pub async fn return_parcel(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     caller.require(DEPOSITORS)?;
-    check_id(ids::PARCEL, &parcel_id, "parcel")?;
-    let parcel = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        queries::parcel(&mut conn, &parcel_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("parcel"))?
-    };
+    // The parcel's site is the tenant check; a carrier sees only its parcels.
+    let (parcel, _) = parcel_for(&state, &caller, &parcel_id).await?;
     let Some(locker_id) = parcel.locker_id.clone() else {
         return Err(ApiError::not_found("parcel"));
     };
-    // Seeing the locker is the tenant check; a carrier sees only its parcels.
-    locker_for(&state, &caller, &locker_id)
-        .await
-        .map_err(|_| ApiError::not_found("parcel"))?;
-    if caller.is_carrier_side() && parcel.carrier != caller.carrier {
-        return Err(ApiError::not_found("parcel"));
-    }
     if parcel.state != ParcelState::Expired {
         return Err(ApiError::new(
             Code::NotInReturnQueue,

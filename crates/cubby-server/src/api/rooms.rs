@@ -566,16 +566,7 @@ pub async fn parcel_not_found(
     Path(parcel_id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require(STAFF)?;
-    check_id(ids::PARCEL, &parcel_id, "parcel")?;
-    let parcel = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        queries::parcel(&mut conn, &parcel_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("parcel"))?
-    };
-    site_for(&state, &caller, &parcel.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("parcel"))?;
+    let (parcel, _) = crate::app::places::parcel_for(&state, &caller, &parcel_id).await?;
     let report = report_not_found(&state, &parcel, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(report)).into_response())
 }

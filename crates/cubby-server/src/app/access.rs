@@ -298,3 +298,44 @@ pub async fn revoke_and_push(state: &AppState, grant: &store::GrantRow) -> AppRe
     })
     .await
 }
+
+/// Longest a resident's visitor PIN may last.
+pub const MAX_VISITOR_DAYS: i64 = 31;
+
+/// A resident lets a visitor in: a PIN for doors or a path of their site,
+/// for at most 31 days, with them as the host (told of every use).
+pub async fn issue_visitor_grant(
+    state: &AppState,
+    host: &cubby_store::queries::ResidentRow,
+    req: NewGrantBody,
+    actor: String,
+) -> AppResult<IssuedGrant> {
+    if req.host_resident_id.is_some() {
+        return Err(ApiError::invalid(
+            "host_resident_id",
+            "you are the host of the PINs you issue",
+        ));
+    }
+    let (label, rule) = visitor_rule(state, &host.site_id, req).await?;
+    if rule.not_after_ms - rule.not_before_ms > MAX_VISITOR_DAYS * 86_400_000 {
+        return Err(ApiError::invalid(
+            "not_after_ms",
+            "a visitor PIN lasts at most 31 days",
+        ));
+    }
+    store_grant(
+        state,
+        &GrantDraft {
+            site_id: host.site_id.clone(),
+            kind: "visitor",
+            label,
+            host_resident_id: Some(host.id.clone()),
+            carrier: None,
+            courier_id: None,
+            room_id: None,
+            rule,
+            created_by: actor,
+        },
+    )
+    .await
+}

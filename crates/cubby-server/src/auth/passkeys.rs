@@ -23,8 +23,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use webauthn_rs::prelude::{
-    CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+    AuthenticationResult, CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn,
+    WebauthnBuilder,
 };
 
 pub use cubby_store::ops::passkeys::Holder;
@@ -179,6 +180,31 @@ pub(super) async fn take_ceremony(
         })
         .await?
         .ok_or_else(ceremony_failed)
+}
+
+/// Spends a ceremony (once) and reads back what it saved.
+pub(super) async fn take_saved<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    kind: &'static str,
+    id: &str,
+) -> ApiResult<(Option<String>, T)> {
+    let (subject, saved) = take_ceremony(state, kind, id).await?;
+    let value = serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
+    Ok((subject, value))
+}
+
+/// Stores a stored passkey's new counter after it signed (`stored` is the
+/// passkey as kept in the database).
+pub(super) async fn record_use(
+    state: &AppState,
+    holder: Holder,
+    cred_id: String,
+    stored: &str,
+    result: &AuthenticationResult,
+) -> ApiResult<()> {
+    let mut passkey: Passkey = serde_json::from_str(stored).map_err(|_| ceremony_failed())?;
+    passkey.update_credential(result);
+    touch(state, holder, cred_id, &passkey).await
 }
 
 pub(super) async fn passkeys_of(
@@ -481,9 +507,7 @@ pub async fn finish_email_sign_in(
     credential: &PublicKeyCredential,
 ) -> ApiResult<String> {
     let webauthn = webauthn_for(headers)?;
-    let (_, saved) = take_ceremony(state, "sign_in", ceremony).await?;
-    let auth: PasskeyAuthentication =
-        serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
+    let (_, auth): (_, PasskeyAuthentication) = take_saved(state, "sign_in", ceremony).await?;
     let result = webauthn
         .finish_passkey_authentication(credential, &auth)
         .map_err(|_| ceremony_failed())?;
@@ -495,9 +519,7 @@ pub async fn finish_email_sign_in(
             .await?
             .ok_or_else(ceremony_failed)?
     };
-    let mut passkey: Passkey = serde_json::from_str(&json).map_err(|_| ceremony_failed())?;
-    passkey.update_credential(&result);
-    touch(state, Holder::Resident, used, &passkey).await?;
+    record_use(state, Holder::Resident, used, &json, &result).await?;
     Ok(resident_id)
 }
 
@@ -527,9 +549,8 @@ pub async fn finish_discoverable_sign_in(
     credential: &PublicKeyCredential,
 ) -> ApiResult<String> {
     let webauthn = webauthn_for(headers)?;
-    let (_, saved) = take_ceremony(state, "staff_sign_in", ceremony).await?;
-    let auth: DiscoverableAuthentication =
-        serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
+    let (_, auth): (_, DiscoverableAuthentication) =
+        take_saved(state, "staff_sign_in", ceremony).await?;
     let (_, raw_id) = webauthn
         .identify_discoverable_authentication(credential)
         .map_err(|_| ceremony_failed())?;
@@ -545,11 +566,10 @@ pub async fn finish_discoverable_sign_in(
             .ok_or_else(ceremony_failed)?;
         found
     };
-    let mut passkey: Passkey = serde_json::from_str(&json).map_err(|_| ceremony_failed())?;
+    let passkey: Passkey = serde_json::from_str(&json).map_err(|_| ceremony_failed())?;
     let result = webauthn
         .finish_discoverable_authentication_v2(credential, auth, &passkey)
         .map_err(|_| ceremony_failed())?;
-    passkey.update_credential(&result);
-    touch(state, Holder::Staff, cred_id, &passkey).await?;
+    record_use(state, Holder::Staff, cred_id, &json, &result).await?;
     Ok(token_id)
 }

@@ -19,8 +19,8 @@ use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PublicKeyCredential};
 
 use super::Caller;
 use super::passkeys::{
-    Challenge, Holder, STAFF_CEREMONY_MS, ceremony_failed, cred_id_text, passkeys_of,
-    save_ceremony, take_ceremony, touch, webauthn_for,
+    Challenge, Holder, STAFF_CEREMONY_MS, ceremony_failed, cred_id_text, passkeys_of, record_use,
+    save_ceremony, take_saved, webauthn_for,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, now_ms};
@@ -147,24 +147,21 @@ pub async fn finish_step_up(
     credential: &PublicKeyCredential,
 ) -> ApiResult<StepUp> {
     let webauthn = webauthn_for(headers)?;
-    let (subject, saved) = take_ceremony(state, "step_up", ceremony).await?;
+    let (subject, auth): (_, PasskeyAuthentication) =
+        take_saved(state, "step_up", ceremony).await?;
     if subject.as_deref() != Some(caller.token_id.as_str()) {
         return Err(ceremony_failed());
     }
-    let auth: PasskeyAuthentication =
-        serde_json::from_str(&saved).map_err(|_| ceremony_failed())?;
     let result = webauthn
         .finish_passkey_authentication(credential, &auth)
         .map_err(|_| ceremony_failed())?;
     let used = cred_id_text(result.cred_id().as_ref());
-    let mut passkey = passkeys_of(state, Holder::Staff, &caller.token_id)
+    let stored = passkeys_of(state, Holder::Staff, &caller.token_id)
         .await?
         .into_iter()
         .find(|p| p.cred_id == used)
-        .and_then(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
         .ok_or_else(ceremony_failed)?;
-    passkey.update_credential(&result);
-    touch(state, Holder::Staff, used, &passkey).await?;
+    record_use(state, Holder::Staff, used, &stored.passkey, &result).await?;
     let expires_ms = now_ms() + STEP_UP_MS;
     Ok(StepUp {
         proof: step_up_proof(&state.secret, &caller.token_id, expires_ms),

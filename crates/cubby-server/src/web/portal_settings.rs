@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::portal::ResidentSession;
 use super::{Session, forbidden_form, form_is_ours, not_found, render, unavailable};
 use crate::AppState;
-use crate::app::access::{GrantDraft, NewGrantBody, revoke_and_push, store_grant, visitor_rule};
+use crate::app::access::{NewGrantBody, revoke_and_push};
 use crate::app::residents::{NewResidentBody, new_resident};
 
 const LANGUAGES: [(&str, &str); 4] = [
@@ -266,25 +266,8 @@ async fn add_visitor(
         schedule: None,
         host_resident_id: None,
     };
-    let issued = async {
-        let (label, rule) = visitor_rule(&state, &me.site_id, body).await?;
-        store_grant(
-            &state,
-            &GrantDraft {
-                site_id: me.site_id.clone(),
-                kind: "visitor",
-                label,
-                host_resident_id: Some(me.id.clone()),
-                carrier: None,
-                courier_id: None,
-                room_id: None,
-                rule,
-                created_by: session.caller.actor(),
-            },
-        )
-        .await
-    }
-    .await;
+    let issued =
+        crate::app::access::issue_visitor_grant(&state, &me, body, session.caller.actor()).await;
     let notice = match issued {
         Ok(g) => format!(
             "Visitor code for {}: {}. Share it with them; you will be told each time it is used.",

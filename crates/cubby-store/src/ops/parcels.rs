@@ -87,6 +87,88 @@ async fn lock_locker(conn: &mut AnyConnection, locker_id: &str) -> Result<Locker
         .ok_or(OpError::NotFound { what: "locker" })
 }
 
+/// Where an arrived parcel was put.
+pub(crate) enum ArrivedAt<'a> {
+    Compartment {
+        locker_id: &'a str,
+        compartment_id: &'a str,
+    },
+    Shelf {
+        zone_id: &'a str,
+        room_grant_id: Option<&'a str>,
+    },
+}
+
+/// A parcel that arrived: at a compartment (deposit) or on a shelf.
+pub(crate) struct Arrival<'a> {
+    pub parcel_id: &'a str,
+    pub site_id: &'a str,
+    /// It continues a pre-advice (same id and history) rather than starting anew.
+    pub announced: bool,
+    pub tracking_number: &'a TrackingNumber,
+    pub carrier: Option<String>,
+    pub resident_id: Option<String>,
+    pub unit: Option<String>,
+    pub name: Option<String>,
+    pub dims: Dimensions,
+    pub weight_g: Option<i64>,
+    pub temperature: TemperatureZone,
+    pub state: ParcelState,
+    pub place: ArrivedAt<'a>,
+    pub now: Millis,
+}
+
+/// Writes an arrived parcel: updates its pre-advice, or inserts it. The
+/// carrier of a pre-advice is kept when the arrival names none.
+pub(crate) async fn upsert_arrived(
+    conn: &mut AnyConnection,
+    a: &Arrival<'_>,
+) -> Result<(), OpError> {
+    let (locker_id, compartment_id, zone_id, grant_id) = match a.place {
+        ArrivedAt::Compartment {
+            locker_id,
+            compartment_id,
+        } => (Some(locker_id), Some(compartment_id), None, None),
+        ArrivedAt::Shelf {
+            zone_id,
+            room_grant_id,
+        } => (None, None, Some(zone_id), room_grant_id),
+    };
+    let sql = if a.announced {
+        "UPDATE parcels SET state = $1, resident_id = $2, recipient_unit = $3, recipient_name = $4, width_mm = $5, height_mm = $6, \
+         depth_mm = $7, weight_g = $8, temperature = $9, locker_id = $10, compartment_id = $11, shelf_zone_id = $12, \
+         room_grant_id = $13, updated_ms = $14, carrier = COALESCE($15, carrier) WHERE id = $16"
+    } else {
+        "INSERT INTO parcels (state, resident_id, recipient_unit, recipient_name, width_mm, height_mm, depth_mm, weight_g, \
+         temperature, locker_id, compartment_id, shelf_zone_id, room_grant_id, created_ms, updated_ms, carrier, id, site_id, \
+         tracking_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18)"
+    };
+    let mut q = sqlx::query(sql)
+        .bind(a.state.as_str().to_string())
+        .bind(a.resident_id.clone())
+        .bind(a.unit.clone())
+        .bind(a.name.clone())
+        .bind(i64::from(a.dims.width_mm))
+        .bind(i64::from(a.dims.height_mm))
+        .bind(i64::from(a.dims.depth_mm))
+        .bind(a.weight_g)
+        .bind(a.temperature.as_str().to_string())
+        .bind(locker_id.map(str::to_string))
+        .bind(compartment_id.map(str::to_string))
+        .bind(zone_id.map(str::to_string))
+        .bind(grant_id.map(str::to_string))
+        .bind(a.now)
+        .bind(a.carrier.clone())
+        .bind(a.parcel_id.to_string());
+    if !a.announced {
+        q = q
+            .bind(a.site_id.to_string())
+            .bind(a.tracking_number.as_str().to_string());
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// The pre-advised parcel with this tracking number, which a delivery
 /// continues (same id and history); a parcel with it already here is a
 /// conflict.
@@ -224,53 +306,29 @@ pub async fn deposit(
         Recipient::Resident(_) => (resident.as_ref().map(|r| r.unit.clone()), None),
         Recipient::UnitAndName { unit, name } => (Some(unit.clone()), Some(name.clone())),
     };
-    if announced.is_some() {
-        sqlx::query(
-            "UPDATE parcels SET state = $1, resident_id = $2, recipient_unit = $3, recipient_name = $4, width_mm = $5, height_mm = $6, \
-             depth_mm = $7, weight_g = $8, temperature = $9, locker_id = $10, compartment_id = $11, updated_ms = $12, \
-             carrier = COALESCE($13, carrier) WHERE id = $14",
-        )
-        .bind(new_state.as_str().to_string())
-        .bind(resident.as_ref().map(|r| r.id.clone()))
-        .bind(unit)
-        .bind(name)
-        .bind(i64::from(req.dims.width_mm))
-        .bind(i64::from(req.dims.height_mm))
-        .bind(i64::from(req.dims.depth_mm))
-        .bind(req.weight_g.map(i64::from))
-        .bind(req.temperature.as_str().to_string())
-        .bind(locker.id.clone())
-        .bind(allocation.compartment_id.clone())
-        .bind(req.now)
-        .bind(req.carrier.clone())
-        .bind(parcel_id.clone())
-        .execute(&mut *conn)
-        .await?;
-    } else {
-        sqlx::query(
-            "INSERT INTO parcels (id, site_id, tracking_number, carrier, resident_id, recipient_unit, recipient_name, width_mm, height_mm, \
-             depth_mm, weight_g, temperature, state, locker_id, compartment_id, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
-        )
-        .bind(parcel_id.clone())
-        .bind(locker.site_id.clone())
-        .bind(req.tracking_number.as_str().to_string())
-        .bind(req.carrier.clone())
-        .bind(resident.as_ref().map(|r| r.id.clone()))
-        .bind(unit)
-        .bind(name)
-        .bind(i64::from(req.dims.width_mm))
-        .bind(i64::from(req.dims.height_mm))
-        .bind(i64::from(req.dims.depth_mm))
-        .bind(req.weight_g.map(i64::from))
-        .bind(req.temperature.as_str().to_string())
-        .bind(new_state.as_str().to_string())
-        .bind(locker.id.clone())
-        .bind(allocation.compartment_id.clone())
-        .bind(req.now)
-        .execute(&mut *conn)
-        .await?;
-    }
+    upsert_arrived(
+        conn,
+        &Arrival {
+            parcel_id: &parcel_id,
+            site_id: &locker.site_id,
+            announced: announced.is_some(),
+            tracking_number: &req.tracking_number,
+            carrier: req.carrier.clone(),
+            resident_id: resident.as_ref().map(|r| r.id.clone()),
+            unit,
+            name,
+            dims: req.dims,
+            weight_g: req.weight_g.map(i64::from),
+            temperature: req.temperature,
+            state: new_state,
+            place: ArrivedAt::Compartment {
+                locker_id: &locker.id,
+                compartment_id: &allocation.compartment_id,
+            },
+            now: req.now,
+        },
+    )
+    .await?;
     let place = format!("locker {} / {}", locker.name, allocation.label);
     let reason = match (allocation.consolidated, resident.is_some()) {
         (_, false) => "deposited; recipient not recognised, waiting in the manager queue",

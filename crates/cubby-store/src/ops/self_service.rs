@@ -13,7 +13,10 @@ use sqlx::Row;
 
 use super::access::{NewGrant, issue_grant, revoke_grant};
 use super::custody::append_event;
-use super::parcels::{Recipient, announced_parcel, apply_transition, resolve_recipient};
+use super::parcels::{
+    Arrival, ArrivedAt, Recipient, announced_parcel, apply_transition, resolve_recipient,
+    upsert_arrived,
+};
 use super::tenants::{NewResident, create_resident};
 use crate::OpError;
 use crate::queries::{self, ParcelRow, ResidentRow, int, opt_text, text};
@@ -579,46 +582,39 @@ pub async fn shelve(conn: &mut AnyConnection, req: &ShelveRequest) -> Result<She
         Recipient::Resident(_) => (resident.as_ref().map(|r| r.unit.clone()), None),
         Recipient::UnitAndName { unit, name } => (Some(unit.clone()), Some(name.clone())),
     };
-    if announced.is_some() {
-        sqlx::query(
-            "UPDATE parcels SET state = $1, resident_id = $2, recipient_unit = $3, recipient_name = $4, shelf_zone_id = $5, \
-             room_grant_id = $6, updated_ms = $7, carrier = COALESCE($8, carrier) WHERE id = $9",
-        )
-        .bind(state.as_str().to_string())
-        .bind(resident.as_ref().map(|r| r.id.clone()))
-        .bind(unit)
-        .bind(name)
-        .bind(zone_id)
-        .bind(grant_id.clone())
-        .bind(req.now)
-        .bind(req.carrier.clone())
-        .bind(parcel_id.clone())
-        .execute(&mut *conn)
-        .await?;
-    } else {
-        sqlx::query(
-            "INSERT INTO parcels (id, site_id, tracking_number, carrier, resident_id, recipient_unit, recipient_name, width_mm, height_mm, \
-             depth_mm, temperature, state, shelf_zone_id, room_grant_id, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
-        )
-        .bind(parcel_id.clone())
-        .bind(room.site_id.clone())
-        .bind(req.tracking_number.as_str().to_string())
-        .bind(req.carrier.clone())
-        .bind(resident.as_ref().map(|r| r.id.clone()))
-        .bind(unit)
-        .bind(name)
-        .bind(i64::from(req.dims.width_mm))
-        .bind(i64::from(req.dims.height_mm))
-        .bind(i64::from(req.dims.depth_mm))
-        .bind(req.temperature.as_str().to_string())
-        .bind(state.as_str().to_string())
-        .bind(zone_id)
-        .bind(grant_id.clone())
-        .bind(req.now)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // A pre-advice keeps what the carrier announced of its size; a parcel
+    // nobody announced is recorded as the courier describes it.
+    let (dims, weight_g, temperature) = match &announced {
+        Some(p) => (
+            Dimensions::new(p.width_mm, p.height_mm, p.depth_mm),
+            p.weight_g,
+            p.temperature,
+        ),
+        None => (req.dims, None, req.temperature),
+    };
+    upsert_arrived(
+        conn,
+        &Arrival {
+            parcel_id: &parcel_id,
+            site_id: &room.site_id,
+            announced: announced.is_some(),
+            tracking_number: &req.tracking_number,
+            carrier: req.carrier.clone(),
+            resident_id: resident.as_ref().map(|r| r.id.clone()),
+            unit,
+            name,
+            dims,
+            weight_g,
+            temperature,
+            state,
+            place: ArrivedAt::Shelf {
+                zone_id: &zone_id,
+                room_grant_id: grant_id.as_deref(),
+            },
+            now: req.now,
+        },
+    )
+    .await?;
     append_event(
         conn,
         &room.site_id,
