@@ -232,7 +232,7 @@ async fn audit_verify(data_dir: PathBuf, database_url: Option<String>) -> anyhow
     }
     let (_, pool) = cubby_store::open_read_only(&config).await?;
     let mut conn = pool.acquire().await?;
-    let verdicts = cubby_store::queries::verify_custody(&mut conn)
+    let verdicts = cubby_store::custody::verify_custody(&mut conn)
         .await
         .map_err(cubby_server::anyhow_op)?;
     let mut ok = true;

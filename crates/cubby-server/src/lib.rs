@@ -24,7 +24,8 @@ use axum::response::Response;
 use cubby_domain::credentials::{CodePolicy, WeakPolicy};
 use cubby_domain::throttle::ThrottlePolicy;
 use cubby_domain::{Millis, ids};
-use cubby_store::{OpError, Store, ops, queries};
+use cubby_store as db;
+use cubby_store::{OpError, Store};
 use rand::TryRngCore;
 
 /// Settings that shape security decisions, checked at start-up.
@@ -226,7 +227,11 @@ pub struct Bootstrap {
 /// the value of `CUBBY_ADMIN_TOKEN` when given.
 pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::Result<Bootstrap> {
     let mut conn = state.store.reader().await?;
-    if queries::count_tokens(&mut conn).await.map_err(anyhow_op)? > 0 {
+    if db::tokens::count_tokens(&mut conn)
+        .await
+        .map_err(anyhow_op)?
+        > 0
+    {
         return Ok(Bootstrap {
             generated_admin_token: None,
             admin_passkey_invite: None,
@@ -252,8 +257,8 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::create_org(conn, &org_id, "Default organisation", now).await?;
-                ops::create_token(
+                db::tenants::create_org(conn, &org_id, "Default organisation", now).await?;
+                db::tokens::create_token(
                     conn,
                     &token_id,
                     &mac,

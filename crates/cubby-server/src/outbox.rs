@@ -6,8 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cubby_store::queries::{self, OutboxRow};
-use cubby_store::{Store, ops};
+use cubby_store as db;
+
+use cubby_store::Store;
+use cubby_store::outbox::OutboxRow;
 
 /// Writes each message as one JSON file (`<created>-<id>.json`) in a directory:
 /// the development transport, and the one the tests read.
@@ -195,7 +197,7 @@ fn rendered(
 }
 
 /// A site's stored overrides as the renderer takes them.
-pub fn site_overrides(rows: &[ops::TemplateOverride]) -> cubby_notify::Overrides {
+pub fn site_overrides(rows: &[db::outbox::TemplateOverride]) -> cubby_notify::Overrides {
     let mut o = cubby_notify::Overrides::new();
     for t in rows {
         if let (Some(kind), Some(part)) = (
@@ -281,7 +283,7 @@ pub async fn deliver_pending(
 ) -> Result<usize, cubby_store::OpError> {
     let pending = {
         let mut conn = store.reader().await?;
-        queries::pending_outbox(&mut conn, 100, now).await?
+        db::outbox::pending_outbox(&mut conn, 100, now).await?
     };
     let mut attempted = 0;
     let mut overrides: std::collections::HashMap<String, cubby_notify::Overrides> =
@@ -293,14 +295,14 @@ pub async fn deliver_pending(
         if !overrides.contains_key(&msg.site_id) {
             let rows = {
                 let mut conn = store.reader().await?;
-                ops::templates_of_site(&mut conn, &msg.site_id).await?
+                db::outbox::templates_of_site(&mut conn, &msg.site_id).await?
             };
             overrides.insert(msg.site_id.clone(), site_overrides(&rows));
         }
         let id = msg.id.clone();
         let claimed = store
             .transact(move |conn| {
-                Box::pin(async move { ops::claim_message(conn, &id, now, LEASE_MS).await })
+                Box::pin(async move { db::outbox::claim_message(conn, &id, now, LEASE_MS).await })
             })
             .await?;
         if !claimed {
@@ -325,9 +327,10 @@ pub async fn deliver_pending(
             .transact(move |conn| {
                 Box::pin(async move {
                     match outcome {
-                        Ok(()) => ops::mark_delivered(conn, &id, now).await,
+                        Ok(()) => db::outbox::mark_delivered(conn, &id, now).await,
                         Err(f) => {
-                            ops::mark_failed(conn, &id, &f.message, MAX_ATTEMPTS, retry_at).await
+                            db::outbox::mark_failed(conn, &id, &f.message, MAX_ATTEMPTS, retry_at)
+                                .await
                         }
                     }
                 })

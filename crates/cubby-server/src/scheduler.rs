@@ -12,8 +12,9 @@ use cubby_domain::ids::{self, new_id};
 use cubby_domain::lifecycle::{ParcelState, Transition};
 use cubby_domain::model::Timezone;
 use cubby_domain::policy::{AtExpiry, Due, ParcelClock, SitePolicy, plan_for};
-use cubby_store::ops::{self, ScheduleRow};
-use cubby_store::{AnyConnection, OpError, queries};
+use cubby_store as db;
+use cubby_store::schedule::ScheduleRow;
+use cubby_store::{AnyConnection, OpError};
 
 use crate::{AppState, os_rng};
 
@@ -44,7 +45,7 @@ pub async fn tick(state: &AppState) -> Result<usize, OpError> {
     let now = state.clock.now();
     let fresh = {
         let mut conn = state.store.reader().await?;
-        ops::unscheduled_parcels(&mut conn, BATCH).await?
+        db::schedule::unscheduled_parcels(&mut conn, BATCH).await?
     };
     for u in fresh {
         state
@@ -54,7 +55,7 @@ pub async fn tick(state: &AppState) -> Result<usize, OpError> {
     }
     let due = {
         let mut conn = state.store.reader().await?;
-        ops::due_parcels(&mut conn, now, BATCH).await?
+        db::schedule::due_parcels(&mut conn, now, BATCH).await?
     };
     let n = due.len();
     for parcel_id in due {
@@ -70,19 +71,19 @@ async fn site_rules(
     conn: &mut AnyConnection,
     site_id: &str,
 ) -> Result<(u32, SitePolicy, Timezone, String), OpError> {
-    let site = queries::site(conn, site_id)
+    let site = db::tenants::site(conn, site_id)
         .await?
         .ok_or(OpError::NotFound { what: "site" })?;
-    let (version, policy) = ops::site_policy(conn, site_id).await?;
+    let (version, policy) = db::schedule::site_policy(conn, site_id).await?;
     Ok((version, policy, Timezone::parse(&site.timezone)?, site.name))
 }
 
 async fn schedule_new(
     conn: &mut AnyConnection,
-    u: &ops::Unscheduled,
+    u: &db::schedule::Unscheduled,
     now: Millis,
 ) -> Result<(), OpError> {
-    let parcel = queries::parcel(conn, &u.parcel_id)
+    let parcel = db::parcels::parcel(conn, &u.parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })?;
     let (_, policy, tz, _) = site_rules(conn, &u.site_id).await?;
@@ -100,7 +101,7 @@ async fn schedule_new(
     // recorded, not when the scheduler noticed.
     let hold_since = if on_hold {
         Some(
-            queries::last_event_at(conn, &u.parcel_id, "held")
+            db::custody::last_event_at(conn, &u.parcel_id, "held")
                 .await?
                 .unwrap_or(now)
                 .min(now),
@@ -108,7 +109,7 @@ async fn schedule_new(
     } else {
         None
     };
-    ops::insert_schedule(
+    db::schedule::insert_schedule(
         conn,
         &ScheduleRow {
             parcel_id: u.parcel_id.clone(),
@@ -126,19 +127,19 @@ async fn schedule_new(
 
 /// Takes every step of one parcel that is due at `now`.
 async fn step(conn: &mut AnyConnection, parcel_id: &str, now: Millis) -> Result<(), OpError> {
-    let Some(mut row) = ops::lock_schedule(conn, parcel_id).await? else {
+    let Some(mut row) = db::schedule::lock_schedule(conn, parcel_id).await? else {
         return Ok(());
     };
     // Another instance (or an earlier pass) got here first.
     if row.next_ms.is_none_or(|n| n > now) {
         return Ok(());
     }
-    let parcel = queries::parcel(conn, parcel_id)
+    let parcel = db::parcels::parcel(conn, parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })?;
     if !matches!(parcel.state, ParcelState::Deposited | ParcelState::OnHold) {
         row.next_ms = None;
-        return ops::update_schedule(conn, &row).await;
+        return db::schedule::update_schedule(conn, &row).await;
     }
     let (version, policy, tz, site_name) = site_rules(conn, &row.site_id).await?;
     let clock = |row: &ScheduleRow| ParcelClock {
@@ -153,7 +154,7 @@ async fn step(conn: &mut AnyConnection, parcel_id: &str, now: Millis) -> Result<
     let expiring = steps.iter().any(|s| s.due == Due::Expire && s.at_ms <= now);
     let quiet_until = policy.outside_quiet_hours(&tz, now);
     let locker_name = match &parcel.locker_id {
-        Some(l) => queries::locker(conn, l)
+        Some(l) => db::lockers::locker(conn, l)
             .await?
             .map(|l| l.name)
             .unwrap_or_default(),
@@ -202,7 +203,7 @@ async fn step(conn: &mut AnyConnection, parcel_id: &str, now: Millis) -> Result<
             }
         })
     };
-    ops::update_schedule(conn, &row).await
+    db::schedule::update_schedule(conn, &row).await
 }
 
 /// Names used in messages and timelines.
@@ -219,22 +220,22 @@ fn hours(ms: Millis) -> Millis {
 
 async fn recipient(
     conn: &mut AnyConnection,
-    parcel: &queries::ParcelRow,
-) -> Result<Option<queries::ResidentRow>, OpError> {
+    parcel: &db::parcels::ParcelRow,
+) -> Result<Option<db::residents::ResidentRow>, OpError> {
     match &parcel.resident_id {
-        Some(r) => queries::resident(conn, r).await,
+        Some(r) => db::residents::resident(conn, r).await,
         None => Ok(None),
     }
 }
 
-fn channel_of(resident: &queries::ResidentRow, site_name: &str) -> (String, String) {
+fn channel_of(resident: &db::residents::ResidentRow, site_name: &str) -> (String, String) {
     let (channel, recipient) = resident.contact(site_name);
     (channel.to_string(), recipient)
 }
 
 async fn remind(
     conn: &mut AnyConnection,
-    parcel: &queries::ParcelRow,
+    parcel: &db::parcels::ParcelRow,
     names: &Names<'_>,
     version: u32,
     rule: &str,
@@ -244,7 +245,7 @@ async fn remind(
     let reason = format!("policy v{version}, rule {rule}");
     if let Some(resident) = recipient(conn, parcel).await? {
         let (channel, to) = channel_of(&resident, site_name);
-        let msg = ops::Message {
+        let msg = db::outbox::Message {
             id: id(ids::MESSAGE),
             site_id: parcel.site_id.clone(),
             channel,
@@ -273,10 +274,10 @@ async fn remind(
                 ),
             }),
         };
-        ops::enqueue(conn, &msg, now).await?;
-        ops::enqueue_push_copies(conn, &msg, &resident.id, now, || id(ids::MESSAGE)).await?;
+        db::outbox::enqueue(conn, &msg, now).await?;
+        db::outbox::enqueue_push_copies(conn, &msg, &resident.id, now, || id(ids::MESSAGE)).await?;
     }
-    ops::append_event(
+    db::custody::append_event(
         conn,
         &parcel.site_id,
         &parcel.id,
@@ -292,7 +293,7 @@ async fn remind(
 
 async fn escalate(
     conn: &mut AnyConnection,
-    parcel: &queries::ParcelRow,
+    parcel: &db::parcels::ParcelRow,
     names: &Names<'_>,
     version: u32,
     policy: &SitePolicy,
@@ -302,7 +303,7 @@ async fn escalate(
     let after = policy.escalate_after_hours.unwrap_or_default();
     let reason = format!("policy v{version}, rule escalate-after-{after}h");
     let unit = parcel.recipient_unit.clone().unwrap_or_default();
-    let msg = ops::Message {
+    let msg = db::outbox::Message {
         id: id(ids::MESSAGE),
         site_id: parcel.site_id.clone(),
         channel: "staff".into(),
@@ -319,8 +320,8 @@ async fn escalate(
             "locker_id": parcel.locker_id,
         }),
     };
-    ops::enqueue(conn, &msg, now).await?;
-    ops::append_event(
+    db::outbox::enqueue(conn, &msg, now).await?;
+    db::custody::append_event(
         conn,
         &parcel.site_id,
         &parcel.id,
@@ -336,7 +337,7 @@ async fn escalate(
 
 async fn expire(
     conn: &mut AnyConnection,
-    parcel: &queries::ParcelRow,
+    parcel: &db::parcels::ParcelRow,
     names: &Names<'_>,
     version: u32,
     policy: &SitePolicy,
@@ -350,7 +351,7 @@ async fn expire(
         AtExpiry::KeepForStaff => "left for staff",
     };
     let reason = format!("policy v{version}, rule dwell-limit-{limit}h: {then}");
-    ops::transition(
+    db::parcels::transition(
         conn,
         &parcel.id,
         Transition::Expire,
@@ -375,7 +376,7 @@ async fn expire(
                 resident.name
             ),
         };
-        let msg = ops::Message {
+        let msg = db::outbox::Message {
             id: id(ids::MESSAGE),
             site_id: parcel.site_id.clone(),
             channel,
@@ -402,7 +403,8 @@ async fn expire(
         };
         // Not in the middle of the night: the message waits for the morning.
         let not_before = policy.outside_quiet_hours(tz, now);
-        ops::enqueue_not_before(conn, &msg, now, (not_before > now).then_some(not_before)).await?;
+        db::outbox::enqueue_not_before(conn, &msg, now, (not_before > now).then_some(not_before))
+            .await?;
     }
     Ok(())
 }

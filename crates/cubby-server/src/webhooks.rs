@@ -16,10 +16,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::webhooks::{
-    self as store, AttemptResult, CustodyForWebhook, IncidentForWebhook,
-};
+use cubby_store::webhooks::AttemptResult;
+use cubby_store::webhooks::CustodyForWebhook;
+use cubby_store::webhooks::IncidentForWebhook;
 use cubby_webhooks::{
     Event, EventData, EventFilter, IncidentRaised, LockerDoorForced, MAX_ATTEMPTS, ParcelAnnounced,
     ParcelDeposited, ParcelExpired, ParcelPickedUp, ParcelReminderSent, ParcelReturned,
@@ -144,7 +145,7 @@ async fn fan_out(
     now: i64,
 ) -> Result<(), OpError> {
     let kind = event.event_type();
-    let takers: Vec<String> = store::subscriptions_for_site(conn, org_id, site_id)
+    let takers: Vec<String> = db::webhooks::subscriptions_for_site(conn, org_id, site_id)
         .await?
         .into_iter()
         // A carrier hears only about its own parcels.
@@ -161,12 +162,14 @@ async fn fan_out(
         return Ok(());
     }
     let body = String::from_utf8(event.to_body().unwrap_or_default()).unwrap_or_default();
-    if !store::insert_event(conn, &event.id, org_id, site_id, kind.as_str(), &body, now).await? {
+    if !db::webhooks::insert_event(conn, &event.id, org_id, site_id, kind.as_str(), &body, now)
+        .await?
+    {
         return Ok(());
     }
     for subscription in takers {
         let id = derived_id("msg", &[&event.id, &subscription]);
-        store::insert_delivery(conn, &id, &event.id, &subscription, now).await?;
+        db::webhooks::insert_delivery(conn, &id, &event.id, &subscription, now).await?;
     }
     Ok(())
 }
@@ -176,7 +179,7 @@ pub async fn emit(state: &AppState) -> Result<usize, OpError> {
     let now = state.clock.now();
     let custody = {
         let mut conn = state.store.reader().await?;
-        store::custody_for_webhooks(&mut conn, BATCH).await?
+        db::webhooks::custody_for_webhooks(&mut conn, BATCH).await?
     };
     let n = custody.len();
     // One transaction per site's run of events, cursor included.
@@ -195,12 +198,12 @@ pub async fn emit(state: &AppState) -> Result<usize, OpError> {
                     let Some(last) = events.last().map(|e| e.seq) else {
                         return Ok(());
                     };
-                    if !store::advance_cursor(conn, &site, last).await? {
+                    if !db::webhooks::advance_cursor(conn, &site, last).await? {
                         return Ok(());
                     }
                     for c in &events {
                         let reminder = if c.kind == "reminder_sent" {
-                            cubby_store::queries::count_events_up_to(
+                            cubby_store::custody::count_events_up_to(
                                 conn,
                                 &c.parcel_id,
                                 "reminder_sent",
@@ -233,7 +236,7 @@ pub async fn emit(state: &AppState) -> Result<usize, OpError> {
     }
     let incidents = {
         let mut conn = state.store.reader().await?;
-        store::incidents_for_webhooks(&mut conn, BATCH).await?
+        db::webhooks::incidents_for_webhooks(&mut conn, BATCH).await?
     };
     let m = incidents.len();
     for i in incidents {
@@ -241,7 +244,7 @@ pub async fn emit(state: &AppState) -> Result<usize, OpError> {
             .store
             .transact(move |conn| {
                 Box::pin(async move {
-                    if !store::mark_incident_emitted(conn, &i.id).await? {
+                    if !db::webhooks::mark_incident_emitted(conn, &i.id).await? {
                         return Ok(());
                     }
                     for (k, data) in incident_events(&i).into_iter().enumerate() {
@@ -267,7 +270,7 @@ pub async fn send(
     resting.retain(|_, until| *until > now);
     let due = {
         let mut conn = state.store.reader().await?;
-        store::due_deliveries(&mut conn, now, 50).await?
+        db::webhooks::due_deliveries(&mut conn, now, 50).await?
     };
     let mut attempts = 0;
     for d in due {
@@ -278,7 +281,9 @@ pub async fn send(
         let claimed = state
             .store
             .transact(move |conn| {
-                Box::pin(async move { store::claim_delivery(conn, &id, now, LEASE_MS).await })
+                Box::pin(
+                    async move { db::webhooks::claim_delivery(conn, &id, now, LEASE_MS).await },
+                )
             })
             .await?;
         if !claimed {
@@ -324,10 +329,14 @@ pub async fn send(
             .store
             .transact(move |conn| {
                 Box::pin(async move {
-                    store::record_attempt(conn, &id, &result).await?;
+                    db::webhooks::record_attempt(conn, &id, &result).await?;
                     if gone {
-                        store::disable_subscription(conn, &sub, "the endpoint answered 410 Gone")
-                            .await?;
+                        db::webhooks::disable_subscription(
+                            conn,
+                            &sub,
+                            "the endpoint answered 410 Gone",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use cubby_domain::codes::Code;
 use cubby_store::AnyConnection;
 use cubby_store::JobFuture;
-use cubby_store::ops::IdempotencyKey;
+use cubby_store::idempotency::IdempotencyKey;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};

@@ -74,13 +74,4 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
-
-    /// Appended to a SELECT that must lock the rows it reads until commit.
-    /// SQLite needs none: its writer already holds the database write lock.
-    pub fn lock_suffix(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
-        }
-    }
 }

@@ -15,14 +15,37 @@
 //! caller hears back only after the commit is on disk: acknowledged means durable.
 //! Invariants that must hold across several server instances (no double booking,
 //! one custody chain per site) are enforced by the database itself: primary keys and,
-//! on PostgreSQL, row locks ([`Backend::lock_suffix`]).
+//! on PostgreSQL, row locks (the one helper for them is `rows::locked!`).
+//!
+//! One module per aggregate, its reads and writes together (`parcels`,
+//! `residents`, `lockers`, `rooms`, `couriers`, `access`, `devices`, …). Every
+//! function takes a connection, so it runs on a read connection or inside a
+//! write job alike.
 
 mod backend;
-pub mod device_queries;
 mod error;
-pub mod ops;
-pub mod queries;
 mod writer;
+
+// One module per aggregate, its reads and writes together.
+pub mod access;
+pub mod couriers;
+pub mod custody;
+pub mod devices;
+pub mod idempotency;
+pub mod incidents;
+pub mod lockers;
+pub mod outbox;
+pub mod parcels;
+pub mod passkeys;
+pub mod reports;
+pub mod residents;
+pub mod rooms;
+pub(crate) mod rows;
+pub mod schedule;
+pub mod sessions;
+pub mod tenants;
+pub mod tokens;
+pub mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -7,7 +7,10 @@ use cubby_domain::dims::Dimensions;
 use cubby_domain::lifecycle::Transition;
 use cubby_domain::model::TemperatureZone;
 use cubby_domain::tracking::TrackingNumber;
-use cubby_store::ops::{self, DepositRequest, DepositSecrets, Recipient};
+use cubby_store as db;
+use cubby_store::parcels::DepositRequest;
+use cubby_store::parcels::DepositSecrets;
+use cubby_store::parcels::Recipient;
 use cubby_store::{OpError, Store, StoreConfig};
 use cubby_testkit::{ADMIN_TOKEN, Client, CubbyProcess};
 use serde_json::{Value, json};
@@ -106,7 +109,7 @@ async fn write_history(
             let s = secrets(n);
             let result = store
                 .transact(move |conn| {
-                    Box::pin(async move { ops::deposit(conn, &req, &s).await.map(|_| ()) })
+                    Box::pin(async move { db::parcels::deposit(conn, &req, &s).await.map(|_| ()) })
                 })
                 .await;
             match result {
@@ -121,7 +124,7 @@ async fn write_history(
             store
                 .transact(move |conn| {
                     Box::pin(async move {
-                        ops::transition(
+                        db::parcels::transition(
                             conn,
                             &parcel_id,
                             Transition::PickUp,

@@ -474,7 +474,9 @@ async fn sites_override_templates_that_are_checked_before_they_are_stored() {
 async fn a_reminder_due_on_the_night_the_clocks_change_goes_out_at_seven_local() {
     use cubby_domain::dims::Dimensions;
     use cubby_domain::tracking::TrackingNumber;
-    use cubby_store::ops::{self, DepositRequest, Recipient};
+    use cubby_store as db;
+    use cubby_store::parcels::DepositRequest;
+    use cubby_store::parcels::Recipient;
     use cubby_store::{Store, StoreConfig};
 
     let dir = tempfile::tempdir().unwrap();
@@ -523,7 +525,7 @@ async fn a_reminder_due_on_the_night_the_clocks_change_goes_out_at_seven_local()
     let parcel_id = store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::deposit(conn, &req, &secrets)
+                db::parcels::deposit(conn, &req, &secrets)
                     .await
                     .map(|o| o.parcel.id)
             })

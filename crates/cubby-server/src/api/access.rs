@@ -17,8 +17,11 @@ use cubby_domain::credentials::mac;
 use cubby_domain::ids;
 use cubby_domain::model::clean_text;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
-use cubby_store::ops::access::{self as store, DoorRow, NewGrant, PathRow};
-use cubby_store::{OpError, device_queries};
+use cubby_store as db;
+use cubby_store::OpError;
+use cubby_store::access::DoorRow;
+use cubby_store::access::NewGrant;
+use cubby_store::access::PathRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -105,11 +108,11 @@ pub async fn create_door(
         (Some(device_id), Some(output)) => {
             check_id(ids::DEVICE, device_id, "device")?;
             let mut conn = state.store.reader().await.map_err(OpError::from)?;
-            let device = device_queries::device(&mut conn, device_id)
+            let device = db::devices::device(&mut conn, device_id)
                 .await?
                 .filter(|d| d.site_id == site.id && !d.revoked)
                 .ok_or_else(|| ApiError::invalid("device_id", "no such device at this site"))?;
-            let compartments = device_queries::compartment_labels(&mut conn, &device.locker_id)
+            let compartments = db::devices::compartment_labels(&mut conn, &device.locker_id)
                 .await?
                 .len() as u32;
             if output < compartments || output > 1023 {
@@ -147,7 +150,7 @@ pub async fn create_door(
         .unwrap_or_default();
     app::commit(&state, move |conn| {
         Box::pin(async move {
-            store::add_door(conn, &stored).await?;
+            db::access::add_door(conn, &stored).await?;
             Ok(((), changes))
         })
     })
@@ -166,7 +169,7 @@ pub async fn list_doors(
     caller.require(STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let doors = store::doors_of_site(&mut conn, &site.id).await?;
+    let doors = db::access::doors_of_site(&mut conn, &site.id).await?;
     Ok(Json(doors.into_iter().map(Door::from).collect()))
 }
 
@@ -228,7 +231,7 @@ pub async fn create_path(
     let stored = row.clone();
     state
         .store
-        .transact(move |conn| Box::pin(async move { store::add_path(conn, &stored).await }))
+        .transact(move |conn| Box::pin(async move { db::access::add_path(conn, &stored).await }))
         .await?;
     Ok((StatusCode::CREATED, Json(DoorPath::from(row))).into_response())
 }
@@ -244,7 +247,7 @@ pub async fn list_paths(
     caller.require(STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let paths = store::paths_of_site(&mut conn, &site.id).await?;
+    let paths = db::access::paths_of_site(&mut conn, &site.id).await?;
     Ok(Json(paths.into_iter().map(DoorPath::from).collect()))
 }
 
@@ -286,7 +289,7 @@ fn to_window(w: &WeeklyWindow) -> Window {
 async fn check_host(state: &AppState, site_id: &str, host: &str) -> ApiResult<()> {
     check_id(ids::RESIDENT, host, "resident")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    cubby_store::queries::resident(&mut conn, host)
+    cubby_store::residents::resident(&mut conn, host)
         .await?
         .filter(|r| r.site_id == site_id)
         .ok_or_else(|| ApiError::invalid("host_resident_id", "no such resident at this site"))?;
@@ -348,16 +351,17 @@ pub async fn list_grants(
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     let rows =
-        store::grants_of_site(&mut conn, &site.id, filter.host_resident_id.as_deref(), 500).await?;
+        db::access::grants_of_site(&mut conn, &site.id, filter.host_resident_id.as_deref(), 500)
+            .await?;
     let mut out = Vec::with_capacity(rows.len());
     for g in rows {
-        let uses = store::uses_of_grant(&mut conn, &g.id).await?;
+        let uses = db::access::uses_of_grant(&mut conn, &g.id).await?;
         out.push(grant_view(g, uses));
     }
     Ok(Json(out))
 }
 
-pub(crate) fn grant_view(g: store::GrantRow, uses: Vec<store::UseRow>) -> Grant {
+pub(crate) fn grant_view(g: db::access::GrantRow, uses: Vec<db::access::UseRow>) -> Grant {
     Grant {
         id: g.id,
         site_id: g.site_id,
@@ -386,11 +390,11 @@ async fn grant_for(
     state: &AppState,
     caller: &Caller,
     grant_id: &str,
-) -> ApiResult<store::GrantRow> {
+) -> ApiResult<db::access::GrantRow> {
     check_id(ids::ACCESS_GRANT, grant_id, "grant")?;
     let grant = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::grant(&mut conn, grant_id)
+        db::access::grant(&mut conn, grant_id)
             .await?
             .ok_or(ApiError::not_found("grant"))?
     };
@@ -412,7 +416,7 @@ pub async fn get_grant(
     caller.require(STAFF)?;
     let grant = grant_for(&state, &caller, &grant_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let uses = store::uses_of_grant(&mut conn, &grant.id).await?;
+    let uses = db::access::uses_of_grant(&mut conn, &grant.id).await?;
     Ok(Json(grant_view(grant, uses)))
 }
 
@@ -461,7 +465,7 @@ pub async fn issue_offline_code(
     check_id(ids::DOOR, &door_id, "door")?;
     let door = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::door(&mut conn, &door_id)
+        db::access::door(&mut conn, &door_id)
             .await?
             .ok_or_else(|| ApiError::not_found("door"))?
     };
@@ -491,12 +495,12 @@ pub async fn issue_offline_code(
         let mut free = None;
         for slot in 0..OFFLINE_SLOTS {
             let id = offline_grant_id(&key, start_hour, hours, slot);
-            if store::grant(&mut conn, &id).await?.is_none() {
+            if db::access::grant(&mut conn, &id).await?.is_none() {
                 free = Some(slot);
                 break;
             }
         }
-        let device = device_queries::device(&mut conn, &device_id)
+        let device = db::devices::device(&mut conn, &device_id)
             .await?
             .ok_or_else(|| ApiError::not_found("device"))?;
         (free, device.locker_id)
@@ -546,7 +550,7 @@ pub async fn issue_offline_code(
     let changes = Changes::none().and_device(device_id);
     app::commit(&state, move |conn| {
         Box::pin(async move {
-            store::issue_grant(conn, &grant, now).await?;
+            db::access::issue_grant(conn, &grant, now).await?;
             Ok(((), changes))
         })
     })

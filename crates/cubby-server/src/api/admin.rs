@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cubby_domain::ids;
 use cubby_domain::model::{Role, clean_text};
-use cubby_store::{ops, queries};
+use cubby_store as db;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,7 +45,7 @@ pub async fn create_organisation(
     let now = now_ms();
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            ops::create_org(conn, &id, &name, now).await?;
+            db::tenants::create_org(conn, &id, &name, now).await?;
             Ok(Organisation { id, name })
         })
     })
@@ -64,7 +64,7 @@ pub async fn list_organisations(
         .reader()
         .await
         .map_err(cubby_store::OpError::from)?;
-    let orgs = queries::organisations(&mut conn).await?;
+    let orgs = db::tenants::organisations(&mut conn).await?;
     Ok(axum::Json(
         orgs.into_iter()
             .map(|o| Organisation {
@@ -173,7 +173,7 @@ pub async fn create_token(
     let now = now_ms();
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            ops::create_token(
+            db::tokens::create_token(
                 conn,
                 &id,
                 &mac,
@@ -186,16 +186,16 @@ pub async fn create_token(
             .await?;
             if let Some(rid) = &resident_id {
                 // A resident token acts for a resident of the token's organisation.
-                let resident = cubby_store::queries::resident(conn, rid)
+                let resident = cubby_store::residents::resident(conn, rid)
                     .await?
                     .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
-                let site = cubby_store::queries::site(conn, &resident.site_id)
+                let site = cubby_store::tenants::site(conn, &resident.site_id)
                     .await?
                     .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
                 if Some(&site.org_id) != org_id.as_ref() {
                     return Err(cubby_store::OpError::NotFound { what: "resident" });
                 }
-                cubby_store::ops::self_service::bind_token(conn, &id, Some(rid), None).await?;
+                cubby_store::tokens::bind_token(conn, &id, Some(rid), None).await?;
             }
             Ok(IssuedToken {
                 id,
@@ -241,7 +241,7 @@ pub async fn create_carrier(
     let id = new_id(ids::CARRIER);
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            ops::create_carrier(conn, &id, &org_id, &code, &name).await?;
+            db::couriers::create_carrier(conn, &id, &org_id, &code, &name).await?;
             Ok(Carrier { id, code, name })
         })
     })
@@ -265,7 +265,7 @@ pub(crate) async fn resolve_org(
                 .reader()
                 .await
                 .map_err(cubby_store::OpError::from)?;
-            let orgs = queries::organisations(&mut conn).await?;
+            let orgs = db::tenants::organisations(&mut conn).await?;
             match requested {
                 Some(req) => orgs
                     .into_iter()

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use cubby_domain::credentials::new_keypad_code;
 use cubby_domain::ids;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
-use cubby_store::ops;
+use cubby_store as db;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -94,7 +94,7 @@ pub async fn issue_pass(
     let code = new_keypad_code(PASS_DIGITS, &mut os_rng());
     let locker_key = locker_credential_key(&state.secret, &locker.id);
     let now = now_ms();
-    let pass = ops::NewCourierPass {
+    let pass = db::couriers::NewCourierPass {
         id: new_id(ids::COURIER_PASS),
         locker_id: locker.id.clone(),
         carrier: carrier.clone(),
@@ -113,7 +113,7 @@ pub async fn issue_pass(
     let changes = Changes::locker(issued.locker_id.clone());
     app::commit(&state, move |conn| {
         Box::pin(async move {
-            ops::issue_courier_pass(conn, &pass, now).await?;
+            db::couriers::issue_courier_pass(conn, &pass, now).await?;
             Ok(((), changes))
         })
     })
@@ -138,7 +138,7 @@ pub async fn revoke_pass(
             .reader()
             .await
             .map_err(cubby_store::OpError::from)?;
-        cubby_store::device_queries::courier_pass(&mut conn, &pass_id)
+        cubby_store::couriers::courier_pass(&mut conn, &pass_id)
             .await?
             .ok_or(ApiError::not_found("courier pass"))?
     };
@@ -151,7 +151,7 @@ pub async fn revoke_pass(
     let changes = Changes::locker(pass.locker_id.clone());
     app::commit(&state, move |conn| {
         Box::pin(async move {
-            ops::revoke_courier_pass(conn, &pass_id).await?;
+            db::couriers::revoke_courier_pass(conn, &pass_id).await?;
             Ok(((), changes))
         })
     })

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cubby_domain::ids;
 use cubby_protocol::messages::DeviceIdentity;
-use cubby_store::ops;
-use cubby_store::{OpError, device_queries};
+use cubby_store as db;
+use cubby_store::OpError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -58,7 +58,7 @@ pub async fn add_device(
     let changes = Changes::none().and_device(device_id.clone());
     app::commit(&state, move |conn| {
         Box::pin(async move {
-            ops::add_device(conn, &dev, &lck, &mac, now).await?;
+            db::devices::add_device(conn, &dev, &lck, &mac, now).await?;
             Ok(((), changes))
         })
     })
@@ -90,8 +90,8 @@ pub struct Device {
     pub state: Option<serde_json::Value>,
 }
 
-impl From<device_queries::DeviceRow> for Device {
-    fn from(d: device_queries::DeviceRow) -> Self {
+impl From<db::devices::DeviceRow> for Device {
+    fn from(d: db::devices::DeviceRow) -> Self {
         Device {
             id: d.id,
             locker_id: d.locker_id,
@@ -116,7 +116,7 @@ pub async fn list_devices(
     caller.require(STAFF)?;
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = device_queries::devices_of_locker(&mut conn, &locker.id).await?;
+    let rows = db::devices::devices_of_locker(&mut conn, &locker.id).await?;
     Ok(Json(rows.into_iter().map(Device::from).collect()))
 }
 
@@ -124,10 +124,10 @@ async fn device_for(
     state: &AppState,
     caller: &Caller,
     device_id: &str,
-) -> ApiResult<device_queries::DeviceRow> {
+) -> ApiResult<db::devices::DeviceRow> {
     check_id(ids::DEVICE, device_id, "device")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let dev = device_queries::device(&mut conn, device_id)
+    let dev = db::devices::device(&mut conn, device_id)
         .await?
         .filter(|d| caller.sees_org(&d.org_id))
         .ok_or_else(|| ApiError::not_found("device"))?;
@@ -147,7 +147,7 @@ pub async fn revoke_device(
     let id = dev.id.clone();
     state
         .store
-        .transact(move |conn| Box::pin(async move { ops::revoke_device(conn, &id).await }))
+        .transact(move |conn| Box::pin(async move { db::devices::revoke_device(conn, &id).await }))
         .await?;
     state.devices.remove_credential(&dev.id);
     let dev = device_for(&state, &caller, &device_id).await?;
@@ -190,8 +190,7 @@ pub async fn device_events(
     }
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     let rows =
-        device_queries::device_events(&mut conn, &dev.id, q.after.unwrap_or(0).max(0), limit)
-            .await?;
+        db::devices::device_events(&mut conn, &dev.id, q.after.unwrap_or(0).max(0), limit).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| DeviceEvent {
@@ -275,7 +274,7 @@ pub async fn list_incidents(
     caller.require(STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = device_queries::incidents(&mut conn, None, Some(&site.id), 500).await?;
+    let rows = db::incidents::incidents(&mut conn, None, Some(&site.id), 500).await?;
     Ok(Json(
         rows.into_iter()
             .map(|i| Incident {

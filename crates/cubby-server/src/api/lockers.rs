@@ -6,9 +6,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cubby_domain::ids;
 use cubby_domain::model::CompartmentStatus;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::{self};
-use cubby_store::queries::{self, CompartmentRow, LockerRow};
+use cubby_store::lockers::CompartmentRow;
+use cubby_store::lockers::LockerRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -96,7 +97,7 @@ pub async fn create_locker(
     let now = now_ms();
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            let (l, c) = ops::create_locker(conn, &locker, now).await?;
+            let (l, c) = db::lockers::create_locker(conn, &locker, now).await?;
             Ok(locker_dto(l, c))
         })
     })
@@ -115,8 +116,8 @@ pub async fn list_lockers(
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     let mut out = Vec::new();
-    for l in queries::lockers(&mut conn, &site.id).await? {
-        let c = queries::compartments(&mut conn, &l.id).await?;
+    for l in db::lockers::lockers(&mut conn, &site.id).await? {
+        let c = db::lockers::compartments(&mut conn, &l.id).await?;
         out.push(locker_dto(l, c));
     }
     Ok(Json(out))
@@ -133,7 +134,7 @@ pub async fn get_locker(
     caller.require(STAFF)?;
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let c = queries::compartments(&mut conn, &locker.id).await?;
+    let c = db::lockers::compartments(&mut conn, &locker.id).await?;
     Ok(Json(locker_dto(locker, c)))
 }
 
@@ -164,7 +165,7 @@ pub async fn set_compartment_status(
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
     let done = app::commit_idempotent(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
-            ops::set_compartment_status(conn, &locker.id, &compartment_id, status).await?;
+            db::lockers::set_compartment_status(conn, &locker.id, &compartment_id, status).await?;
             // The locker chooses doors for courier deposits from its free list.
             Ok((Done { ok: true }, Changes::locker(locker.id)))
         })
@@ -187,7 +188,7 @@ pub async fn reset_keypad(
     let key = idempotency_key(&headers, &caller, [0; 32])?;
     write_json(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
-            ops::reset_keypad(conn, &locker.id).await?;
+            db::lockers::reset_keypad(conn, &locker.id).await?;
             Ok(Done { ok: true })
         })
     })

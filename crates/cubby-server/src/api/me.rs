@@ -11,10 +11,9 @@ use cubby_domain::codes::Code;
 use cubby_domain::ids;
 use cubby_domain::lifecycle::Transition;
 use cubby_domain::model::{Role, clean_text};
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::access as grants;
-use cubby_store::ops::self_service::{self as store};
-use cubby_store::queries::{self, ResidentRow};
+use cubby_store::residents::ResidentRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -40,10 +39,10 @@ pub(crate) async fn me(state: &AppState, caller: &Caller) -> ApiResult<ResidentR
         _ => return Err(ApiError::forbidden()),
     };
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    if !store::resident_is_live(&mut conn, &rid).await? {
+    if !db::residents::resident_is_live(&mut conn, &rid).await? {
         return Err(ApiError::forbidden());
     }
-    queries::resident(&mut conn, &rid)
+    db::residents::resident(&mut conn, &rid)
         .await?
         .ok_or_else(ApiError::forbidden)
 }
@@ -61,7 +60,7 @@ pub struct Me {
 pub async fn get_me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
     let me = me(&state, &caller).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let away = store::away_until(&mut conn, &me.id).await?;
+    let away = db::residents::away_until(&mut conn, &me.id).await?;
     Ok(Json(Me {
         resident: Resident::from(me),
         away_until_ms: away,
@@ -76,10 +75,10 @@ pub async fn my_parcels(
 ) -> ApiResult<Json<Vec<Parcel>>> {
     let me = me(&state, &caller).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = store::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?;
+    let rows = db::parcels::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?;
     let mut out = Vec::with_capacity(rows.len());
     for p in rows {
-        let events = queries::custody_events(&mut conn, &p.id).await?;
+        let events = db::custody::custody_events(&mut conn, &p.id).await?;
         out.push(parcel_dto(p, events, false));
     }
     Ok(Json(out))
@@ -90,10 +89,10 @@ async fn my_parcel(
     state: &AppState,
     me: &ResidentRow,
     parcel_id: &str,
-) -> ApiResult<queries::ParcelRow> {
+) -> ApiResult<db::parcels::ParcelRow> {
     check_id(ids::PARCEL, parcel_id, "parcel")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    queries::parcel(&mut conn, parcel_id)
+    db::parcels::parcel(&mut conn, parcel_id)
         .await?
         .filter(|p| p.resident_id.as_deref() == Some(me.id.as_str()))
         .ok_or_else(|| ApiError::not_found("parcel"))
@@ -177,7 +176,7 @@ pub async fn household(
 ) -> ApiResult<Json<Vec<Member>>> {
     let me = me(&state, &caller).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let members = store::household(&mut conn, &me.site_id, &me.unit).await?;
+    let members = db::residents::household(&mut conn, &me.site_id, &me.unit).await?;
     Ok(Json(
         members
             .into_iter()
@@ -215,7 +214,9 @@ pub async fn add_member(
     let row = state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::add_household_member(conn, &host, &member, now).await })
+            Box::pin(
+                async move { db::residents::add_household_member(conn, &host, &member, now).await },
+            )
         })
         .await?;
     Ok((
@@ -242,9 +243,9 @@ pub async fn remove_member(
     state
         .store
         .transact(move |conn| {
-            Box::pin(
-                async move { store::remove_household_member(conn, &me, &resident_id, now).await },
-            )
+            Box::pin(async move {
+                db::residents::remove_household_member(conn, &me, &resident_id, now).await
+            })
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -275,8 +276,8 @@ pub struct Delegate {
     pub revoked_ms: Option<i64>,
 }
 
-impl From<store::DelegateRow> for Delegate {
-    fn from(d: store::DelegateRow) -> Self {
+impl From<db::residents::DelegateRow> for Delegate {
+    fn from(d: db::residents::DelegateRow) -> Self {
         Delegate {
             id: d.id,
             parcel_id: d.parcel_id,
@@ -322,7 +323,7 @@ pub async fn delegates(
 ) -> ApiResult<Json<Vec<Delegate>>> {
     let me = me(&state, &caller).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = store::delegates_of_resident(&mut conn, &me.id).await?;
+    let rows = db::residents::delegates_of_resident(&mut conn, &me.id).await?;
     Ok(Json(rows.into_iter().map(Delegate::from).collect()))
 }
 
@@ -362,10 +363,10 @@ pub async fn my_grants(
 ) -> ApiResult<Json<Vec<Grant>>> {
     let me = me(&state, &caller).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = grants::grants_of_site(&mut conn, &me.site_id, Some(&me.id), 500).await?;
+    let rows = db::access::grants_of_site(&mut conn, &me.site_id, Some(&me.id), 500).await?;
     let mut out = Vec::new();
     for g in rows.into_iter().filter(|g| g.kind == "visitor") {
-        let uses = grants::uses_of_grant(&mut conn, &g.id).await?;
+        let uses = db::access::uses_of_grant(&mut conn, &g.id).await?;
         out.push(grant_view(g, uses));
     }
     Ok(Json(out))
@@ -383,7 +384,7 @@ pub async fn revoke_my_grant(
     check_id(ids::ACCESS_GRANT, &grant_id, "grant")?;
     let grant = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        grants::grant(&mut conn, &grant_id)
+        db::access::grant(&mut conn, &grant_id)
             .await?
             .filter(|g| {
                 g.host_resident_id.as_deref() == Some(me.id.as_str()) && g.kind == "visitor"
@@ -424,7 +425,7 @@ pub async fn courier_entries(
     }
     let now = now_ms();
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = store::entries_through(
+    let rows = db::rooms::entries_through(
         &mut conn,
         &me.site_id,
         &["courier_visit"],
@@ -466,8 +467,8 @@ pub struct RoomEntry {
     pub resident_id: Option<String>,
 }
 
-impl From<store::EntryRow> for RoomEntry {
-    fn from(e: store::EntryRow) -> Self {
+impl From<db::rooms::EntryRow> for RoomEntry {
+    fn from(e: db::rooms::EntryRow) -> Self {
         RoomEntry {
             at_ms: e.at_ms,
             door: e.door_name,
@@ -534,11 +535,11 @@ pub async fn phone_pickup(
     }
     let credential_id = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let device = cubby_store::device_queries::device(&mut conn, &req.device_id)
+        let device = cubby_store::devices::device(&mut conn, &req.device_id)
             .await?
             .filter(|d| d.site_id == me.site_id)
             .ok_or_else(|| ApiError::not_found("device"))?;
-        store::code_credential_at(&mut conn, &device.locker_id, &me.id)
+        db::residents::code_credential_at(&mut conn, &device.locker_id, &me.id)
             .await?
             .ok_or_else(|| {
                 ApiError::new(

@@ -6,8 +6,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use cubby_domain::lifecycle::ParcelState;
 use cubby_domain::tracking::TrackingNumber;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::queries::{self, ParcelRow};
+use cubby_store::parcels::ParcelRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -161,7 +162,7 @@ pub async fn get_parcel(
     caller.require(DEPOSITORS)?;
     let (parcel, _) = parcel_for(&state, &caller, &parcel_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let events = queries::custody_events(&mut conn, &parcel.id).await?;
+    let events = db::custody::custody_events(&mut conn, &parcel.id).await?;
     Ok(Json(parcel_dto(parcel, events, caller.is_carrier_side())))
 }
 
@@ -209,7 +210,7 @@ pub async fn list_parcels(
         .transpose()?;
     let limit = filter.limit.unwrap_or(100).clamp(1, 500);
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = queries::parcels(
+    let rows = db::parcels::parcels(
         &mut conn,
         &site.id,
         st,

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cubby_domain::Millis;
 use cubby_domain::ids;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::passkeys::{self as store, Holder};
-use cubby_store::queries;
+use cubby_store::passkeys::Holder;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -83,7 +83,7 @@ pub async fn api_passkey_invite(
     check_id(ids::TOKEN, &token_id, "token")?;
     let found = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::staff_token(&mut conn, &token_id).await?
+        db::passkeys::staff_token(&mut conn, &token_id).await?
     };
     if found.is_none() {
         return Err(ApiError::not_found("staff token"));
@@ -123,10 +123,10 @@ pub async fn invite(
     check_id(ids::RESIDENT, &resident_id, "resident")?;
     {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let resident = queries::resident(&mut conn, &resident_id)
+        let resident = db::residents::resident(&mut conn, &resident_id)
             .await?
             .ok_or_else(|| ApiError::not_found("resident"))?;
-        queries::site(&mut conn, &resident.site_id)
+        db::tenants::site(&mut conn, &resident.site_id)
             .await?
             .filter(|s| caller.sees_org(&s.org_id))
             .ok_or_else(|| ApiError::not_found("resident"))?;

@@ -13,7 +13,8 @@ use cubby_planner::{
     CapacityOutlook, DailyForecast, ForecastError, Plan, PlanInput, PlanOptions, SiteActivity,
     capacity_warning, forecast_daily,
 };
-use cubby_store::{OpError, queries};
+use cubby_store as db;
+use cubby_store::OpError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -271,7 +272,7 @@ pub async fn site_forecast(
     // from the history.
     let residents = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        queries::residents_on_site(&mut conn, &site.id).await?
+        db::residents::residents_on_site(&mut conn, &site.id).await?
     };
     let mut input = PlanInput {
         units: None,

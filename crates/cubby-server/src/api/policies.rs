@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use cubby_domain::policy::SitePolicy;
-use cubby_store::{OpError, ops};
+use cubby_store as db;
+use cubby_store::OpError;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,7 +39,7 @@ pub async fn get_policy(
 ) -> ApiResult<Json<VersionedPolicy>> {
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let (version, policy) = ops::site_policy(&mut conn, &site.id).await?;
+    let (version, policy) = db::schedule::site_policy(&mut conn, &site.id).await?;
     Ok(Json(VersionedPolicy {
         site_id: site.id,
         version,
@@ -64,7 +65,7 @@ pub async fn put_policy(
     let version = state
         .store
         .transact(move |conn| {
-            Box::pin(async move { ops::save_policy(conn, &sid, &p, &actor, now).await })
+            Box::pin(async move { db::schedule::save_policy(conn, &sid, &p, &actor, now).await })
         })
         .await?;
     Ok(Json(VersionedPolicy {
@@ -120,7 +121,7 @@ pub async fn list_messages(
     }
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = cubby_store::queries::messages_of_site(
+    let rows = cubby_store::outbox::messages_of_site(
         &mut conn,
         &site.id,
         q.status.as_deref(),
@@ -170,7 +171,7 @@ pub async fn list_templates(
     caller.require(crate::auth::STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = ops::templates_of_site(&mut conn, &site.id).await?;
+    let rows = db::outbox::templates_of_site(&mut conn, &site.id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|t| TemplateOverrideDto {
@@ -228,7 +229,7 @@ pub async fn put_template(
     let source = body.value.source;
     cubby_notify::validate_override(k, l, p, &source)
         .map_err(|e| crate::error::ApiError::invalid("source", e))?;
-    let t = ops::TemplateOverride {
+    let t = db::outbox::TemplateOverride {
         kind: k.as_str().to_string(),
         language: l.as_str().to_string(),
         part: p.as_str().to_string(),
@@ -239,7 +240,9 @@ pub async fn put_template(
     let (sid, stored) = (site.id.clone(), t.clone());
     state
         .store
-        .transact(move |conn| Box::pin(async move { ops::put_template(conn, &sid, &stored).await }))
+        .transact(move |conn| {
+            Box::pin(async move { db::outbox::put_template(conn, &sid, &stored).await })
+        })
         .await?;
     Ok(Json(TemplateOverrideDto {
         kind: t.kind,
@@ -269,7 +272,7 @@ pub async fn delete_template(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::delete_template(conn, &sid, k.as_str(), l.as_str(), p.as_str()).await
+                db::outbox::delete_template(conn, &sid, k.as_str(), l.as_str(), p.as_str()).await
             })
         })
         .await?;

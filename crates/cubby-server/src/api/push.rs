@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cubby_domain::codes::Code;
-use cubby_store::{OpError, ops};
+use cubby_store as db;
+use cubby_store::OpError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -75,7 +76,7 @@ pub async fn subscribe(
     check_id(cubby_domain::ids::RESIDENT, &resident_id, "resident")?;
     let resident = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        cubby_store::queries::resident(&mut conn, &resident_id)
+        cubby_store::residents::resident(&mut conn, &resident_id)
             .await?
             .ok_or_else(|| ApiError::not_found("resident"))?
     };
@@ -92,7 +93,7 @@ pub async fn subscribe(
         auth: req.keys.auth,
     };
     sub.validate().map_err(|e| ApiError::invalid("keys", e))?;
-    let row = ops::PushSubscriptionRow {
+    let row = db::outbox::PushSubscriptionRow {
         id: new_id(PUSH_SUBSCRIPTION),
         resident_id: resident.id.clone(),
         endpoint: sub.endpoint,
@@ -106,7 +107,9 @@ pub async fn subscribe(
     };
     state
         .store
-        .transact(move |conn| Box::pin(async move { ops::add_push_subscription(conn, &row).await }))
+        .transact(move |conn| {
+            Box::pin(async move { db::outbox::add_push_subscription(conn, &row).await })
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -123,7 +126,9 @@ pub async fn unsubscribe(
     let removed = state
         .store
         .transact(move |conn| {
-            Box::pin(async move { ops::delete_push_subscription(conn, &subscription_id).await })
+            Box::pin(
+                async move { db::outbox::delete_push_subscription(conn, &subscription_id).await },
+            )
         })
         .await?;
     if !removed {

@@ -9,7 +9,8 @@ use axum::response::Response;
 use cubby_domain::codes::Code;
 use cubby_domain::ids::{self};
 use cubby_domain::lifecycle::{ParcelState, Transition};
-use cubby_store::{OpError, ops, queries};
+use cubby_store as db;
+use cubby_store::OpError;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -43,7 +44,7 @@ pub async fn list_returns(
     caller.require(DEPOSITORS)?;
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = queries::expired_at_locker(&mut conn, &locker.id).await?;
+    let rows = db::parcels::expired_at_locker(&mut conn, &locker.id).await?;
     Ok(Json(
         rows.into_iter()
             .filter(|p| !caller.is_carrier_side() || p.carrier == caller.carrier)
@@ -94,7 +95,7 @@ pub async fn return_parcel(
     let now = now_ms();
     write_json_with(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
-            let (after, _) = ops::transition(
+            let (after, _) = db::parcels::transition(
                 conn,
                 &parcel.id,
                 Transition::Return,
@@ -105,9 +106,9 @@ pub async fn return_parcel(
             )
             .await?;
             let unlock = match &parcel.compartment_label {
-                Some(label) => ops::queue_unlock(
+                Some(label) => db::devices::queue_unlock(
                     conn,
-                    &ops::NewUnlock {
+                    &db::devices::NewUnlock {
                         cmd_id: cmd_id.clone(),
                         tx_id: parcel.id.clone(),
                         locker_id: locker_id.clone(),

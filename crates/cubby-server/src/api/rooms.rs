@@ -17,11 +17,13 @@ use cubby_domain::access::GrantRule;
 use cubby_domain::dims::Dimensions;
 use cubby_domain::ids;
 use cubby_domain::model::{Role, clean_text};
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::access as grants;
-use cubby_store::ops::self_service::{self as store, ShelveRequest};
-use cubby_store::ops::{self, Message};
-use cubby_store::queries::{self, ParcelRow, ResidentRow, SiteRow};
+use cubby_store::outbox::Message;
+use cubby_store::parcels::ParcelRow;
+use cubby_store::residents::ResidentRow;
+use cubby_store::rooms::ShelveRequest;
+use cubby_store::tenants::SiteRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -86,7 +88,7 @@ pub async fn list_couriers(
 ) -> ApiResult<Json<Vec<Courier>>> {
     let carrier = carrier_for(&state, &caller, &carrier_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = store::couriers_of_carrier(&mut conn, &carrier.id).await?;
+    let rows = db::couriers::couriers_of_carrier(&mut conn, &carrier.id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|c| Courier {
@@ -114,11 +116,11 @@ async fn room_for(
     state: &AppState,
     caller: &Caller,
     room_id: &str,
-) -> ApiResult<(store::RoomRow, SiteRow)> {
+) -> ApiResult<(db::rooms::RoomRow, SiteRow)> {
     check_id(ids::ROOM, room_id, "parcel room")?;
     let room = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::room(&mut conn, room_id)
+        db::rooms::room(&mut conn, room_id)
             .await?
             .ok_or_else(|| ApiError::not_found("parcel room"))?
     };
@@ -129,7 +131,10 @@ async fn room_for(
 }
 
 /// The doors of a room's entry path, or 409 when it has none yet.
-async fn room_doors(state: &AppState, room: &store::RoomRow) -> ApiResult<Vec<grants::DoorRow>> {
+async fn room_doors(
+    state: &AppState,
+    room: &db::rooms::RoomRow,
+) -> ApiResult<Vec<db::access::DoorRow>> {
     let Some(path_id) = &room.path_id else {
         return Err(ApiError::new(
             Code::RoomHasNoPath,
@@ -137,12 +142,12 @@ async fn room_doors(state: &AppState, room: &store::RoomRow) -> ApiResult<Vec<gr
         ));
     };
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let path = grants::path(&mut conn, path_id)
+    let path = db::access::path(&mut conn, path_id)
         .await?
         .ok_or_else(|| ApiError::not_found("path"))?;
     let mut out = Vec::new();
     for id in &path.doors {
-        if let Some(d) = grants::door(&mut conn, id).await? {
+        if let Some(d) = db::access::door(&mut conn, id).await? {
             out.push(d);
         }
     }
@@ -199,7 +204,7 @@ pub async fn start_visit(
     };
     let courier = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::courier(&mut conn, &courier_id)
+        db::couriers::courier(&mut conn, &courier_id)
             .await?
             .ok_or_else(ApiError::forbidden)?
     };
@@ -251,13 +256,13 @@ pub async fn set_room_path(
     check_id(ids::DOOR_PATH, &path_id, "path")?;
     {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let path = grants::path(&mut conn, &path_id)
+        let path = db::access::path(&mut conn, &path_id)
             .await?
             .filter(|p| p.site_id == room.site_id)
             .ok_or_else(|| ApiError::invalid("path_id", "no such path at this site"))?;
         let mut ends_in_room = false;
         if let Some(last) = path.doors.last() {
-            ends_in_room = grants::door(&mut conn, last)
+            ends_in_room = db::access::door(&mut conn, last)
                 .await?
                 .is_some_and(|d| d.kind == "parcel_room");
         }
@@ -271,7 +276,7 @@ pub async fn set_room_path(
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::set_room_path(conn, &room.id, &path_id).await })
+            Box::pin(async move { db::rooms::set_room_path(conn, &room.id, &path_id).await })
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -377,7 +382,7 @@ pub async fn shelve(
         let devices = minted.devices.clone();
         let stored = app::commit(&state, move |conn| {
             Box::pin(async move {
-                let out = store::shelve(conn, &request).await?;
+                let out = db::rooms::shelve(conn, &request).await?;
                 if let Some(resident) = &out.resident {
                     let msg = room_code_message(
                         msg_id,
@@ -387,7 +392,7 @@ pub async fn shelve(
                         resident,
                         out.new_code.then_some(pin.as_str()),
                     );
-                    ops::enqueue(conn, &msg, now).await?;
+                    db::outbox::enqueue(conn, &msg, now).await?;
                 }
                 // A new room code reaches the room's door controllers now.
                 let changes = if out.new_code {
@@ -480,7 +485,7 @@ pub(crate) async fn report_not_found(
 ) -> ApiResult<NotFoundReport> {
     let (room_id, zone, shelved_ms) = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let (room_id, zone) = store::shelf_of(&mut conn, &parcel.id)
+        let (room_id, zone) = db::rooms::shelf_of(&mut conn, &parcel.id)
             .await?
             .ok_or_else(|| {
                 ApiError::new(
@@ -488,14 +493,14 @@ pub(crate) async fn report_not_found(
                     "only a parcel logged to a parcel room's shelf can be reported not found",
                 )
             })?;
-        let at = queries::last_event_at(&mut conn, &parcel.id, "deposited")
+        let at = db::custody::last_event_at(&mut conn, &parcel.id, "deposited")
             .await?
             .unwrap_or(parcel.created_ms);
         (room_id, zone, at)
     };
     let room = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::room(&mut conn, &room_id)
+        db::rooms::room(&mut conn, &room_id)
             .await?
             .ok_or_else(|| ApiError::not_found("parcel room"))?
     };
@@ -509,7 +514,7 @@ pub(crate) async fn report_not_found(
     };
     let entries = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::entries_through(
+        db::rooms::entries_through(
             &mut conn,
             &parcel.site_id,
             &["visitor", "courier_visit", "room_code"],
@@ -537,7 +542,7 @@ pub(crate) async fn report_not_found(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                store::raise_site_incident(
+                db::incidents::raise_site_incident(
                     conn,
                     &iid,
                     &site_id,
@@ -588,7 +593,7 @@ pub async fn room_entries(
         .map(|d| d.id)
         .collect();
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = store::entries_through(
+    let rows = db::rooms::entries_through(
         &mut conn,
         &room.site_id,
         &["visitor", "courier_visit", "room_code"],

@@ -6,9 +6,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cubby_domain::ids;
 use cubby_domain::model::{Timezone, clean_text};
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::{self, NewRoom};
-use cubby_store::queries::{self, ResidentRow, SiteRow};
+use cubby_store::residents::ResidentRow;
+use cubby_store::rooms::NewRoom;
+use cubby_store::tenants::SiteRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -71,7 +73,7 @@ pub async fn create_site(
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
             Ok(Site::from(
-                ops::create_site(conn, &id, &org_id, &name, &tz, now).await?,
+                db::tenants::create_site(conn, &id, &org_id, &name, &tz, now).await?,
             ))
         })
     })
@@ -92,7 +94,7 @@ pub async fn list_sites(
         caller.org_id.as_deref()
     };
     Ok(Json(
-        queries::sites(&mut conn, org)
+        db::tenants::sites(&mut conn, org)
             .await?
             .into_iter()
             .map(Site::from)
@@ -142,7 +144,7 @@ pub async fn create_building(
     let id = new_id(ids::BUILDING);
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            ops::create_building(conn, &id, &site.id, &name).await?;
+            db::tenants::create_building(conn, &id, &site.id, &name).await?;
             Ok(Building {
                 id,
                 site_id: site.id,
@@ -207,7 +209,7 @@ pub async fn create_resident(
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
             Ok(Resident::from(
-                ops::create_resident(conn, &resident, now).await?,
+                db::residents::create_resident(conn, &resident, now).await?,
             ))
         })
     })
@@ -236,7 +238,7 @@ pub async fn list_residents(
     let site = site_for(&state, &caller, &site_id).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 500);
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = queries::residents(
+    let rows = db::residents::residents(
         &mut conn,
         &site.id,
         limit,
@@ -257,7 +259,7 @@ pub async fn get_resident(
     caller.require(STAFF)?;
     check_id(ids::RESIDENT, &resident_id, "resident")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let resident = queries::resident(&mut conn, &resident_id)
+    let resident = db::residents::resident(&mut conn, &resident_id)
         .await?
         .ok_or_else(|| ApiError::not_found("resident"))?;
     drop(conn);
@@ -343,7 +345,7 @@ pub async fn create_room(
     let now = now_ms();
     write_json(&state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            let r = ops::create_room(conn, &room, now).await?;
+            let r = db::rooms::create_room(conn, &room, now).await?;
             let zones: Vec<Zone> = r
                 .zones
                 .into_iter()

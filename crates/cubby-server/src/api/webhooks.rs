@@ -6,8 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cubby_domain::codes::Code;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::webhooks::{self as store, SubscriptionRow};
+use cubby_store::webhooks::SubscriptionRow;
 use cubby_webhooks::{EventFilter, Secret};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -151,7 +152,7 @@ pub async fn create_webhook(
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::create_subscription(conn, &stored).await })
+            Box::pin(async move { db::webhooks::create_subscription(conn, &stored).await })
         })
         .await?;
     let mut answer = Webhook::from(row);
@@ -170,8 +171,9 @@ pub async fn list_webhooks(
     let carrier = (caller.role == Role::Carrier)
         .then(|| caller.carrier.clone())
         .flatten();
-    let rows = store::subscriptions_of_org(&mut conn, caller.org_id.as_deref(), carrier.as_deref())
-        .await?;
+    let rows =
+        db::webhooks::subscriptions_of_org(&mut conn, caller.org_id.as_deref(), carrier.as_deref())
+            .await?;
     Ok(Json(rows.into_iter().map(Webhook::from).collect()))
 }
 
@@ -182,7 +184,7 @@ async fn own_subscription(
 ) -> ApiResult<SubscriptionRow> {
     caller.require(SUBSCRIBERS)?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let s = store::subscription(&mut conn, id)
+    let s = db::webhooks::subscription(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     let carrier_of_other = caller.role == Role::Carrier && s.carrier != caller.carrier;
@@ -206,7 +208,7 @@ pub async fn disable_webhook(
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::disable_subscription(conn, &s.id, &reason).await })
+            Box::pin(async move { db::webhooks::disable_subscription(conn, &s.id, &reason).await })
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -248,7 +250,7 @@ pub async fn list_deliveries(
     let s = own_subscription(&state, &caller, &webhook_id).await?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = store::deliveries_of(&mut conn, &s.id, limit).await?;
+    let rows = db::webhooks::deliveries_of(&mut conn, &s.id, limit).await?;
     Ok(Json(
         rows.into_iter()
             .map(|d| Delivery {
@@ -303,7 +305,7 @@ pub async fn replay(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                store::replay(
+                db::webhooks::replay(
                     conn,
                     &s.id,
                     req.event_id.as_deref(),

@@ -10,8 +10,9 @@ use cubby_domain::credentials::{mac, new_keypad_code};
 use cubby_domain::ids;
 use cubby_domain::model::clean_text;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
-use cubby_store::ops::access::{self as store, NewGrant};
-use cubby_store::{OpError, device_queries};
+use cubby_store as db;
+use cubby_store::OpError;
+use cubby_store::access::NewGrant;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -72,7 +73,7 @@ pub async fn doors_of(state: &AppState, site_id: &str, ids_given: &[String]) -> 
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     for id in ids_given {
         check_id(ids::DOOR, id, "door")?;
-        match store::door(&mut conn, id).await? {
+        match db::access::door(&mut conn, id).await? {
             Some(d) if d.site_id == site_id => {}
             _ => {
                 return Err(ApiError::invalid(
@@ -107,7 +108,7 @@ pub async fn grant_doors(
     if let Some(path_id) = path_id {
         check_id(ids::DOOR_PATH, path_id, "path")?;
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let path = store::path(&mut conn, path_id)
+        let path = db::access::path(&mut conn, path_id)
             .await?
             .filter(|p| p.site_id == site_id)
             .ok_or_else(|| ApiError::invalid("path_id", "no such path at this site"))?;
@@ -181,7 +182,7 @@ pub async fn mint_grant(state: &AppState, draft: &GrantDraft) -> AppResult<Minte
     let door_list: Vec<String> = draft.rule.doors.iter().cloned().collect();
     let device_lockers: Vec<(String, String)> = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let live = store::count_live_grants(&mut conn, &draft.site_id, now).await?;
+        let live = db::access::count_live_grants(&mut conn, &draft.site_id, now).await?;
         if live >= MAX_LIVE_GRANTS {
             return Err(ApiError::new(
                 Code::TooManyGrants,
@@ -189,8 +190,8 @@ pub async fn mint_grant(state: &AppState, draft: &GrantDraft) -> AppResult<Minte
             ));
         }
         let mut out = Vec::new();
-        for device_id in store::devices_of_doors(&mut conn, &door_list).await? {
-            if let Some(d) = device_queries::device(&mut conn, &device_id).await? {
+        for device_id in db::access::devices_of_doors(&mut conn, &door_list).await? {
+            if let Some(d) = db::devices::device(&mut conn, &device_id).await? {
                 out.push((device_id, d.locker_id));
             }
         }
@@ -242,7 +243,7 @@ pub async fn store_grant(state: &AppState, draft: &GrantDraft) -> AppResult<Issu
         let now = now_ms();
         let stored = commit(state, move |conn| {
             Box::pin(async move {
-                store::issue_grant(conn, &grant, now).await?;
+                db::access::issue_grant(conn, &grant, now).await?;
                 Ok(((), changes))
             })
         })
@@ -282,14 +283,14 @@ pub async fn visitor_rule(
 }
 
 /// Revokes a grant; the changed caches go out to its doors' controllers.
-pub async fn revoke_and_push(state: &AppState, grant: &store::GrantRow) -> AppResult<()> {
+pub async fn revoke_and_push(state: &AppState, grant: &db::access::GrantRow) -> AppResult<()> {
     let now = now_ms();
     let id = grant.id.clone();
     let doors: Vec<String> = grant.rule.doors.iter().cloned().collect();
     commit(state, move |conn| {
         Box::pin(async move {
-            store::revoke_grant(conn, &id, now).await?;
-            let changes = store::devices_of_doors(conn, &doors)
+            db::access::revoke_grant(conn, &id, now).await?;
+            let changes = db::access::devices_of_doors(conn, &doors)
                 .await?
                 .into_iter()
                 .fold(Changes::none(), |c, d| c.and_device(d));
@@ -306,7 +307,7 @@ pub const MAX_VISITOR_DAYS: i64 = 31;
 /// for at most 31 days, with them as the host (told of every use).
 pub async fn issue_visitor_grant(
     state: &AppState,
-    host: &cubby_store::queries::ResidentRow,
+    host: &cubby_store::residents::ResidentRow,
     req: NewGrantBody,
     actor: String,
 ) -> AppResult<IssuedGrant> {

@@ -4,7 +4,8 @@
 use chrono::Duration;
 use cubby_domain::model::Timezone;
 use cubby_planner::{SiteActivity, Stay, size_of, summarise};
-use cubby_store::{OpError, queries};
+use cubby_store as db;
+use cubby_store::OpError;
 
 use super::AppResult;
 use crate::error::ApiError;
@@ -29,8 +30,8 @@ pub async fn measure(
     // Parcels deposited up to two weeks earlier may still be inside.
     let since = now - (i64::from(days) + 15) * 86_400_000;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = queries::stays(&mut conn, site_id, locker_id, since).await?;
-    let capacity = queries::compartments_in_service(&mut conn, site_id, locker_id).await?;
+    let rows = db::reports::stays(&mut conn, site_id, locker_id, since).await?;
+    let capacity = db::lockers::compartments_in_service(&mut conn, site_id, locker_id).await?;
     drop(conn);
     let stays: Vec<Stay> = rows
         .iter()

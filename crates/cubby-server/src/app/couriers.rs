@@ -3,8 +3,8 @@
 
 use cubby_domain::ids;
 use cubby_domain::model::{Role, clean_text};
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::{self, self_service as store};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,10 +43,10 @@ pub async fn carrier_for(
     state: &AppState,
     caller: &Caller,
     carrier_id: &str,
-) -> AppResult<store::CarrierRow> {
+) -> AppResult<db::couriers::CarrierRow> {
     check_id(ids::CARRIER, carrier_id, "carrier")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let carrier = store::carrier(&mut conn, carrier_id)
+    let carrier = db::couriers::carrier(&mut conn, carrier_id)
         .await?
         .filter(|c| caller.sees_org(&c.org_id))
         .ok_or_else(|| ApiError::not_found("carrier"))?;
@@ -65,7 +65,7 @@ pub async fn carrier_for(
 /// A courier account of a carrier with its personal token (shown once).
 pub async fn open_courier_account(
     state: &AppState,
-    carrier: store::CarrierRow,
+    carrier: db::couriers::CarrierRow,
     name: &str,
 ) -> AppResult<IssuedCourier> {
     let name = clean_text("name", name, 120)?;
@@ -85,8 +85,8 @@ pub async fn open_courier_account(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                store::add_courier(conn, &cid, &carrier_row_id, &cname, now).await?;
-                ops::create_token(
+                db::couriers::add_courier(conn, &cid, &carrier_row_id, &cname, now).await?;
+                db::tokens::create_token(
                     conn,
                     &token_id,
                     &mac,
@@ -97,7 +97,7 @@ pub async fn open_courier_account(
                     now,
                 )
                 .await?;
-                store::bind_token(conn, &token_id, None, Some(&cid)).await
+                db::tokens::bind_token(conn, &token_id, None, Some(&cid)).await
             })
         })
         .await?;

@@ -10,7 +10,7 @@ use cubby_domain::codes::Code;
 use cubby_domain::credentials::{keypad_code_mac, new_keypad_code, new_qr_token, qr_token_mac};
 use cubby_domain::ids;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
-use cubby_store::ops::DepositSecrets;
+use cubby_store::parcels::DepositSecrets;
 
 use super::AppResult;
 use crate::{AppState, new_id, os_rng};

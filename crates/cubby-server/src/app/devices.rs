@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use cubby_domain::codes::Code;
 use cubby_domain::ids;
 use cubby_domain::model::clean_text;
-use cubby_store::ops::{self, IdempotencyKey};
-use cubby_store::{OpError, device_queries};
+use cubby_store as db;
+use cubby_store::OpError;
+use cubby_store::idempotency::IdempotencyKey;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -41,7 +42,7 @@ pub async fn remote_open(
     let reason = clean_text("reason", reason, 500)?;
     let known = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        device_queries::compartment_labels(&mut conn, &locker.id).await?
+        db::devices::compartment_labels(&mut conn, &locker.id).await?
     };
     if !known.contains(&label) {
         return Err(ApiError::not_found("compartment"));
@@ -51,9 +52,9 @@ pub async fn remote_open(
     let now = now_ms();
     commit_idempotent(state, key, StatusCode::ACCEPTED, move |conn| {
         Box::pin(async move {
-            let device = ops::queue_unlock(
+            let device = db::devices::queue_unlock(
                 conn,
-                &ops::NewUnlock {
+                &db::devices::NewUnlock {
                     cmd_id: cmd_id.clone(),
                     tx_id: cmd_id.clone(),
                     locker_id: locker.id.clone(),

@@ -6,9 +6,13 @@ use cubby_domain::allocation::CarrierQuotas;
 use cubby_domain::dims::Dimensions;
 use cubby_domain::ids;
 use cubby_domain::model::{TemperatureZone, clean_text};
-use cubby_store::ops::IdempotencyKey;
-use cubby_store::ops::{self, NewCompartment, NewLocker};
-use cubby_store::queries::{CompartmentRow, LockerRow, SiteRow};
+use cubby_store as db;
+use cubby_store::idempotency::IdempotencyKey;
+use cubby_store::lockers::CompartmentRow;
+use cubby_store::lockers::LockerRow;
+use cubby_store::lockers::NewCompartment;
+use cubby_store::lockers::NewLocker;
+use cubby_store::tenants::SiteRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -111,7 +115,7 @@ pub async fn add_locker(
     let now = now_ms();
     commit(state, move |conn| {
         Box::pin(async move {
-            let stored = ops::create_locker(conn, &locker, now).await?;
+            let stored = db::lockers::create_locker(conn, &locker, now).await?;
             Ok((stored, Changes::none()))
         })
     })
@@ -145,7 +149,7 @@ pub async fn reissue_code(
             let now = now_ms();
             commit_idempotent(state, key.clone(), StatusCode::OK, move |conn| {
                 Box::pin(async move {
-                    let resident = ops::reissue_code(
+                    let resident = db::parcels::reissue_code(
                         conn,
                         &locker.id,
                         &resident_id,
@@ -155,7 +159,7 @@ pub async fn reissue_code(
                     )
                     .await?;
                     let msg = code_message(msg_id, &site, &locker, &resident, &fresh.code, None);
-                    ops::enqueue(conn, &msg, now).await?;
+                    db::outbox::enqueue(conn, &msg, now).await?;
                     Ok((
                         ReissuedCode {
                             resident_id: resident.id,

@@ -20,7 +20,9 @@ pub mod places;
 pub mod residents;
 
 use axum::http::StatusCode;
-use cubby_store::ops::{self, IdempotencyKey, Stored};
+use cubby_store as db;
+use cubby_store::idempotency::IdempotencyKey;
+use cubby_store::idempotency::Stored;
 use cubby_store::{AnyConnection, JobFuture, OpError, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -176,7 +178,7 @@ where
         .transact(move |conn| {
             Box::pin(async move {
                 if let Some(k) = &key
-                    && let Some(previous) = ops::recall(conn, k).await?
+                    && let Some(previous) = db::idempotency::recall(conn, k).await?
                 {
                     return Ok((previous, None, Changes::none()));
                 }
@@ -188,7 +190,7 @@ where
                     body,
                 };
                 if let Some(k) = &key {
-                    ops::remember(conn, k, &stored, now).await?;
+                    db::idempotency::remember(conn, k, &stored, now).await?;
                 }
                 Ok((stored, Some(value), changes))
             })

@@ -2,8 +2,10 @@
 //! pick-up message queued in the outbox. A notice names no merchant and no
 //! contents (security.md): thieves read lock screens too.
 
-use cubby_store::ops::Message;
-use cubby_store::queries::{LockerRow, ResidentRow, SiteRow};
+use cubby_store::lockers::LockerRow;
+use cubby_store::outbox::Message;
+use cubby_store::residents::ResidentRow;
+use cubby_store::tenants::SiteRow;
 
 /// What the templates render a message from (in the resident's language).
 pub fn notice(

@@ -9,11 +9,15 @@ use cubby_domain::ids;
 use cubby_domain::lifecycle::Transition;
 use cubby_domain::model::{TemperatureZone, clean_text};
 use cubby_domain::tracking::TrackingNumber;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::{
-    self, Announcement, DepositRequest, IdempotencyKey, PickupOutcome, PresentedMac, Recipient,
-};
-use cubby_store::queries::{self, ParcelRow};
+use cubby_store::idempotency::IdempotencyKey;
+use cubby_store::parcels::Announcement;
+use cubby_store::parcels::DepositRequest;
+use cubby_store::parcels::ParcelRow;
+use cubby_store::parcels::PickupOutcome;
+use cubby_store::parcels::PresentedMac;
+use cubby_store::parcels::Recipient;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -189,11 +193,11 @@ pub async fn deposit(
             let cmd_id = new_id(ids::COMMAND);
             commit_idempotent(state, key.clone(), StatusCode::CREATED, move |conn| {
                 Box::pin(async move {
-                    let out = ops::deposit(conn, &request, &secrets).await?;
+                    let out = db::parcels::deposit(conn, &request, &secrets).await?;
                     // Open the door for the courier when the locker has an agent.
-                    let unlock = ops::queue_unlock(
+                    let unlock = db::devices::queue_unlock(
                         conn,
-                        &ops::NewUnlock {
+                        &db::devices::NewUnlock {
                             cmd_id: cmd_id.clone(),
                             tx_id: out.parcel.id.clone(),
                             locker_id: out.locker.id.clone(),
@@ -216,10 +220,14 @@ pub async fn deposit(
                             cred.code.as_deref().unwrap_or(""),
                             Some(&cred.qr_token),
                         );
-                        ops::enqueue(conn, &msg, request.now).await?;
-                        ops::enqueue_push_copies(conn, &msg, &resident.id, request.now, || {
-                            new_id(ids::MESSAGE)
-                        })
+                        db::outbox::enqueue(conn, &msg, request.now).await?;
+                        db::outbox::enqueue_push_copies(
+                            conn,
+                            &msg,
+                            &resident.id,
+                            request.now,
+                            || new_id(ids::MESSAGE),
+                        )
                         .await?;
                     }
                     // The unlock and the new credential go out now, not at
@@ -287,7 +295,8 @@ pub async fn pickup(
     let locker_id = locker.id.clone();
     let outcome = commit(state, move |conn| {
         Box::pin(async move {
-            let outcome = ops::pickup(conn, &locker_id, &presented, &policy, via, now).await?;
+            let outcome =
+                db::parcels::pickup(conn, &locker_id, &presented, &policy, via, now).await?;
             // The locker's cache must drop the used credential.
             let changes = match outcome {
                 PickupOutcome::Opened { .. } => Changes::locker(locker_id),
@@ -372,7 +381,7 @@ pub async fn announce(
     };
     commit_idempotent(state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
-            let p = ops::announce(conn, &a).await?;
+            let p = db::parcels::announce(conn, &a).await?;
             Ok((
                 Announced {
                     parcel_id: p.id,
@@ -460,7 +469,7 @@ pub async fn transition(
     };
     commit_idempotent(state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
-            let (after, issued) = ops::transition(
+            let (after, issued) = db::parcels::transition(
                 conn,
                 &parcel_id,
                 t,
@@ -472,15 +481,16 @@ pub async fn transition(
             .await?;
             // A hold pauses reminders and extends the stay; its end resumes them.
             if matches!(t, Transition::Hold | Transition::Release) {
-                ops::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now).await?;
+                db::schedule::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now)
+                    .await?;
             }
             if let (Some(cred), Some(rid), Some(lid)) =
                 (issued, &after.resident_id, &after.locker_id)
             {
-                let resident = queries::resident(conn, rid)
+                let resident = db::residents::resident(conn, rid)
                     .await?
                     .ok_or(OpError::NotFound { what: "resident" })?;
-                let locker = queries::locker(conn, lid)
+                let locker = db::lockers::locker(conn, lid)
                     .await?
                     .ok_or(OpError::NotFound { what: "locker" })?;
                 let msg = code_message(
@@ -491,7 +501,7 @@ pub async fn transition(
                     cred.code.as_deref().unwrap_or(""),
                     Some(&cred.qr_token),
                 );
-                ops::enqueue(conn, &msg, now).await?;
+                db::outbox::enqueue(conn, &msg, now).await?;
             }
             Ok((
                 Transitioned {
@@ -529,8 +539,9 @@ pub async fn hold_or_release(
     commit(state, move |conn| {
         Box::pin(async move {
             let (after, _) =
-                ops::transition(conn, &parcel_id, t, None, &actor, reason, now).await?;
-            ops::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now).await?;
+                db::parcels::transition(conn, &parcel_id, t, None, &actor, reason, now).await?;
+            db::schedule::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now)
+                .await?;
             Ok((after, changes))
         })
     })

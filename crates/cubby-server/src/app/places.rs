@@ -3,8 +3,11 @@
 //! confirmed.
 
 use cubby_domain::ids;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::queries::{self, LockerRow, ParcelRow, SiteRow};
+use cubby_store::lockers::LockerRow;
+use cubby_store::parcels::ParcelRow;
+use cubby_store::tenants::SiteRow;
 
 use super::{AppResult, check_id};
 use crate::AppState;
@@ -15,7 +18,7 @@ use crate::error::ApiError;
 pub async fn site_for(state: &AppState, caller: &Caller, site_id: &str) -> AppResult<SiteRow> {
     check_id(ids::SITE, site_id, "site")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    match queries::site(&mut conn, site_id).await? {
+    match db::tenants::site(&mut conn, site_id).await? {
         Some(site) if caller.sees_org(&site.org_id) => Ok(site),
         _ => Err(ApiError::not_found("site")),
     }
@@ -29,7 +32,7 @@ pub async fn locker_for(
 ) -> AppResult<(LockerRow, SiteRow)> {
     check_id(ids::LOCKER, locker_id, "locker")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let locker = queries::locker(&mut conn, locker_id)
+    let locker = db::lockers::locker(&mut conn, locker_id)
         .await?
         .ok_or_else(|| ApiError::not_found("locker"))?;
     drop(conn);
@@ -49,7 +52,7 @@ pub async fn parcel_for(
     check_id(ids::PARCEL, parcel_id, "parcel")?;
     let parcel = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        queries::parcel(&mut conn, parcel_id)
+        db::parcels::parcel(&mut conn, parcel_id)
             .await?
             .ok_or_else(|| ApiError::not_found("parcel"))?
     };

@@ -5,10 +5,15 @@
 use cubby_domain::ids;
 use cubby_domain::lifecycle::{ParcelState, Transition};
 use cubby_domain::model::{Language, ReachBand, clean_email, clean_phone, clean_text};
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::ops::self_service::{self as store, DelegateRow, NewDelegate};
-use cubby_store::ops::{self, DepositSecrets, NewResident};
-use cubby_store::queries::{LockerRow, ParcelRow, ResidentRow};
+use cubby_store::lockers::LockerRow;
+use cubby_store::parcels::DepositSecrets;
+use cubby_store::parcels::ParcelRow;
+use cubby_store::residents::DelegateRow;
+use cubby_store::residents::NewDelegate;
+use cubby_store::residents::NewResident;
+use cubby_store::residents::ResidentRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -89,7 +94,7 @@ pub async fn apply_vacation(
     let rid = me.id.clone();
     commit(state, move |conn| {
         Box::pin(async move {
-            store::set_away_until(conn, &rid, until).await?;
+            db::residents::set_away_until(conn, &rid, until).await?;
             Ok(((), Changes::none()))
         })
     })
@@ -98,7 +103,7 @@ pub async fn apply_vacation(
     if until.is_some() {
         let waiting = {
             let mut conn = state.store.reader().await.map_err(OpError::from)?;
-            store::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?
+            db::parcels::parcels_of_resident(&mut conn, &me.site_id, &me.id, 100).await?
         };
         for p in waiting
             .into_iter()
@@ -137,7 +142,7 @@ pub async fn issue_delegate(
             async move {
                 let row = commit(state, move |conn| {
                     Box::pin(async move {
-                        let row = store::issue_delegate(conn, &d, now).await?;
+                        let row = db::residents::issue_delegate(conn, &d, now).await?;
                         let changes = Changes::locker(row.locker_id.clone());
                         Ok((row, changes))
                     })
@@ -166,7 +171,7 @@ pub async fn issue_pass(
                 let s = secrets.clone();
                 commit(state, move |conn| {
                     Box::pin(async move {
-                        ops::issue_pass(conn, &lid, &rid, &s, now).await?;
+                        db::parcels::issue_pass(conn, &lid, &rid, &s, now).await?;
                         Ok(((), Changes::locker(lid)))
                     })
                 })
@@ -188,7 +193,7 @@ pub async fn revoke_delegate(
     let (rid, did, now) = (resident_id.to_string(), delegate_id.to_string(), now_ms());
     commit(state, move |conn| {
         Box::pin(async move {
-            let row = store::revoke_delegate(conn, &rid, &did, now).await?;
+            let row = db::residents::revoke_delegate(conn, &rid, &did, now).await?;
             let changes = Changes::locker(row.locker_id.clone());
             Ok((row, changes))
         })

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, header};
 use cubby_domain::Millis;
 use cubby_domain::codes::Code;
 use cubby_domain::credentials::mac;
-use cubby_store::ops::passkeys as store;
-use cubby_store::{OpError, Store, queries};
+use cubby_store as db;
+use cubby_store::{OpError, Store};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -28,7 +28,7 @@ use webauthn_rs::prelude::{
     WebauthnBuilder,
 };
 
-pub use cubby_store::ops::passkeys::Holder;
+pub use cubby_store::passkeys::Holder;
 
 use super::sessions::{Session, random_hex};
 use super::step_up::check_step_up;
@@ -150,7 +150,7 @@ pub(super) async fn save_ceremony(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                store::save_ceremony(
+                db::passkeys::save_ceremony(
                     conn,
                     &cid,
                     kind,
@@ -176,7 +176,7 @@ pub(super) async fn take_ceremony(
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::take_ceremony(conn, &id, kind, now).await })
+            Box::pin(async move { db::passkeys::take_ceremony(conn, &id, kind, now).await })
         })
         .await?
         .ok_or_else(ceremony_failed)
@@ -211,9 +211,9 @@ pub(super) async fn passkeys_of(
     state: &AppState,
     holder: Holder,
     id: &str,
-) -> ApiResult<Vec<store::PasskeyLine>> {
+) -> ApiResult<Vec<db::passkeys::PasskeyLine>> {
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    Ok(store::passkeys_of(&mut conn, holder, id).await?)
+    Ok(db::passkeys::passkeys_of(&mut conn, holder, id).await?)
 }
 
 /// Stores a passkey's new counter after it signed.
@@ -228,7 +228,9 @@ pub(super) async fn touch(
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::touch_passkey(conn, holder, &cred_id, &json, now).await })
+            Box::pin(async move {
+                db::passkeys::touch_passkey(conn, holder, &cred_id, &json, now).await
+            })
         })
         .await?;
     Ok(())
@@ -249,7 +251,16 @@ pub async fn create_invite(
     store
         .transact(move |conn| {
             Box::pin(async move {
-                store::create_invite(conn, holder, &code_mac, &sid, &by, now, now + INVITE_MS).await
+                db::passkeys::create_invite(
+                    conn,
+                    holder,
+                    &code_mac,
+                    &sid,
+                    &by,
+                    now,
+                    now + INVITE_MS,
+                )
+                .await
             })
         })
         .await?;
@@ -273,7 +284,7 @@ pub async fn host_invite(
 ) -> Result<Option<Invite>, OpError> {
     let found = {
         let mut conn = store.reader().await?;
-        store::staff_token(&mut conn, token_id).await?
+        db::passkeys::staff_token(&mut conn, token_id).await?
     };
     match found {
         Some(_) => Ok(Some(
@@ -323,7 +334,7 @@ pub async fn begin_registration(
             }
             let code_mac = invite_mac(&state.secret, holder, code);
             let mut conn = state.store.reader().await.map_err(OpError::from)?;
-            let subject = store::invite(&mut conn, holder, &code_mac, now)
+            let subject = db::passkeys::invite(&mut conn, holder, &code_mac, now)
                 .await?
                 .ok_or_else(refused)?;
             (subject, Some(hex::encode(code_mac)))
@@ -351,13 +362,13 @@ pub async fn begin_registration(
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
         match holder {
             Holder::Resident => {
-                let r = queries::resident(&mut conn, &subject)
+                let r = db::residents::resident(&mut conn, &subject)
                     .await?
                     .ok_or_else(refused)?;
                 (r.id, r.email.unwrap_or_else(|| r.name.clone()), r.name)
             }
             Holder::Staff => {
-                let t = store::staff_token(&mut conn, &subject)
+                let t = db::passkeys::staff_token(&mut conn, &subject)
                     .await?
                     .ok_or_else(refused)?;
                 (t.id, format!("{} ({})", t.label, t.role), t.label)
@@ -432,11 +443,11 @@ pub async fn finish_enrolment(
         .transact(move |conn| {
             Box::pin(async move {
                 if let Some(invite) = invite
-                    && !store::spend_invite(conn, holder, &invite, now).await?
+                    && !db::passkeys::spend_invite(conn, holder, &invite, now).await?
                 {
                     return Ok(false);
                 }
-                store::add_passkey(conn, holder, &cred_id, &id, &json, now).await?;
+                db::passkeys::add_passkey(conn, holder, &cred_id, &id, &json, now).await?;
                 Ok(true)
             })
         })
@@ -465,7 +476,7 @@ pub async fn begin_email_sign_in(
     }
     let found = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::passkeys_by_email(&mut conn, &email).await?
+        db::passkeys::passkeys_by_email(&mut conn, &email).await?
     };
     let passkeys: Vec<Passkey> = found
         .iter()
@@ -515,7 +526,7 @@ pub async fn finish_email_sign_in(
     // The passkey that signed, its owner, and its new counter.
     let (resident_id, json) = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        store::passkey(&mut conn, Holder::Resident, &used)
+        db::passkeys::passkey(&mut conn, Holder::Resident, &used)
             .await?
             .ok_or_else(ceremony_failed)?
     };
@@ -557,11 +568,11 @@ pub async fn finish_discoverable_sign_in(
     let cred_id = cred_id_text(raw_id);
     let (token_id, json) = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let found = store::passkey(&mut conn, Holder::Staff, &cred_id)
+        let found = db::passkeys::passkey(&mut conn, Holder::Staff, &cred_id)
             .await?
             .ok_or_else(ceremony_failed)?;
         // A revoked token's passkeys sign nobody in.
-        store::staff_token(&mut conn, &found.0)
+        db::passkeys::staff_token(&mut conn, &found.0)
             .await?
             .ok_or_else(ceremony_failed)?;
         found

@@ -6,8 +6,8 @@
 
 use axum::http::{HeaderMap, header};
 use cubby_domain::credentials::mac;
-use cubby_store::ops::web_sessions;
-use cubby_store::queries::{self, TokenRow};
+use cubby_store as db;
+use cubby_store::tokens::TokenRow;
 use cubby_store::{OpError, Store};
 
 use super::{Caller, token_mac};
@@ -66,7 +66,7 @@ pub async fn session_in(
     };
     let mut conn = state.store.reader().await?;
     let found =
-        web_sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms()).await?;
+        db::sessions::session(&mut conn, &session_mac(&state.secret, &value), now_ms()).await?;
     Ok(found.map(|(row, csrf)| {
         let who = format!("{} ({})", row.label, row.role);
         Session {
@@ -84,7 +84,7 @@ pub async fn token_row(state: &AppState, token: &str) -> Result<Option<TokenRow>
         return Ok(None);
     }
     let mut conn = state.store.reader().await?;
-    queries::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await
+    db::tokens::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await
 }
 
 /// Opens a session of `portal` acting as `token_id` for `lasts_ms`: its
@@ -103,7 +103,7 @@ pub async fn open_session(
     store
         .transact(move |conn| {
             Box::pin(async move {
-                web_sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + lasts_ms)
+                db::sessions::open_session(conn, &id_mac, &token_id, &csrf, now, now + lasts_ms)
                     .await
             })
         })
@@ -128,7 +128,7 @@ pub async fn close_session(
         state
             .store
             .transact(move |conn| {
-                Box::pin(async move { web_sessions::close_session(conn, &id_mac).await })
+                Box::pin(async move { db::sessions::close_session(conn, &id_mac).await })
             })
             .await?;
     }
@@ -179,13 +179,13 @@ pub async fn open_resident_session(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                let resident = queries::resident(conn, &rid)
+                let resident = db::residents::resident(conn, &rid)
                     .await?
                     .ok_or(OpError::NotFound { what: "resident" })?;
-                let site = queries::site(conn, &resident.site_id)
+                let site = db::tenants::site(conn, &resident.site_id)
                     .await?
                     .ok_or(OpError::NotFound { what: "resident" })?;
-                let token = cubby_store::ops::passkeys::portal_token(
+                let token = cubby_store::passkeys::portal_token(
                     conn,
                     &rid,
                     &token_id,
@@ -194,7 +194,7 @@ pub async fn open_resident_session(
                     now,
                 )
                 .await?;
-                web_sessions::open_session(
+                db::sessions::open_session(
                     conn,
                     &id_mac,
                     &token,

@@ -6,7 +6,8 @@ use axum::http::request::Parts;
 use cubby_domain::codes::Code;
 use cubby_domain::credentials::mac;
 use cubby_domain::model::Role;
-use cubby_store::queries::{self, TokenRow};
+use cubby_store as db;
+use cubby_store::tokens::TokenRow;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -91,7 +92,7 @@ impl FromRequestParts<AppState> for Caller {
             .reader()
             .await
             .map_err(|e| ApiError::from(cubby_store::OpError::Store(e)))?;
-        let row = queries::token_by_mac(&mut conn, &mac).await?;
+        let row = db::tokens::token_by_mac(&mut conn, &mac).await?;
         row.map(Caller::from_row).ok_or_else(unauthorised)
     }
 }

@@ -17,7 +17,7 @@ use cubby_protocol::messages::{
 };
 use cubby_protocol::signing::{parse, sign};
 use cubby_protocol::topics::{self, Channel};
-use cubby_store::{device_queries, ops};
+use cubby_store as db;
 use ed25519_dalek::SigningKey;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeFilter};
 use sha2::{Digest, Sha256};
@@ -61,14 +61,14 @@ fn envelope<T>(body: T) -> Envelope<T> {
 /// Ids and fresh pick-up credentials for journal ingest.
 struct Hooks<'a>(&'a AppState);
 
-impl ops::IngestHooks for Hooks<'_> {
+impl db::devices::IngestHooks for Hooks<'_> {
     fn new_id(&mut self) -> String {
         id(ids::INCIDENT)
     }
     fn new_message_id(&mut self) -> String {
         id(ids::MESSAGE)
     }
-    fn deposit_secrets(&mut self, locker_id: &str) -> ops::DepositSecrets {
+    fn deposit_secrets(&mut self, locker_id: &str) -> db::parcels::DepositSecrets {
         crate::app::credentials::fresh_secrets(self.0, locker_id)
     }
 }
@@ -76,13 +76,13 @@ impl ops::IngestHooks for Hooks<'_> {
 /// Queues the pick-up notice for a parcel a courier deposited at the locker.
 async fn notify_deposit(
     conn: &mut cubby_store::AnyConnection,
-    done: &ops::DepositOutcome,
+    done: &db::parcels::DepositOutcome,
     now: i64,
 ) -> Result<(), cubby_store::OpError> {
     let (Some(resident), Some(cred)) = (&done.resident, &done.credential) else {
         return Ok(());
     };
-    let Some(site) = cubby_store::queries::site(conn, &done.locker.site_id).await? else {
+    let Some(site) = cubby_store::tenants::site(conn, &done.locker.site_id).await? else {
         return Ok(());
     };
     let msg = crate::app::notices::code_message(
@@ -93,8 +93,8 @@ async fn notify_deposit(
         cred.code.as_deref().unwrap_or(""),
         Some(&cred.qr_token),
     );
-    ops::enqueue(conn, &msg, now).await?;
-    ops::enqueue_push_copies(conn, &msg, &resident.id, now, || id(ids::MESSAGE)).await
+    db::outbox::enqueue(conn, &msg, now).await?;
+    db::outbox::enqueue_push_copies(conn, &msg, &resident.id, now, || id(ids::MESSAGE)).await
 }
 
 /// Connects to the broker and runs the link until the process ends.
@@ -153,7 +153,7 @@ pub async fn start(state: AppState, settings: MqttSettings) -> anyhow::Result<()
 
 async fn reload_credentials(state: &AppState) -> anyhow::Result<()> {
     let mut conn = state.store.reader().await?;
-    let all = device_queries::device_credentials(&mut conn).await?;
+    let all = db::devices::device_credentials(&mut conn).await?;
     state
         .devices
         .set_credentials(all.into_iter().map(|d| (d.id, d.secret_mac)).collect());
@@ -225,7 +225,8 @@ async fn handle_one(
                     Box::pin(async move {
                         let mut hooks = Hooks(&hooks_state);
                         let result =
-                            ops::ingest_journal(conn, &dev, &entries, now, &mut hooks).await?;
+                            db::devices::ingest_journal(conn, &dev, &entries, now, &mut hooks)
+                                .await?;
                         // Residents hear of parcels couriers left at the locker
                         // in the same transaction that records them.
                         for done in &result.deposits {
@@ -267,7 +268,7 @@ async fn handle_one(
                 .store
                 .transact(move |conn| {
                     Box::pin(async move {
-                        ops::command_answered(
+                        db::devices::command_answered(
                             conn,
                             &cmd_id,
                             &dev,
@@ -288,9 +289,9 @@ async fn handle_one(
             state
                 .store
                 .transact(move |conn| {
-                    Box::pin(
-                        async move { ops::set_device_online(conn, &dev, status.online, now).await },
-                    )
+                    Box::pin(async move {
+                        db::devices::set_device_online(conn, &dev, status.online, now).await
+                    })
                 })
                 .await?;
             if status.online {
@@ -305,7 +306,9 @@ async fn handle_one(
             state
                 .store
                 .transact(move |conn| {
-                    Box::pin(async move { ops::save_device_state(conn, &dev, &json, now).await })
+                    Box::pin(
+                        async move { db::devices::save_device_state(conn, &dev, &json, now).await },
+                    )
                 })
                 .await?;
         }
@@ -315,7 +318,7 @@ async fn handle_one(
             state
                 .store
                 .transact(move |conn| {
-                    Box::pin(async move { ops::touch_device(conn, &dev, now).await })
+                    Box::pin(async move { db::devices::touch_device(conn, &dev, now).await })
                 })
                 .await?;
         }
@@ -389,20 +392,21 @@ async fn send_commands(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::expire_commands(conn, now, PENDING_LIMIT_MS, || id(ids::INCIDENT)).await
+                db::devices::expire_commands(conn, now, PENDING_LIMIT_MS, || id(ids::INCIDENT))
+                    .await
             })
         })
         .await?;
     let open = {
         let mut conn = state.store.reader().await?;
-        ops::open_commands(&mut conn).await?
+        db::devices::open_commands(&mut conn).await?
     };
     for cmd in open {
         let topic = topics::topic(&cmd.device_id, Channel::Cmd);
         if cmd.status == "pending" {
             let online = {
                 let mut conn = state.store.reader().await?;
-                device_queries::device(&mut conn, &cmd.device_id)
+                db::devices::device(&mut conn, &cmd.device_id)
                     .await?
                     .is_some_and(|d| d.online)
             };
@@ -420,7 +424,7 @@ async fn send_commands(
                 .store
                 .transact(move |conn| {
                     Box::pin(async move {
-                        let seq = ops::next_command_seq(conn, &c.device_id).await?;
+                        let seq = db::devices::next_command_seq(conn, &c.device_id).await?;
                         let command = Command {
                             device_id: c.device_id.clone(),
                             cmd_id: c.cmd_id.clone(),
@@ -435,7 +439,7 @@ async fn send_commands(
                         };
                         let signed =
                             serde_json::to_string(&sign(&key, &command)).unwrap_or_default();
-                        ops::mark_command_sent(
+                        db::devices::mark_command_sent(
                             conn,
                             &c.cmd_id,
                             Some((seq, command.expires_ms, &signed)),
@@ -457,7 +461,9 @@ async fn send_commands(
             state
                 .store
                 .transact(move |conn| {
-                    Box::pin(async move { ops::mark_command_sent(conn, &cmd_id, None, now).await })
+                    Box::pin(async move {
+                        db::devices::mark_command_sent(conn, &cmd_id, None, now).await
+                    })
                 })
                 .await?;
             client.try_publish(topic, QoS::AtLeastOnce, false, signed.clone().into_bytes())?;
@@ -478,7 +484,7 @@ async fn publish_caches(
     let refresh_ms = CACHE_REFRESH_MS.min(state.policies.cache_lifetime_ms / 3);
     let devices = {
         let mut conn = state.store.reader().await?;
-        device_queries::active_devices(&mut conn).await?
+        db::devices::active_devices(&mut conn).await?
     };
     // A device's journal changes its locker's content for every device there.
     let lockers_of_changed: std::collections::HashSet<String> = devices
@@ -492,7 +498,7 @@ async fn publish_caches(
         {
             continue;
         }
-        let device_queries::ActiveDevice {
+        let db::devices::ActiveDevice {
             id: device_id,
             locker_id,
             site_id,
@@ -501,14 +507,14 @@ async fn publish_caches(
         let (labels, creds, view, passes, expected, doors, grants, site) = {
             let mut conn = state.store.reader().await?;
             (
-                device_queries::compartment_labels(&mut conn, &locker_id).await?,
-                device_queries::cache_credentials(&mut conn, &locker_id).await?,
-                cubby_store::queries::allocation_view(&mut conn, &locker_id).await?,
-                device_queries::cache_courier_passes(&mut conn, &locker_id, now).await?,
-                device_queries::expected_parcels(&mut conn, &locker_id).await?,
-                ops::access::doors_of_device(&mut conn, &device_id).await?,
-                ops::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
-                cubby_store::queries::site(&mut conn, &site_id).await?,
+                db::devices::compartment_labels(&mut conn, &locker_id).await?,
+                db::devices::cache_credentials(&mut conn, &locker_id).await?,
+                cubby_store::lockers::allocation_view(&mut conn, &locker_id).await?,
+                db::couriers::cache_courier_passes(&mut conn, &locker_id, now).await?,
+                db::couriers::expected_parcels(&mut conn, &locker_id).await?,
+                db::access::doors_of_device(&mut conn, &device_id).await?,
+                db::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
+                cubby_store::tenants::site(&mut conn, &site_id).await?,
             )
         };
         let doors: Vec<DoorSpec> = doors
@@ -607,7 +613,7 @@ async fn publish_caches(
         let version = state
             .store
             .transact(move |conn| {
-                Box::pin(async move { ops::next_cache_version(conn, &dev).await })
+                Box::pin(async move { db::devices::next_cache_version(conn, &dev).await })
             })
             .await?;
         let cache = CredentialCache {

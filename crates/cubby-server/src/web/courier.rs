@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use cubby_domain::ids;
 use cubby_domain::model::Role;
-use cubby_store::queries;
+use cubby_store as db;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -126,8 +126,8 @@ async fn lockers_page(
     let built: Result<Vec<(String, String, String)>, cubby_store::OpError> = async {
         let mut conn = state.store.reader().await?;
         let mut out = Vec::new();
-        for site in queries::sites(&mut conn, session.caller.org_id.as_deref()).await? {
-            for l in queries::lockers(&mut conn, &site.id).await? {
+        for site in db::tenants::sites(&mut conn, session.caller.org_id.as_deref()).await? {
+            for l in db::lockers::lockers(&mut conn, &site.id).await? {
                 out.push((l.id, l.name, site.name.clone()));
             }
         }
@@ -170,16 +170,16 @@ async fn locker_of(
     state: &AppState,
     session: &Session,
     locker_id: &str,
-) -> Result<queries::LockerRow, Response> {
+) -> Result<db::lockers::LockerRow, Response> {
     if !ids::looks_like(ids::LOCKER, locker_id) {
         return Err(not_found("locker"));
     }
     let mut conn = state.store.reader().await.map_err(unavailable)?;
-    let locker = queries::locker(&mut conn, locker_id)
+    let locker = db::lockers::locker(&mut conn, locker_id)
         .await
         .map_err(unavailable)?
         .ok_or_else(|| not_found("locker"))?;
-    let site = queries::site(&mut conn, &locker.site_id)
+    let site = db::tenants::site(&mut conn, &locker.site_id)
         .await
         .map_err(unavailable)?
         .ok_or_else(|| not_found("locker"))?;
@@ -192,7 +192,7 @@ async fn locker_of(
 
 fn page(
     session: Session,
-    locker: queries::LockerRow,
+    locker: db::lockers::LockerRow,
     done: String,
     outcome: Option<Outcome>,
 ) -> Response {

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cubby_domain::credentials::mac;
 use cubby_domain::ids;
 use cubby_domain::model::CompartmentState;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::queries::{self, SiteRow};
+use cubby_store::tenants::SiteRow;
 use serde::{Deserialize, Serialize};
 
 use super::*;
@@ -42,7 +43,7 @@ pub(super) async fn grid_cells(
         })
         .filter_map(|i| i.compartment)
         .collect();
-    Ok(queries::compartments(conn, locker_id)
+    Ok(db::lockers::compartments(conn, locker_id)
         .await?
         .into_iter()
         .map(|c| {
@@ -87,13 +88,13 @@ pub(super) async fn locker_of(
     state: &AppState,
     session: &Session,
     locker_id: &str,
-) -> Result<(queries::LockerRow, SiteRow), Response> {
+) -> Result<(db::lockers::LockerRow, SiteRow), Response> {
     if !ids::looks_like(ids::LOCKER, locker_id) {
         return Err(not_found("locker"));
     }
     let locker = {
         let mut conn = state.store.reader().await.map_err(unavailable)?;
-        queries::locker(&mut conn, locker_id)
+        db::lockers::locker(&mut conn, locker_id)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| not_found("locker"))?

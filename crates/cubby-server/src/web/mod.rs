@@ -33,8 +33,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cubby_domain::ids;
 use cubby_domain::model::Role;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::queries::{self, SiteRow};
+use cubby_store::tenants::SiteRow;
 
 use crate::AppState;
 use crate::auth::STAFF;
@@ -290,7 +291,7 @@ pub(crate) async fn site_of(
         return Err(not_found("site"));
     }
     let mut conn = state.store.reader().await.map_err(unavailable)?;
-    match queries::site(&mut conn, site_id)
+    match db::tenants::site(&mut conn, site_id)
         .await
         .map_err(unavailable)?
     {

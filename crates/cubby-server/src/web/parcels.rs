@@ -4,8 +4,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use cubby_domain::ids;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::queries::{self};
 use serde::Deserialize;
 
 use super::*;
@@ -23,17 +23,17 @@ pub(super) struct ParcelLine {
 /// Where a parcel is, in words.
 pub(super) async fn place_of(
     conn: &mut cubby_store::AnyConnection,
-    p: &queries::ParcelRow,
+    p: &db::parcels::ParcelRow,
 ) -> Result<String, OpError> {
     Ok(match (&p.locker_id, &p.compartment_label) {
         (Some(l), Some(label)) => {
-            let name = queries::locker(conn, l)
+            let name = db::lockers::locker(conn, l)
                 .await?
                 .map(|l| l.name)
                 .unwrap_or_default();
             format!("{name} / {label}")
         }
-        _ => match cubby_store::ops::self_service::shelf_of(conn, &p.id).await? {
+        _ => match cubby_store::rooms::shelf_of(conn, &p.id).await? {
             Some((_, zone)) => format!("parcel room, zone {zone}"),
             None => "not in a locker".to_string(),
         },
@@ -42,10 +42,10 @@ pub(super) async fn place_of(
 
 pub(super) async fn recipient_of(
     conn: &mut cubby_store::AnyConnection,
-    p: &queries::ParcelRow,
+    p: &db::parcels::ParcelRow,
 ) -> Result<String, OpError> {
     Ok(match &p.resident_id {
-        Some(rid) => match queries::resident(conn, rid).await? {
+        Some(rid) => match db::residents::resident(conn, rid).await? {
             Some(r) => format!("{} ({})", r.name, r.unit),
             None => "unknown".to_string(),
         },
@@ -92,7 +92,7 @@ pub(super) async fn parcels_page(
         }
         let mut conn = state.store.reader().await?;
         let mut out = Vec::new();
-        for p in queries::search_parcels(&mut conn, &site.id, &q, 200).await? {
+        for p in db::parcels::search_parcels(&mut conn, &site.id, &q, 200).await? {
             out.push(ParcelLine {
                 recipient: recipient_of(&mut conn, &p).await?,
                 place: place_of(&mut conn, &p).await?,
@@ -151,7 +151,7 @@ pub(super) async fn parcel_page(
         return not_found("parcel");
     }
     let parcel = match state.store.reader().await {
-        Ok(mut conn) => match queries::parcel(&mut conn, &parcel_id).await {
+        Ok(mut conn) => match db::parcels::parcel(&mut conn, &parcel_id).await {
             Ok(Some(p)) => p,
             Ok(None) => return not_found("parcel"),
             Err(e) => return unavailable(e),
@@ -164,7 +164,7 @@ pub(super) async fn parcel_page(
     };
     let built: Result<(String, String, Vec<EventLine>), OpError> = async {
         let mut conn = state.store.reader().await?;
-        let events = queries::custody_events(&mut conn, &parcel.id)
+        let events = db::custody::custody_events(&mut conn, &parcel.id)
             .await?
             .into_iter()
             .map(|e| EventLine {

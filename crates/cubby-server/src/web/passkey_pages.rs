@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use cubby_domain::codes::Code;
-use cubby_store::ops::passkeys::{self as store, Holder};
+use cubby_store as db;
+use cubby_store::passkeys::Holder;
 use serde::Deserialize;
 use webauthn_rs::prelude::PublicKeyCredential;
 
@@ -74,7 +75,7 @@ async fn passkeys_page_with(
 ) -> Response {
     let held = match state.store.reader().await {
         Ok(mut conn) => {
-            store::passkeys_of(&mut conn, Holder::Staff, &session.caller.token_id).await
+            db::passkeys::passkeys_of(&mut conn, Holder::Staff, &session.caller.token_id).await
         }
         Err(e) => return unavailable(e),
     };
@@ -288,7 +289,7 @@ async fn remove(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                store::remove_passkey(conn, Holder::Staff, &token_id, &cred_id).await
+                db::passkeys::remove_passkey(conn, Holder::Staff, &token_id, &cred_id).await
             })
         })
         .await;

@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use cubby_domain::ids;
 use cubby_domain::model::{Role, clean_text};
-use cubby_store::ops::self_service as store;
-use cubby_store::{OpError, device_queries, queries};
+use cubby_store as db;
+use cubby_store::OpError;
 use serde::Deserialize;
 
 use super::{Session, forbidden_form, form_is_ours, not_found, render, site_of, unavailable, utc};
@@ -59,11 +59,11 @@ async fn incidents_page(
     let built: Result<Vec<IncidentLine>, OpError> = async {
         let mut conn = state.store.reader().await?;
         let mut names = std::collections::HashMap::new();
-        for l in queries::lockers(&mut conn, &site.id).await? {
+        for l in db::lockers::lockers(&mut conn, &site.id).await? {
             names.insert(l.id, l.name);
         }
         Ok(
-            device_queries::incidents(&mut conn, None, Some(&site.id), 500)
+            db::incidents::incidents(&mut conn, None, Some(&site.id), 500)
                 .await?
                 .into_iter()
                 .map(|i| IncidentLine {
@@ -122,7 +122,7 @@ async fn resolve(
     let done = state
         .store
         .transact(move |conn| {
-            Box::pin(async move { store::resolve_incident(conn, &sid, &iid, now).await })
+            Box::pin(async move { db::incidents::resolve_incident(conn, &sid, &iid, now).await })
         })
         .await;
     match done {
@@ -154,7 +154,7 @@ async fn orgs_of(
     session: &Session,
 ) -> Result<Vec<String>, OpError> {
     Ok(match (&session.caller.role, &session.caller.org_id) {
-        (Role::Admin, _) => queries::organisations(conn)
+        (Role::Admin, _) => db::tenants::organisations(conn)
             .await?
             .into_iter()
             .map(|o| o.id)
@@ -172,8 +172,8 @@ async fn carriers_view(state: &AppState, session: Session, notice: Option<String
         let mut conn = state.store.reader().await?;
         let mut out = Vec::new();
         for org in orgs_of(&mut conn, &session).await? {
-            for c in store::carriers_of_org(&mut conn, &org).await? {
-                let couriers = store::couriers_of_carrier(&mut conn, &c.id)
+            for c in db::couriers::carriers_of_org(&mut conn, &org).await? {
+                let couriers = db::couriers::couriers_of_carrier(&mut conn, &c.id)
                     .await?
                     .into_iter()
                     .map(|k| k.name)
@@ -239,7 +239,9 @@ async fn add_carrier(
     let stored = state
         .store
         .transact(move |conn| {
-            Box::pin(async move { cubby_store::ops::create_carrier(conn, &id, &org, &c, &n).await })
+            Box::pin(
+                async move { cubby_store::couriers::create_carrier(conn, &id, &org, &c, &n).await },
+            )
         })
         .await;
     let notice = match stored {
@@ -269,7 +271,7 @@ async fn add_courier(
         return not_found("carrier");
     }
     let carrier = match state.store.reader().await {
-        Ok(mut conn) => match store::carrier(&mut conn, &carrier_id).await {
+        Ok(mut conn) => match db::couriers::carrier(&mut conn, &carrier_id).await {
             Ok(Some(c)) if session.caller.sees_org(&c.org_id) => c,
             Ok(_) => return not_found("carrier"),
             Err(e) => return unavailable(e),

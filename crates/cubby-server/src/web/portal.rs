@@ -18,8 +18,8 @@ use axum::{Form, Json, Router};
 use cubby_domain::codes::Code;
 use cubby_domain::ids;
 use cubby_domain::lifecycle::ParcelState;
-use cubby_store::ops::passkeys::{self as store, Holder};
-use cubby_store::queries;
+use cubby_store as db;
+use cubby_store::passkeys::Holder;
 use serde::Deserialize;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
@@ -262,13 +262,13 @@ async fn home_with(
 ) -> Response {
     let built: Result<HomePage, cubby_store::OpError> = async {
         let mut conn = state.store.reader().await?;
-        let resident = queries::resident(&mut conn, rid)
+        let resident = db::residents::resident(&mut conn, rid)
             .await?
             .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
         let mut waiting = Vec::new();
         let mut history = Vec::new();
         let mut lockers: Vec<(String, String)> = Vec::new();
-        let parcels = cubby_store::ops::self_service::parcels_of_resident(
+        let parcels = cubby_store::parcels::parcels_of_resident(
             &mut conn,
             &resident.site_id,
             &resident.id,
@@ -292,7 +292,7 @@ async fn home_with(
         }) {
             let place = match (&p.locker_id, &p.compartment_label) {
                 (Some(l), Some(label)) => {
-                    let name = queries::locker(&mut conn, l)
+                    let name = db::lockers::locker(&mut conn, l)
                         .await?
                         .map(|l| l.name)
                         .unwrap_or_default();
@@ -317,7 +317,7 @@ async fn home_with(
                 since: super::utc(p.updated_ms),
             });
         }
-        let passkeys = store::passkeys_of(&mut conn, Holder::Resident, &resident.id)
+        let passkeys = db::passkeys::passkeys_of(&mut conn, Holder::Resident, &resident.id)
             .await?
             .len();
         Ok(HomePage {
@@ -386,7 +386,7 @@ async fn show_pass(
             Ok(c) => c,
             Err(e) => return unavailable(e),
         };
-        match queries::locker(&mut conn, &locker_id).await {
+        match db::lockers::locker(&mut conn, &locker_id).await {
             Ok(Some(l)) => l,
             Ok(None) => return not_found("locker"),
             Err(e) => return unavailable(e),
@@ -429,7 +429,7 @@ async fn parcel_action(
         return not_found("parcel");
     }
     let parcel = match state.store.reader().await {
-        Ok(mut conn) => match queries::parcel(&mut conn, &parcel_id).await {
+        Ok(mut conn) => match db::parcels::parcel(&mut conn, &parcel_id).await {
             Ok(Some(p)) if p.resident_id.as_deref() == Some(rid.as_str()) => p,
             Ok(_) => return not_found("parcel"),
             Err(e) => return unavailable(e),
@@ -472,11 +472,11 @@ async fn my_data(
 ) -> Response {
     let built: Result<serde_json::Value, cubby_store::OpError> = async {
         let mut conn = state.store.reader().await?;
-        let resident = queries::resident(&mut conn, &rid)
+        let resident = db::residents::resident(&mut conn, &rid)
             .await?
             .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
         let mut parcels = Vec::new();
-        for p in cubby_store::ops::self_service::parcels_of_resident(
+        for p in cubby_store::parcels::parcels_of_resident(
             &mut conn,
             &resident.site_id,
             &resident.id,
@@ -484,11 +484,11 @@ async fn my_data(
         )
         .await?
         {
-            let events = queries::custody_events(&mut conn, &p.id).await?;
+            let events = db::custody::custody_events(&mut conn, &p.id).await?;
             parcels.push(serde_json::json!({ "parcel": p, "custody": events }));
         }
         let delegates: Vec<serde_json::Value> =
-            cubby_store::ops::self_service::delegates_of_resident(&mut conn, &resident.id)
+            cubby_store::residents::delegates_of_resident(&mut conn, &resident.id)
                 .await?
                 .into_iter()
                 .map(|d| {
@@ -496,7 +496,7 @@ async fn my_data(
                         "active": d.active, "created_ms": d.created_ms, "revoked_ms": d.revoked_ms})
                 })
                 .collect();
-        let grants: Vec<serde_json::Value> = cubby_store::ops::access::grants_of_site(
+        let grants: Vec<serde_json::Value> = cubby_store::access::grants_of_site(
             &mut conn,
             &resident.site_id,
             Some(&resident.id),
@@ -510,7 +510,7 @@ async fn my_data(
         })
         .collect();
         let passkeys: Vec<serde_json::Value> =
-            store::passkeys_of(&mut conn, Holder::Resident, &resident.id)
+            db::passkeys::passkeys_of(&mut conn, Holder::Resident, &resident.id)
                 .await?
                 .into_iter()
                 .map(|p| {

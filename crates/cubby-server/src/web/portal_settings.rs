@@ -9,10 +9,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use cubby_domain::ids;
-use cubby_store::ops::access as grants;
-use cubby_store::ops::passkeys::{self, Holder};
-use cubby_store::ops::self_service as store;
-use cubby_store::{OpError, queries};
+use cubby_store as db;
+use cubby_store::OpError;
+use cubby_store::passkeys::Holder;
 use serde::Deserialize;
 
 use super::portal::ResidentSession;
@@ -64,7 +63,7 @@ async fn remove_passkey(
         .store
         .transact(move |conn| {
             Box::pin(async move {
-                passkeys::remove_passkey(conn, Holder::Resident, &owner, &cred_id).await
+                db::passkeys::remove_passkey(conn, Holder::Resident, &owner, &cred_id).await
             })
         })
         .await;
@@ -117,16 +116,16 @@ struct SettingsPage {
 async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<String>) -> Response {
     let built: Result<SettingsPage, OpError> = async {
         let mut conn = state.store.reader().await?;
-        let me = queries::resident(&mut conn, rid)
+        let me = db::residents::resident(&mut conn, rid)
             .await?
             .ok_or(OpError::NotFound { what: "resident" })?;
         let now = crate::now_ms();
         let mut lines = Vec::new();
-        for g in grants::grants_of_site(&mut conn, &me.site_id, Some(&me.id), 200).await? {
+        for g in db::access::grants_of_site(&mut conn, &me.site_id, Some(&me.id), 200).await? {
             if g.kind != "visitor" {
                 continue;
             }
-            let uses = grants::uses_of_grant(&mut conn, &g.id).await?.len();
+            let uses = db::access::uses_of_grant(&mut conn, &g.id).await?.len();
             let live = g.revoked_ms.is_none() && g.rule.not_after_ms > now;
             lines.push(GrantLine {
                 status: match (g.revoked_ms, live) {
@@ -140,12 +139,12 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
                 live,
             });
         }
-        let paths = grants::paths_of_site(&mut conn, &me.site_id)
+        let paths = db::access::paths_of_site(&mut conn, &me.site_id)
             .await?
             .into_iter()
             .map(|p| (p.id, p.name))
             .collect();
-        let members = store::household(&mut conn, &me.site_id, &me.unit)
+        let members = db::residents::household(&mut conn, &me.site_id, &me.unit)
             .await?
             .into_iter()
             .map(|m| MemberLine {
@@ -154,7 +153,7 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
                 name: m.resident.name,
             })
             .collect();
-        let delegates = store::delegates_of_resident(&mut conn, &me.id)
+        let delegates = db::residents::delegates_of_resident(&mut conn, &me.id)
             .await?
             .into_iter()
             .map(|d| DelegateLine {
@@ -168,11 +167,11 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
                 active: d.active,
             })
             .collect();
-        let away_until = store::away_until(&mut conn, &me.id)
+        let away_until = db::residents::away_until(&mut conn, &me.id)
             .await?
             .filter(|u| *u > now)
             .map(super::utc);
-        let passkeys = passkeys::passkeys_of(&mut conn, Holder::Resident, rid)
+        let passkeys = db::passkeys::passkeys_of(&mut conn, Holder::Resident, rid)
             .await?
             .into_iter()
             .map(|p| {
@@ -210,9 +209,9 @@ async fn view(state: &AppState, session: &Session, rid: &str, notice: Option<Str
 }
 
 /// The signed-in resident's record.
-async fn me_of(state: &AppState, rid: &str) -> Result<queries::ResidentRow, Response> {
+async fn me_of(state: &AppState, rid: &str) -> Result<db::residents::ResidentRow, Response> {
     let mut conn = state.store.reader().await.map_err(unavailable)?;
-    queries::resident(&mut conn, rid)
+    db::residents::resident(&mut conn, rid)
         .await
         .map_err(unavailable)?
         .ok_or_else(|| not_found("resident"))
@@ -298,7 +297,7 @@ async fn revoke_visitor(
         return not_found("visitor code");
     }
     let grant = match state.store.reader().await {
-        Ok(mut conn) => match grants::grant(&mut conn, &grant_id).await {
+        Ok(mut conn) => match db::access::grant(&mut conn, &grant_id).await {
             Ok(Some(g))
                 if g.host_resident_id.as_deref() == Some(rid.as_str()) && g.kind == "visitor" =>
             {
@@ -354,9 +353,9 @@ async fn add_member(
             let stored = state
                 .store
                 .transact(move |conn| {
-                    Box::pin(
-                        async move { store::add_household_member(conn, &host, &member, now).await },
-                    )
+                    Box::pin(async move {
+                        db::residents::add_household_member(conn, &host, &member, now).await
+                    })
                 })
                 .await;
             match stored {
@@ -386,9 +385,9 @@ async fn remove_member(
     let removed = state
         .store
         .transact(move |conn| {
-            Box::pin(
-                async move { store::remove_household_member(conn, &me, &member_id, now).await },
-            )
+            Box::pin(async move {
+                db::residents::remove_household_member(conn, &me, &member_id, now).await
+            })
         })
         .await;
     let notice = match removed {
@@ -425,7 +424,9 @@ async fn set_language(
     let (r, c) = (rid.clone(), code.to_string());
     let saved = state
         .store
-        .transact(move |conn| Box::pin(async move { store::set_language(conn, &r, &c).await }))
+        .transact(move |conn| {
+            Box::pin(async move { db::residents::set_language(conn, &r, &c).await })
+        })
         .await;
     let notice = match saved {
         Ok(()) => format!("Your notices will be in {name}."),

@@ -3,8 +3,8 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use cubby_store as db;
 use cubby_store::OpError;
-use cubby_store::queries::{self};
 use serde::Deserialize;
 
 use super::*;
@@ -64,8 +64,8 @@ pub(super) async fn reports_page(
     let extra: Result<_, OpError> = async {
         let mut conn = state.store.reader().await?;
         Ok((
-            queries::carrier_compliance(&mut conn, &site.id, since).await?,
-            queries::self_service_pickups(&mut conn, &site.id, since).await?,
+            db::reports::carrier_compliance(&mut conn, &site.id, since).await?,
+            db::reports::self_service_pickups(&mut conn, &site.id, since).await?,
         ))
     }
     .await;

@@ -91,7 +91,7 @@ pub(crate) fn parse_csv(text: &str) -> Result<Vec<Record>, RowError> {
 
 async fn count_of(state: &AppState, site_id: &str) -> Result<u32, OpError> {
     let mut conn = state.store.reader().await?;
-    cubby_store::queries::residents_on_site(&mut conn, site_id).await
+    cubby_store::residents::residents_on_site(&mut conn, site_id).await
 }
 
 async fn page(
@@ -157,7 +157,7 @@ async fn import(
             .transact(move |conn| {
                 Box::pin(async move {
                     for r in &rows {
-                        cubby_store::ops::create_resident(conn, r, now).await?;
+                        cubby_store::residents::create_resident(conn, r, now).await?;
                     }
                     Ok(())
                 })
@@ -192,7 +192,10 @@ async fn import(
 
 /// Every row checked as the API checks a new resident: the rows to store, or
 /// the problems by line.
-fn check_rows(csv: &str, site_id: &str) -> (Vec<cubby_store::ops::NewResident>, Vec<RowError>) {
+fn check_rows(
+    csv: &str,
+    site_id: &str,
+) -> (Vec<cubby_store::residents::NewResident>, Vec<RowError>) {
     let mut errors = Vec::new();
     let records = match parse_csv(csv) {
         Ok(r) => r,

@@ -4,8 +4,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use cubby_domain::model::{CompartmentState, Role};
-use cubby_store::queries::{self};
-use cubby_store::{OpError, device_queries};
+use cubby_store as db;
+use cubby_store::OpError;
 
 use super::*;
 use crate::AppState;
@@ -33,7 +33,7 @@ pub(super) async fn occupancy(
     conn: &mut cubby_store::AnyConnection,
     locker_id: &str,
 ) -> Result<(usize, usize), OpError> {
-    let cs = queries::compartments(conn, locker_id).await?;
+    let cs = db::lockers::compartments(conn, locker_id).await?;
     let occupied = cs
         .iter()
         .filter(|c| c.state == CompartmentState::Occupied)
@@ -44,8 +44,8 @@ pub(super) async fn occupancy(
 pub(super) async fn open_incidents(
     conn: &mut cubby_store::AnyConnection,
     site_id: &str,
-) -> Result<Vec<device_queries::IncidentRow>, OpError> {
-    Ok(device_queries::incidents(conn, None, Some(site_id), 500)
+) -> Result<Vec<db::incidents::IncidentRow>, OpError> {
+    Ok(db::incidents::incidents(conn, None, Some(site_id), 500)
         .await?
         .into_iter()
         .filter(|i| i.resolved_ms.is_none())
@@ -63,8 +63,8 @@ pub(super) async fn sites_page(State(state): State<AppState>, session: Session) 
             _ => session.caller.org_id.as_deref(),
         };
         let mut out = Vec::new();
-        for s in queries::sites(&mut conn, org).await? {
-            let lockers = queries::lockers(&mut conn, &s.id).await?;
+        for s in db::tenants::sites(&mut conn, org).await? {
+            let lockers = db::lockers::lockers(&mut conn, &s.id).await?;
             let (mut occupied, mut compartments) = (0, 0);
             for l in &lockers {
                 let (o, n) = occupancy(&mut conn, &l.id).await?;
@@ -135,7 +135,7 @@ pub(super) async fn site_page(
         let mut conn = state.store.reader().await?;
         let mut lockers = Vec::new();
         let mut names = std::collections::HashMap::new();
-        for l in queries::lockers(&mut conn, &site.id).await? {
+        for l in db::lockers::lockers(&mut conn, &site.id).await? {
             let (occupied, compartments) = occupancy(&mut conn, &l.id).await?;
             names.insert(l.id.clone(), l.name.clone());
             lockers.push(LockerLine {

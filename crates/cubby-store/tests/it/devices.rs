@@ -7,8 +7,9 @@ use cubby_domain::model::TemperatureZone;
 use cubby_domain::tracking::TrackingNumber;
 use cubby_protocol::cache::CredentialKind;
 use cubby_protocol::journal::{EdgeEvent, GENESIS, JournalEntry};
-use cubby_store::ops::{self, NewUnlock};
-use cubby_store::{Store, StoreConfig, device_queries, queries};
+use cubby_store as db;
+use cubby_store::devices::NewUnlock;
+use cubby_store::{Store, StoreConfig};
 
 use crate::{Site, deposit, seed};
 
@@ -18,7 +19,9 @@ pub(crate) async fn add_device(store: &Store, site: &Site) {
     let locker = site.locker_id.clone();
     store
         .transact(move |conn| {
-            Box::pin(async move { ops::add_device(conn, DEVICE, &locker, &[9; 32], 10).await })
+            Box::pin(
+                async move { db::devices::add_device(conn, DEVICE, &locker, &[9; 32], 10).await },
+            )
         })
         .await
         .unwrap();
@@ -34,11 +37,11 @@ fn ids() -> impl FnMut() -> String {
 /// Fresh ids; pick-up credentials as the server would issue them.
 struct TestHooks;
 
-impl ops::IngestHooks for TestHooks {
+impl db::devices::IngestHooks for TestHooks {
     fn new_id(&mut self) -> String {
         ids()()
     }
-    fn deposit_secrets(&mut self, _locker_id: &str) -> ops::DepositSecrets {
+    fn deposit_secrets(&mut self, _locker_id: &str) -> db::parcels::DepositSecrets {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static NEXT: AtomicUsize = AtomicUsize::new(1_000);
         crate::secrets(NEXT.fetch_add(1, Ordering::Relaxed))
@@ -61,11 +64,11 @@ fn chain(prev: &str, first: u64, events: Vec<EdgeEvent>) -> Vec<JournalEntry> {
 async fn ingest(
     store: &Store,
     entries: Vec<JournalEntry>,
-) -> Result<ops::JournalIngest, cubby_store::OpError> {
+) -> Result<db::devices::JournalIngest, cubby_store::OpError> {
     store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::ingest_journal(conn, DEVICE, &entries, 6_000, &mut TestHooks).await
+                db::devices::ingest_journal(conn, DEVICE, &entries, 6_000, &mut TestHooks).await
             })
         })
         .await
@@ -74,7 +77,7 @@ async fn ingest(
 async fn incident_kinds(store: &Store, site: &Site) -> Vec<String> {
     let mut conn = store.reader().await.unwrap();
     let mut kinds: Vec<String> =
-        device_queries::incidents(&mut conn, None, Some(&site.site_id), 100)
+        db::incidents::incidents(&mut conn, None, Some(&site.site_id), 100)
             .await
             .unwrap()
             .into_iter()
@@ -100,7 +103,9 @@ pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConf
     // Without a device there is nothing to queue.
     let u = unlock(0);
     let none = store
-        .transact(move |conn| Box::pin(async move { ops::queue_unlock(conn, &u, 20).await }))
+        .transact(move |conn| {
+            Box::pin(async move { db::devices::queue_unlock(conn, &u, 20).await })
+        })
         .await
         .unwrap();
     assert_eq!(none, None);
@@ -108,13 +113,15 @@ pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConf
     for n in 1..=3 {
         let u = unlock(n);
         let queued = store
-            .transact(move |conn| Box::pin(async move { ops::queue_unlock(conn, &u, 20).await }))
+            .transact(move |conn| {
+                Box::pin(async move { db::devices::queue_unlock(conn, &u, 20).await })
+            })
             .await
             .unwrap();
         assert_eq!(queued.as_deref(), Some(DEVICE));
     }
     let mut conn = store.reader().await.unwrap();
-    let open = ops::open_commands(&mut conn).await.unwrap();
+    let open = db::devices::open_commands(&mut conn).await.unwrap();
     drop(conn);
     assert_eq!(open.len(), 3);
     assert!(open.iter().all(|c| c.status == "pending"));
@@ -122,8 +129,8 @@ pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConf
     let seqs = store
         .transact(|conn| {
             Box::pin(async move {
-                let a = ops::next_command_seq(conn, DEVICE).await?;
-                let b = ops::next_command_seq(conn, DEVICE).await?;
+                let a = db::devices::next_command_seq(conn, DEVICE).await?;
+                let b = db::devices::next_command_seq(conn, DEVICE).await?;
                 Ok((a, b))
             })
         })
@@ -136,22 +143,33 @@ pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConf
             Box::pin(async move {
                 let c1 = format!("cmd_{:032}", 1);
                 let c2 = format!("cmd_{:032}", 2);
-                ops::mark_command_sent(conn, &c1, Some((1, 40_000, "signed-1")), 30).await?;
-                ops::mark_command_sent(conn, &c2, Some((2, 40_000, "signed-2")), 30).await?;
-                // A resend changes nothing but the attempt count.
-                ops::mark_command_sent(conn, &c1, None, 31).await?;
-                ops::command_answered(conn, &c1, DEVICE, "done", "", ids()(), 32).await?;
-                ops::command_answered(conn, &c2, DEVICE, "failed", "lock stuck", ids()(), 33)
+                db::devices::mark_command_sent(conn, &c1, Some((1, 40_000, "signed-1")), 30)
                     .await?;
+                db::devices::mark_command_sent(conn, &c2, Some((2, 40_000, "signed-2")), 30)
+                    .await?;
+                // A resend changes nothing but the attempt count.
+                db::devices::mark_command_sent(conn, &c1, None, 31).await?;
+                db::devices::command_answered(conn, &c1, DEVICE, "done", "", ids()(), 32).await?;
+                db::devices::command_answered(
+                    conn,
+                    &c2,
+                    DEVICE,
+                    "failed",
+                    "lock stuck",
+                    ids()(),
+                    33,
+                )
+                .await?;
                 // A late duplicate answer is ignored.
-                ops::command_answered(conn, &c2, DEVICE, "failed", "again", ids()(), 34).await?;
+                db::devices::command_answered(conn, &c2, DEVICE, "failed", "again", ids()(), 34)
+                    .await?;
                 Ok(())
             })
         })
         .await
         .unwrap();
     let mut conn = store.reader().await.unwrap();
-    let open = ops::open_commands(&mut conn).await.unwrap();
+    let open = db::devices::open_commands(&mut conn).await.unwrap();
     drop(conn);
     assert_eq!(open.len(), 1, "only the unsent command is open");
     assert_eq!(open[0].cmd_id, format!("cmd_{:032}", 3));
@@ -160,8 +178,8 @@ pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConf
     let expired = store
         .transact(|conn| {
             Box::pin(async move {
-                let first = ops::expire_commands(conn, 100_000, 60_000, ids()).await?;
-                let again = ops::expire_commands(conn, 100_001, 60_000, ids()).await?;
+                let first = db::devices::expire_commands(conn, 100_000, 60_000, ids()).await?;
+                let again = db::devices::expire_commands(conn, 100_001, 60_000, ids()).await?;
                 Ok((first, again))
             })
         })
@@ -183,7 +201,7 @@ pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
 
     // The cache holds each resident's two credentials with their compartment.
     let mut conn = store.reader().await.unwrap();
-    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+    let cached = db::devices::cache_credentials(&mut conn, &site.locker_id)
         .await
         .unwrap();
     drop(conn);
@@ -191,7 +209,7 @@ pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
     assert!(cached.iter().all(|c| c.compartments.len() == 1));
     let parcel0 = format!("par_{:032}", 0);
     let mut conn = store.reader().await.unwrap();
-    let compartment0 = queries::parcel(&mut conn, &parcel0)
+    let compartment0 = db::parcels::parcel(&mut conn, &parcel0)
         .await
         .unwrap()
         .unwrap()
@@ -243,7 +261,7 @@ pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
     assert_eq!((bad.up_to_seq, bad.stored), (4, 0));
 
     let mut conn = store.reader().await.unwrap();
-    let stored = device_queries::device_events(&mut conn, DEVICE, 0, 100)
+    let stored = db::devices::device_events(&mut conn, DEVICE, 0, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -251,20 +269,23 @@ pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
         vec![1, 2, 3, 4],
         "each entry stored exactly once"
     );
-    let p0 = queries::parcel(&mut conn, &parcel0).await.unwrap().unwrap();
+    let p0 = db::parcels::parcel(&mut conn, &parcel0)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p0.state, ParcelState::PickedUp, "the edge pick-up counted");
-    let p1 = queries::parcel(&mut conn, &format!("par_{:032}", 1))
+    let p1 = db::parcels::parcel(&mut conn, &format!("par_{:032}", 1))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(p1.state, ParcelState::Deposited);
     // The collected parcel's credentials leave the cache; the other stays.
-    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+    let cached = db::devices::cache_credentials(&mut conn, &site.locker_id)
         .await
         .unwrap();
     assert_eq!(cached.len(), 2);
     assert!(cached.iter().all(|c| c.id.ends_with('1')));
-    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    let verdicts = db::custody::verify_custody(&mut conn).await.unwrap();
     assert!(verdicts.iter().all(|(_, v)| v.is_ok()), "{verdicts:?}");
     drop(conn);
     assert_eq!(
@@ -277,7 +298,7 @@ pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
 }
 
 async fn announce(store: &Store, site: &Site, i: usize, tracking: &str) -> String {
-    let a = ops::Announcement {
+    let a = db::parcels::Announcement {
         parcel_id: format!("par_a{i:031}"),
         site_id: site.site_id.clone(),
         tracking_number: TrackingNumber::parse(tracking).unwrap(),
@@ -290,7 +311,7 @@ async fn announce(store: &Store, site: &Site, i: usize, tracking: &str) -> Strin
         now: 100,
     };
     store
-        .transact(move |conn| Box::pin(async move { ops::announce(conn, &a).await }))
+        .transact(move |conn| Box::pin(async move { db::parcels::announce(conn, &a).await }))
         .await
         .unwrap()
         .id
@@ -309,7 +330,7 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
         .transact(move |conn| {
             Box::pin(async move {
                 for (id, revoked) in [("cps_1", false), ("cps_2", true)] {
-                    let pass = ops::NewCourierPass {
+                    let pass = db::couriers::NewCourierPass {
                         id: id.into(),
                         locker_id: locker.clone(),
                         carrier: "dhl".into(),
@@ -317,9 +338,9 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
                         expires_ms: 1_000_000,
                         created_by: "test".into(),
                     };
-                    ops::issue_courier_pass(conn, &pass, 50).await?;
+                    db::couriers::issue_courier_pass(conn, &pass, 50).await?;
                     if revoked {
-                        ops::revoke_courier_pass(conn, id).await?;
+                        db::couriers::revoke_courier_pass(conn, id).await?;
                     }
                 }
                 Ok(())
@@ -328,7 +349,7 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
         .await
         .unwrap();
     let mut conn = store.reader().await.unwrap();
-    let passes = device_queries::cache_courier_passes(&mut conn, &site.locker_id, 60)
+    let passes = db::couriers::cache_courier_passes(&mut conn, &site.locker_id, 60)
         .await
         .unwrap();
     assert_eq!(
@@ -336,7 +357,7 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
         vec!["cps_1"],
         "revoked passes leave the cache"
     );
-    let expected = device_queries::expected_parcels(&mut conn, &site.locker_id)
+    let expected = db::couriers::expected_parcels(&mut conn, &site.locker_id)
         .await
         .unwrap();
     assert_eq!(expected.len(), 2);
@@ -370,16 +391,16 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
     assert!(done.deposits.iter().all(|d| d.credential.is_some()));
     let mut conn = store.reader().await.unwrap();
     for (id, label) in [(&first, "D02"), (&second, "D03")] {
-        let p = queries::parcel(&mut conn, id).await.unwrap().unwrap();
+        let p = db::parcels::parcel(&mut conn, id).await.unwrap().unwrap();
         assert_eq!(p.state, ParcelState::Deposited);
         assert_eq!(p.compartment_label.as_deref(), Some(label));
     }
     // The recipients can collect at the locker: their credentials are cached.
-    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+    let cached = db::devices::cache_credentials(&mut conn, &site.locker_id)
         .await
         .unwrap();
     assert_eq!(cached.len(), 4);
-    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    let verdicts = db::custody::verify_custody(&mut conn).await.unwrap();
     assert!(verdicts.iter().all(|(_, v)| v.is_ok()), "{verdicts:?}");
     drop(conn);
     assert_eq!(
@@ -393,7 +414,10 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
 /// counted for the cache only up to the journal entry it reflects.
 pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
     use cubby_domain::access::GrantRule;
-    use cubby_store::ops::access::{self, DoorRow, NewGrant, PathRow};
+    use cubby_store as db;
+    use cubby_store::access::DoorRow;
+    use cubby_store::access::NewGrant;
+    use cubby_store::access::PathRow;
 
     let store = Store::open(&config).await.unwrap();
     let site = seed(&store, 2, 1).await;
@@ -447,18 +471,18 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
     store
         .transact(move |conn| {
             Box::pin(async move {
-                access::add_door(conn, &gate).await?;
-                access::add_door(conn, &lobby).await?;
-                access::add_path(conn, &path).await?;
-                access::issue_grant(conn, &first, 10).await?;
-                access::issue_grant(conn, &second, 10).await
+                db::access::add_door(conn, &gate).await?;
+                db::access::add_door(conn, &lobby).await?;
+                db::access::add_path(conn, &path).await?;
+                db::access::issue_grant(conn, &first, 10).await?;
+                db::access::issue_grant(conn, &second, 10).await
             })
         })
         .await
         .unwrap();
     // One lock output drives one door; one PIN belongs to one grant of a site.
     let err = store
-        .transact(move |conn| Box::pin(async move { access::add_door(conn, &clash).await }))
+        .transact(move |conn| Box::pin(async move { db::access::add_door(conn, &clash).await }))
         .await
         .unwrap_err();
     assert!(
@@ -472,7 +496,9 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         "{err:?}"
     );
     let err = store
-        .transact(move |conn| Box::pin(async move { access::issue_grant(conn, &twin, 10).await }))
+        .transact(move |conn| {
+            Box::pin(async move { db::access::issue_grant(conn, &twin, 10).await })
+        })
         .await
         .unwrap_err();
     assert!(
@@ -488,14 +514,14 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
 
     let mut conn = store.reader().await.unwrap();
     assert_eq!(
-        access::doors_of_device(&mut conn, DEVICE)
+        db::access::doors_of_device(&mut conn, DEVICE)
             .await
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        access::paths_of_site(&mut conn, &site.site_id)
+        db::access::paths_of_site(&mut conn, &site.site_id)
             .await
             .unwrap()[0]
             .doors
@@ -503,24 +529,24 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         2
     );
     assert_eq!(
-        access::count_live_grants(&mut conn, &site.site_id, 50)
+        db::access::count_live_grants(&mut conn, &site.site_id, 50)
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        access::count_live_grants(&mut conn, &site.site_id, 100_000)
+        db::access::count_live_grants(&mut conn, &site.site_id, 100_000)
             .await
             .unwrap(),
         0
     );
-    let mine = access::grants_of_site(&mut conn, &site.site_id, Some(&host), 10)
+    let mine = db::access::grants_of_site(&mut conn, &site.site_id, Some(&host), 10)
         .await
         .unwrap();
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[0].rule, rule);
     assert!(
-        access::grants_of_site(&mut conn, &site.site_id, Some("res_other"), 10)
+        db::access::grants_of_site(&mut conn, &site.site_id, Some("res_other"), 10)
             .await
             .unwrap()
             .is_empty()
@@ -548,26 +574,28 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         store
             .transact(move |conn| {
                 Box::pin(async move {
-                    ops::ingest_journal(conn, DEVICE, &entries, 6_000, &mut TestHooks).await
+                    db::devices::ingest_journal(conn, DEVICE, &entries, 6_000, &mut TestHooks).await
                 })
             })
             .await
             .unwrap();
     }
     store
-        .transact(|conn| Box::pin(async move { access::revoke_grant(conn, "agr_3", 7_000).await }))
+        .transact(|conn| {
+            Box::pin(async move { db::access::revoke_grant(conn, "agr_3", 7_000).await })
+        })
         .await
         .unwrap();
     let mut conn = store.reader().await.unwrap();
     assert_eq!(
-        access::uses_of_grant(&mut conn, "agr_1")
+        db::access::uses_of_grant(&mut conn, "agr_1")
             .await
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        access::grant(&mut conn, "agr_3")
+        db::access::grant(&mut conn, "agr_3")
             .await
             .unwrap()
             .unwrap()
@@ -576,19 +604,19 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
     );
     // Revoked agr_3 is gone from the cache; agr_1's use counts once the cache
     // reflects entry 1, not before.
-    let cached = access::cache_grants(&mut conn, DEVICE, 2, 8_000)
+    let cached = db::access::cache_grants(&mut conn, DEVICE, 2, 8_000)
         .await
         .unwrap();
     assert_eq!(cached.len(), 1);
     assert_eq!(cached[0].grant_id, "agr_1");
     assert_eq!(cached[0].local_mac, [7; 32]);
     assert_eq!(cached[0].uses.get("door_lobby"), Some(&1));
-    let earlier = access::cache_grants(&mut conn, DEVICE, 0, 8_000)
+    let earlier = db::access::cache_grants(&mut conn, DEVICE, 0, 8_000)
         .await
         .unwrap();
     assert!(earlier[0].uses.is_empty());
     assert!(
-        access::cache_grants(&mut conn, DEVICE, 2, 100_000)
+        db::access::cache_grants(&mut conn, DEVICE, 2, 100_000)
             .await
             .unwrap()
             .is_empty(),

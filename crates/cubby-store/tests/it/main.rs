@@ -4,11 +4,16 @@
 use cubby_domain::dims::Dimensions;
 use cubby_domain::model::{Language, TemperatureZone, Timezone};
 use cubby_domain::tracking::TrackingNumber;
-use cubby_store::ops::{
-    self, DepositRequest, DepositSecrets, IdempotencyKey, NewCompartment, NewLocker, NewResident,
-    Recipient, Stored,
-};
-use cubby_store::{OpError, Store, StoreConfig, queries};
+use cubby_store as db;
+use cubby_store::idempotency::IdempotencyKey;
+use cubby_store::idempotency::Stored;
+use cubby_store::lockers::NewCompartment;
+use cubby_store::lockers::NewLocker;
+use cubby_store::parcels::DepositRequest;
+use cubby_store::parcels::DepositSecrets;
+use cubby_store::parcels::Recipient;
+use cubby_store::residents::NewResident;
+use cubby_store::{OpError, Store, StoreConfig};
 
 async fn sqlite() -> (StoreConfig, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -91,8 +96,8 @@ async fn seed(store: &Store, compartments: usize, residents: usize) -> Site {
     store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::create_org(conn, "org_1", "Org", 1).await?;
-                ops::create_site(
+                db::tenants::create_org(conn, "org_1", "Org", 1).await?;
+                db::tenants::create_site(
                     conn,
                     &s,
                     "org_1",
@@ -113,7 +118,7 @@ async fn seed(store: &Store, compartments: usize, residents: usize) -> Site {
                         language: Language::En,
                         reach: None,
                     };
-                    ops::create_resident(conn, &r, 1).await?;
+                    db::residents::create_resident(conn, &r, 1).await?;
                 }
                 let compartments = (0..compartments)
                     .map(|i| NewCompartment {
@@ -131,7 +136,7 @@ async fn seed(store: &Store, compartments: usize, residents: usize) -> Site {
                     carrier_quotas: Default::default(),
                     compartments,
                 };
-                ops::create_locker(conn, &locker, 1).await?;
+                db::lockers::create_locker(conn, &locker, 1).await?;
                 Ok(())
             })
         })
@@ -184,7 +189,7 @@ async fn deposit(store: &Store, site: &Site, i: usize) -> Result<String, OpError
     store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::deposit(conn, &req, &s)
+                db::parcels::deposit(conn, &req, &s)
                     .await
                     .map(|o| o.allocation.compartment_id)
             })
@@ -200,12 +205,12 @@ async fn reopening_runs_migrations_once(config: StoreConfig) {
     let again = Store::open(&config).await.unwrap();
     let mut conn = again.reader().await.unwrap();
     assert_eq!(
-        queries::count(&mut conn, queries::Table::Parcels)
+        db::reports::count(&mut conn, db::reports::Table::Parcels)
             .await
             .unwrap(),
         1
     );
-    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    let verdicts = db::custody::verify_custody(&mut conn).await.unwrap();
     assert_eq!(verdicts, vec![(site.site_id.clone(), Ok(1))]);
 }
 
@@ -233,13 +238,13 @@ async fn two_instances_never_double_book(config: StoreConfig) {
     assert_eq!((taken.len(), distinct.len(), refused), (10, 10, 20));
     let mut conn = a.reader().await.unwrap();
     assert_eq!(
-        queries::count(&mut conn, queries::Table::Holders)
+        db::reports::count(&mut conn, db::reports::Table::Holders)
             .await
             .unwrap(),
         10
     );
     // Both instances appended to one site's chain; it is still one unbroken chain.
-    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    let verdicts = db::custody::verify_custody(&mut conn).await.unwrap();
     assert_eq!(verdicts, vec![(site.site_id.clone(), Ok(10))]);
 }
 
@@ -262,7 +267,7 @@ async fn custody_events_are_append_only(config: StoreConfig) {
         assert!(refused.is_err(), "{sql} was allowed");
     }
     let mut conn = store.reader().await.unwrap();
-    let verdicts = queries::verify_custody(&mut conn).await.unwrap();
+    let verdicts = db::custody::verify_custody(&mut conn).await.unwrap();
     assert!(verdicts.iter().all(|(_, v)| v.is_ok()));
 }
 
@@ -287,16 +292,18 @@ async fn idempotency_records_round_trip(config: StoreConfig) {
     };
     let s1 = stored.clone();
     store
-        .transact(move |conn| Box::pin(async move { ops::remember(conn, &k1, &s1, 1).await }))
+        .transact(move |conn| {
+            Box::pin(async move { db::idempotency::remember(conn, &k1, &s1, 1).await })
+        })
         .await
         .unwrap();
     let got = store
-        .transact(move |conn| Box::pin(async move { ops::recall(conn, &k2).await }))
+        .transact(move |conn| Box::pin(async move { db::idempotency::recall(conn, &k2).await }))
         .await
         .unwrap();
     assert_eq!(got, Some(stored));
     let other = store
-        .transact(move |conn| Box::pin(async move { ops::recall(conn, &k3).await }))
+        .transact(move |conn| Box::pin(async move { db::idempotency::recall(conn, &k3).await }))
         .await;
     assert!(matches!(other, Err(OpError::IdempotencyMismatch)));
 }
@@ -310,10 +317,10 @@ async fn a_failed_job_rolls_back_only_itself(config: StoreConfig) {
             store
                 .transact(move |conn| {
                     Box::pin(async move {
-                        ops::create_org(conn, &format!("org_{i}"), "Org", 1).await?;
+                        db::tenants::create_org(conn, &format!("org_{i}"), "Org", 1).await?;
                         if i % 2 == 1 {
                             // Fails after writing: its organisation must disappear with it.
-                            ops::create_site(
+                            db::tenants::create_site(
                                 conn,
                                 "site_x",
                                 "org_missing",
@@ -337,7 +344,7 @@ async fn a_failed_job_rolls_back_only_itself(config: StoreConfig) {
     }
     assert_eq!(failed, 10);
     let mut conn = store.reader().await.unwrap();
-    let orgs = queries::organisations(&mut conn).await.unwrap();
+    let orgs = db::tenants::organisations(&mut conn).await.unwrap();
     let mut ids: Vec<_> = orgs.iter().map(|o| o.id.clone()).collect();
     ids.sort();
     let mut expected: Vec<_> = (0..20)
@@ -359,7 +366,7 @@ async fn stays_come_from_the_custody_chain(config: StoreConfig) {
     store
         .transact(|conn| {
             Box::pin(async move {
-                ops::transition(
+                db::parcels::transition(
                     conn,
                     &format!("par_{:032}", 1),
                     Transition::PickUp,
@@ -375,7 +382,7 @@ async fn stays_come_from_the_custody_chain(config: StoreConfig) {
         .await
         .unwrap();
     let mut conn = store.reader().await.unwrap();
-    let all = queries::stays(&mut conn, &site.site_id, None, 0)
+    let all = db::reports::stays(&mut conn, &site.site_id, None, 0)
         .await
         .unwrap();
     assert_eq!(
@@ -385,22 +392,22 @@ async fn stays_come_from_the_custody_chain(config: StoreConfig) {
         vec![(1_000, None), (1_001, Some(50_000)), (1_002, None)]
     );
     assert_eq!(all[0].height_mm, 100);
-    let later = queries::stays(&mut conn, &site.site_id, Some(&site.locker_id), 1_001)
+    let later = db::reports::stays(&mut conn, &site.site_id, Some(&site.locker_id), 1_001)
         .await
         .unwrap();
     assert_eq!(later.len(), 2);
-    let elsewhere = queries::stays(&mut conn, &site.site_id, Some("lck_other"), 0)
+    let elsewhere = db::reports::stays(&mut conn, &site.site_id, Some("lck_other"), 0)
         .await
         .unwrap();
     assert!(elsewhere.is_empty());
     assert_eq!(
-        queries::compartments_in_service(&mut conn, &site.site_id, None)
+        db::lockers::compartments_in_service(&mut conn, &site.site_id, None)
             .await
             .unwrap(),
         4
     );
     assert_eq!(
-        queries::residents_on_site(&mut conn, &site.site_id)
+        db::residents::residents_on_site(&mut conn, &site.site_id)
             .await
             .unwrap(),
         3
@@ -413,7 +420,7 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
     let site = seed(&store, 4, 2).await;
     let sid = site.site_id.clone();
     let mut conn = store.reader().await.unwrap();
-    let (v0, p0) = ops::site_policy(&mut conn, &sid).await.unwrap();
+    let (v0, p0) = db::schedule::site_policy(&mut conn, &sid).await.unwrap();
     drop(conn);
     assert_eq!((v0, p0), (0, SitePolicy::default()));
     let bad = SitePolicy {
@@ -423,7 +430,7 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
     let s2 = sid.clone();
     let refused = store
         .transact(move |conn| {
-            Box::pin(async move { ops::save_policy(conn, &s2, &bad, "test", 5).await })
+            Box::pin(async move { db::schedule::save_policy(conn, &s2, &bad, "test", 5).await })
         })
         .await;
     assert!(matches!(refused, Err(OpError::Invalid(_))));
@@ -435,7 +442,7 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
         };
         let v = store
             .transact(move |conn| {
-                Box::pin(async move { ops::save_policy(conn, &s2, &p, "test", 5).await })
+                Box::pin(async move { db::schedule::save_policy(conn, &s2, &p, "test", 5).await })
             })
             .await
             .unwrap();
@@ -443,13 +450,15 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
     }
     deposit(&store, &site, 0).await.unwrap();
     let mut conn = store.reader().await.unwrap();
-    let (v, p) = ops::site_policy(&mut conn, &sid).await.unwrap();
+    let (v, p) = db::schedule::site_policy(&mut conn, &sid).await.unwrap();
     assert_eq!((v, p.max_hold_days), (2, 2));
-    let fresh = ops::unscheduled_parcels(&mut conn, 10).await.unwrap();
+    let fresh = db::schedule::unscheduled_parcels(&mut conn, 10)
+        .await
+        .unwrap();
     drop(conn);
     assert_eq!(fresh.len(), 1);
     assert_eq!(fresh[0].deposited_ms, 1_000);
-    let row = ops::ScheduleRow {
+    let row = db::schedule::ScheduleRow {
         parcel_id: fresh[0].parcel_id.clone(),
         site_id: sid.clone(),
         deposited_ms: 1_000,
@@ -463,11 +472,11 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
     store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::insert_schedule(conn, &r1).await?;
+                db::schedule::insert_schedule(conn, &r1).await?;
                 // A second insert (another instance) changes nothing.
-                ops::insert_schedule(
+                db::schedule::insert_schedule(
                     conn,
-                    &ops::ScheduleRow {
+                    &db::schedule::ScheduleRow {
                         next_ms: Some(1),
                         ..r2
                     },
@@ -479,19 +488,22 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
         .unwrap();
     let mut conn = store.reader().await.unwrap();
     assert!(
-        ops::unscheduled_parcels(&mut conn, 10)
+        db::schedule::unscheduled_parcels(&mut conn, 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        ops::due_parcels(&mut conn, 49_999, 10)
+        db::schedule::due_parcels(&mut conn, 49_999, 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        ops::due_parcels(&mut conn, 50_000, 10).await.unwrap().len(),
+        db::schedule::due_parcels(&mut conn, 50_000, 10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     drop(conn);
@@ -499,13 +511,13 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
     let after = store
         .transact(move |conn| {
             Box::pin(async move {
-                let mut r = ops::lock_schedule(conn, &pid).await?.expect("row");
+                let mut r = db::schedule::lock_schedule(conn, &pid).await?.expect("row");
                 r.reminded.push("24h-before-expiry".into());
                 r.next_ms = Some(90_000);
-                ops::update_schedule(conn, &r).await?;
-                ops::schedule_hold(conn, &pid, true, 60_000).await?;
-                ops::schedule_hold(conn, &pid, false, 100_000).await?;
-                ops::lock_schedule(conn, &pid).await
+                db::schedule::update_schedule(conn, &r).await?;
+                db::schedule::schedule_hold(conn, &pid, true, 60_000).await?;
+                db::schedule::schedule_hold(conn, &pid, false, 100_000).await?;
+                db::schedule::lock_schedule(conn, &pid).await
             })
         })
         .await

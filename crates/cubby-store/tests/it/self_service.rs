@@ -6,10 +6,16 @@ use cubby_domain::dims::Dimensions;
 use cubby_domain::lifecycle::ParcelState;
 use cubby_domain::model::{Language, TemperatureZone};
 use cubby_domain::tracking::TrackingNumber;
-use cubby_store::ops::access::{self, DoorRow, NewGrant, PathRow};
-use cubby_store::ops::self_service::{self as ss, NewDelegate, ShelveRequest};
-use cubby_store::ops::{self, NewResident, NewRoom, Recipient};
-use cubby_store::{OpError, Store, StoreConfig, device_queries, queries};
+use cubby_store as db;
+use cubby_store::access::DoorRow;
+use cubby_store::access::NewGrant;
+use cubby_store::access::PathRow;
+use cubby_store::parcels::Recipient;
+use cubby_store::residents::NewDelegate;
+use cubby_store::residents::NewResident;
+use cubby_store::rooms::NewRoom;
+use cubby_store::rooms::ShelveRequest;
+use cubby_store::{OpError, Store, StoreConfig};
 
 use crate::devices::{DEVICE, add_device};
 use crate::{deposit, seed};
@@ -45,9 +51,9 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     let (added, refused) = store
         .transact(move |conn| {
             Box::pin(async move {
-                let host = queries::resident(conn, &a).await?.unwrap();
-                let added = ss::add_household_member(conn, &host, &ok, 5).await?;
-                let refused = ss::add_household_member(conn, &host, &elsewhere, 5)
+                let host = db::residents::resident(conn, &a).await?.unwrap();
+                let added = db::residents::add_household_member(conn, &host, &ok, 5).await?;
+                let refused = db::residents::add_household_member(conn, &host, &elsewhere, 5)
                     .await
                     .map(|_| ())
                     .unwrap_err();
@@ -59,7 +65,9 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     assert_eq!(added.unit, "U0");
     assert_eq!(conflict_code(&refused), "wrong_unit");
     let mut conn = store.reader().await.unwrap();
-    let household = ss::household(&mut conn, &site.site_id, "U0").await.unwrap();
+    let household = db::residents::household(&mut conn, &site.site_id, "U0")
+        .await
+        .unwrap();
     assert_eq!(household.len(), 2);
     assert_eq!(household[1].added_by.as_deref(), Some(anna.as_str()));
     assert!(household[0].added_by.is_none(), "staff registered Anna");
@@ -68,12 +76,13 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     let (removed, again, staffs) = store
         .transact(move |conn| {
             Box::pin(async move {
-                let host = queries::resident(conn, &a).await?.unwrap();
-                let other = queries::resident(conn, &j).await?.unwrap();
-                let removed = ss::remove_household_member(conn, &host, "res_m1", 6).await;
-                let again = ss::remove_household_member(conn, &host, "res_m1", 7).await;
+                let host = db::residents::resident(conn, &a).await?.unwrap();
+                let other = db::residents::resident(conn, &j).await?.unwrap();
+                let removed =
+                    db::residents::remove_household_member(conn, &host, "res_m1", 6).await;
+                let again = db::residents::remove_household_member(conn, &host, "res_m1", 7).await;
                 // Jan is in another unit; Anna was registered by staff.
-                let staffs = ss::remove_household_member(conn, &other, &a, 7).await;
+                let staffs = db::residents::remove_household_member(conn, &other, &a, 7).await;
                 Ok((removed.is_ok(), again.unwrap_err(), staffs.unwrap_err()))
             })
         })
@@ -83,22 +92,30 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     assert_eq!(conflict_code(&again), "not_found");
     assert_eq!(conflict_code(&staffs), "not_found");
     let mut conn = store.reader().await.unwrap();
-    assert!(!ss::resident_is_live(&mut conn, "res_m1").await.unwrap());
-    assert!(ss::resident_is_live(&mut conn, &anna).await.unwrap());
+    assert!(
+        !db::residents::resident_is_live(&mut conn, "res_m1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        db::residents::resident_is_live(&mut conn, &anna)
+            .await
+            .unwrap()
+    );
     drop(conn);
 
     // Vacation: a parcel for someone away is held from the start.
     let a = anna.clone();
     store
         .transact(move |conn| {
-            Box::pin(async move { ss::set_away_until(conn, &a, Some(1_000_000)).await })
+            Box::pin(async move { db::residents::set_away_until(conn, &a, Some(1_000_000)).await })
         })
         .await
         .unwrap();
     deposit(&store, &site, 0).await.unwrap();
     let parcel_id = format!("par_{:032}", 0);
     let mut conn = store.reader().await.unwrap();
-    let parcel = queries::parcel(&mut conn, &parcel_id)
+    let parcel = db::parcels::parcel(&mut conn, &parcel_id)
         .await
         .unwrap()
         .unwrap();
@@ -128,7 +145,11 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
             Box::pin(async move {
                 let mut out = Vec::new();
                 for d in &tries {
-                    out.push(ss::issue_delegate(conn, d, 10).await.map(|r| r.id));
+                    out.push(
+                        db::residents::issue_delegate(conn, d, 10)
+                            .await
+                            .map(|r| r.id),
+                    );
                 }
                 Ok(out)
             })
@@ -147,14 +168,14 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     let a = anna.clone();
     let revoked = store
         .transact(move |conn| {
-            Box::pin(async move { ss::revoke_delegate(conn, &a, "crd_d1", 20).await })
+            Box::pin(async move { db::residents::revoke_delegate(conn, &a, "crd_d1", 20).await })
         })
         .await
         .unwrap();
     assert!(!revoked.active);
     assert_eq!(revoked.revoked_ms, Some(20));
     let mut conn = store.reader().await.unwrap();
-    let cached = device_queries::cache_credentials(&mut conn, &site.locker_id)
+    let cached = db::devices::cache_credentials(&mut conn, &site.locker_id)
         .await
         .unwrap();
     let delegates: Vec<_> = cached.iter().filter(|c| c.kind == "delegate").collect();
@@ -165,7 +186,7 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
             .all(|c| c.compartments == vec![label.clone()])
     );
     assert_eq!(
-        ss::delegates_of_resident(&mut conn, &anna)
+        db::residents::delegates_of_resident(&mut conn, &anna)
             .await
             .unwrap()
             .len(),
@@ -203,10 +224,10 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     store
         .transact(move |conn| {
             Box::pin(async move {
-                ops::create_room(conn, &room, 1).await?;
-                access::add_door(conn, &door).await?;
-                access::add_path(conn, &path).await?;
-                ss::set_room_path(conn, "room_1", "dpath_room").await
+                db::rooms::create_room(conn, &room, 1).await?;
+                db::access::add_door(conn, &door).await?;
+                db::access::add_path(conn, &path).await?;
+                db::rooms::set_room_path(conn, "room_1", "dpath_room").await
             })
         })
         .await
@@ -247,9 +268,12 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     let (a, b, c) = store
         .transact(move |conn| {
             Box::pin(async move {
-                let a = ss::shelve(conn, &first).await?;
-                let b = ss::shelve(conn, &second).await.map(|_| ()).unwrap_err();
-                let c = ss::shelve(conn, &third).await?;
+                let a = db::rooms::shelve(conn, &first).await?;
+                let b = db::rooms::shelve(conn, &second)
+                    .await
+                    .map(|_| ())
+                    .unwrap_err();
+                let c = db::rooms::shelve(conn, &third).await?;
                 Ok((a, b, c))
             })
         })
@@ -261,13 +285,13 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     assert!(!c.new_code, "Jan's unused code covers the second parcel");
     assert_eq!(c.grant_id.as_deref(), Some("agr_room1"));
     let mut conn = store.reader().await.unwrap();
-    let grant = access::grant(&mut conn, "agr_room1")
+    let grant = db::access::grant(&mut conn, "agr_room1")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(grant.host_resident_id.as_deref(), Some(jan.as_str()));
     assert_eq!(
-        ss::shelf_of(&mut conn, "par_room3").await.unwrap(),
+        db::rooms::shelf_of(&mut conn, "par_room3").await.unwrap(),
         Some(("room_1".into(), "B".into()))
     );
     drop(conn);
@@ -276,8 +300,9 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     let collected = store
         .transact(move |conn| {
             Box::pin(async move {
-                access::record_access_use(conn, DEVICE, 1, "agr_room1", "door_room", 500).await?;
-                ss::room_entered(conn, "agr_room1", "door_room", "device:test", 500).await
+                db::access::record_access_use(conn, DEVICE, 1, "agr_room1", "door_room", 500)
+                    .await?;
+                db::rooms::room_entered(conn, "agr_room1", "door_room", "device:test", 500).await
             })
         })
         .await
@@ -285,12 +310,12 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     assert_eq!(collected.len(), 2);
     assert!(collected.iter().all(|p| p.state == ParcelState::PickedUp));
     let mut conn = store.reader().await.unwrap();
-    let grant = access::grant(&mut conn, "agr_room1")
+    let grant = db::access::grant(&mut conn, "agr_room1")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(grant.revoked_ms, Some(500));
-    let entries = ss::entries_through(
+    let entries = db::rooms::entries_through(
         &mut conn,
         &site.site_id,
         &["room_code"],
@@ -304,7 +329,7 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].host_resident_id.as_deref(), Some(jan.as_str()));
     assert!(
-        ss::entries_through(
+        db::rooms::entries_through(
             &mut conn,
             &site.site_id,
             &["courier_visit"],
@@ -322,7 +347,8 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
 /// Invitations are spent once; ceremonies are taken once and expire; the
 /// portal token is made once per resident.
 pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
-    use cubby_store::ops::passkeys::{self as pk, Holder::Resident, Holder::Staff};
+    use cubby_store as db;
+    use cubby_store::passkeys::Holder::{Resident, Staff};
     let store = Store::open(&config).await.unwrap();
     let site = seed(&store, 1, 1).await;
     let anna = site.residents[0].clone();
@@ -330,19 +356,22 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
     let outcome = store
         .transact(move |conn| {
             Box::pin(async move {
-                pk::create_invite(conn, Resident, &[1; 32], &a, "manager:tok", 10, 100).await?;
-                let live = pk::invite(conn, Resident, &[1; 32], 50).await?;
-                let expired = pk::invite(conn, Resident, &[1; 32], 100).await?;
-                let first = pk::spend_invite(conn, Resident, &[1; 32], 60).await?;
-                let second = pk::spend_invite(conn, Resident, &[1; 32], 61).await?;
-                let after = pk::invite(conn, Resident, &[1; 32], 62).await?;
-                pk::save_ceremony(conn, "c1", "register", Some(&a), "{}", 10, 100).await?;
-                let wrong_kind = pk::take_ceremony(conn, "c1", "sign_in", 20).await?;
-                pk::save_ceremony(conn, "c2", "register", Some(&a), "{\"s\":1}", 10, 100).await?;
-                let taken = pk::take_ceremony(conn, "c2", "register", 20).await?;
-                let again = pk::take_ceremony(conn, "c2", "register", 21).await?;
-                pk::save_ceremony(conn, "c3", "sign_in", None, "{}", 10, 100).await?;
-                let late = pk::take_ceremony(conn, "c3", "sign_in", 100).await?;
+                db::passkeys::create_invite(conn, Resident, &[1; 32], &a, "manager:tok", 10, 100)
+                    .await?;
+                let live = db::passkeys::invite(conn, Resident, &[1; 32], 50).await?;
+                let expired = db::passkeys::invite(conn, Resident, &[1; 32], 100).await?;
+                let first = db::passkeys::spend_invite(conn, Resident, &[1; 32], 60).await?;
+                let second = db::passkeys::spend_invite(conn, Resident, &[1; 32], 61).await?;
+                let after = db::passkeys::invite(conn, Resident, &[1; 32], 62).await?;
+                db::passkeys::save_ceremony(conn, "c1", "register", Some(&a), "{}", 10, 100)
+                    .await?;
+                let wrong_kind = db::passkeys::take_ceremony(conn, "c1", "sign_in", 20).await?;
+                db::passkeys::save_ceremony(conn, "c2", "register", Some(&a), "{\"s\":1}", 10, 100)
+                    .await?;
+                let taken = db::passkeys::take_ceremony(conn, "c2", "register", 20).await?;
+                let again = db::passkeys::take_ceremony(conn, "c2", "register", 21).await?;
+                db::passkeys::save_ceremony(conn, "c3", "sign_in", None, "{}", 10, 100).await?;
+                let late = db::passkeys::take_ceremony(conn, "c3", "sign_in", 100).await?;
                 Ok((
                     live, expired, first, second, after, wrong_kind, taken, again, late,
                 ))
@@ -367,12 +396,14 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
     let (t1, t2, keys, found) = store
         .transact(move |conn| {
             Box::pin(async move {
-                pk::add_passkey(conn, Resident, "cred-1", &a, "{\"k\":1}", 30).await?;
-                let t1 = pk::portal_token(conn, &a, "tok_p1", &[7; 32], "org_1", 30).await?;
-                let t2 = pk::portal_token(conn, &a, "tok_p2", &[8; 32], "org_1", 31).await?;
-                pk::touch_passkey(conn, Resident, "cred-1", "{\"k\":2}", 40).await?;
-                let keys = pk::passkeys_of(conn, Resident, &a).await?;
-                let found = pk::passkey(conn, Resident, "cred-1").await?;
+                db::passkeys::add_passkey(conn, Resident, "cred-1", &a, "{\"k\":1}", 30).await?;
+                let t1 =
+                    db::passkeys::portal_token(conn, &a, "tok_p1", &[7; 32], "org_1", 30).await?;
+                let t2 =
+                    db::passkeys::portal_token(conn, &a, "tok_p2", &[8; 32], "org_1", 31).await?;
+                db::passkeys::touch_passkey(conn, Resident, "cred-1", "{\"k\":2}", 40).await?;
+                let keys = db::passkeys::passkeys_of(conn, Resident, &a).await?;
+                let found = db::passkeys::passkey(conn, Resident, "cred-1").await?;
                 Ok((t1, t2, keys, found))
             })
         })
@@ -394,7 +425,7 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
     let outcome = store
         .transact(move |conn| {
             Box::pin(async move {
-                cubby_store::ops::create_token(
+                cubby_store::tokens::create_token(
                     conn,
                     "tok_staff",
                     &[9; 32],
@@ -405,19 +436,30 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
                     1,
                 )
                 .await?;
-                pk::create_invite(conn, Staff, &[2; 32], "tok_staff", "admin:tok", 10, 100).await?;
-                let as_portal = pk::invite(conn, Resident, &[2; 32], 50).await?;
-                let as_staff = pk::invite(conn, Staff, &[2; 32], 50).await?;
-                pk::add_passkey(conn, Staff, "cred-s1", "tok_staff", "{}", 30).await?;
-                let last = pk::remove_passkey(conn, Staff, "tok_staff", "cred-s1").await;
-                pk::add_passkey(conn, Staff, "cred-s2", "tok_staff", "{}", 31).await?;
-                let not_theirs = pk::remove_passkey(conn, Staff, "tok_staff", "cred-1").await?;
-                let not_staff = pk::passkey(conn, Staff, "cred-1").await?;
-                let removed = pk::remove_passkey(conn, Staff, "tok_staff", "cred-s1").await?;
-                let left = pk::passkeys_of(conn, Staff, "tok_staff").await?;
-                let resident_keys = pk::passkeys_of(conn, Resident, &a).await?;
-                let staff = pk::staff_token(conn, "tok_staff").await?;
-                let portal = pk::staff_token(conn, "tok_p1").await?;
+                db::passkeys::create_invite(
+                    conn,
+                    Staff,
+                    &[2; 32],
+                    "tok_staff",
+                    "admin:tok",
+                    10,
+                    100,
+                )
+                .await?;
+                let as_portal = db::passkeys::invite(conn, Resident, &[2; 32], 50).await?;
+                let as_staff = db::passkeys::invite(conn, Staff, &[2; 32], 50).await?;
+                db::passkeys::add_passkey(conn, Staff, "cred-s1", "tok_staff", "{}", 30).await?;
+                let last = db::passkeys::remove_passkey(conn, Staff, "tok_staff", "cred-s1").await;
+                db::passkeys::add_passkey(conn, Staff, "cred-s2", "tok_staff", "{}", 31).await?;
+                let not_theirs =
+                    db::passkeys::remove_passkey(conn, Staff, "tok_staff", "cred-1").await?;
+                let not_staff = db::passkeys::passkey(conn, Staff, "cred-1").await?;
+                let removed =
+                    db::passkeys::remove_passkey(conn, Staff, "tok_staff", "cred-s1").await?;
+                let left = db::passkeys::passkeys_of(conn, Staff, "tok_staff").await?;
+                let resident_keys = db::passkeys::passkeys_of(conn, Resident, &a).await?;
+                let staff = db::passkeys::staff_token(conn, "tok_staff").await?;
+                let portal = db::passkeys::staff_token(conn, "tok_p1").await?;
                 Ok((
                     as_portal,
                     as_staff,
@@ -468,20 +510,20 @@ pub async fn parcels_are_found_by_tracking_unit_or_name(config: StoreConfig) {
         ("_", 0),
         ("nobody", 0),
     ] {
-        let found = queries::search_parcels(&mut conn, &site.site_id, q, 10)
+        let found = db::parcels::search_parcels(&mut conn, &site.site_id, q, 10)
             .await
             .unwrap();
         assert_eq!(found.len(), n, "{q:?}");
     }
     // The report queries run alike on both backends.
     assert_eq!(
-        queries::carrier_compliance(&mut conn, &site.site_id, 0)
+        db::reports::carrier_compliance(&mut conn, &site.site_id, 0)
             .await
             .unwrap(),
         vec![(None, 1, 0, 0)]
     );
     assert_eq!(
-        queries::self_service_pickups(&mut conn, &site.site_id, 0)
+        db::reports::self_service_pickups(&mut conn, &site.site_id, 0)
             .await
             .unwrap(),
         0

@@ -1,6 +1,4 @@
-//! Doors, door paths and access grants: the writes, and the reads the API and
-//! the device link need. The rule a grant's PIN is checked against is the
-//! domain's [`GrantRule`], stored as JSON; the PIN itself is never stored.
+//! Doors, door paths and access grants (visitor PINs, courier visits, room codes) and their uses.
 
 use cubby_domain::Millis;
 use cubby_domain::access::GrantRule;
@@ -9,7 +7,8 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 
 use crate::OpError;
-use crate::queries::{hash32, int, opt_text, text};
+use crate::residents;
+use crate::rows::{hash32, int, opt_text, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoorRow {
@@ -464,4 +463,73 @@ pub async fn count_live_grants(
     .fetch_one(&mut *conn)
     .await?;
     Ok(int(&row, "n")?)
+}
+
+/// Tells a visitor PIN's host that it was used: which door, when (in the
+/// site's time zone). Queued in the same transaction that stores the use, so
+/// each use is told once.
+pub async fn notify_host_of_use(
+    conn: &mut AnyConnection,
+    message_id: String,
+    grant_id: &str,
+    door_id: &str,
+    at_ms: Millis,
+    now: Millis,
+) -> Result<bool, OpError> {
+    let row = sqlx::query(
+        "SELECT g.kind, g.label, g.host_resident_id, g.site_id, d.name AS door_name, s.name AS site_name, s.timezone \
+         FROM access_grants g JOIN doors d ON d.id = $2 JOIN sites s ON s.id = g.site_id WHERE g.id = $1",
+    )
+    .bind(grant_id.to_string())
+    .bind(door_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let host = match (
+        text(&row, "kind")?.as_str(),
+        opt_text(&row, "host_resident_id")?,
+    ) {
+        ("visitor", Some(h)) => h,
+        _ => return Ok(false),
+    };
+    let Some(resident) = residents::resident(conn, &host).await? else {
+        return Ok(false);
+    };
+    let (label, door, site_name) = (
+        text(&row, "label")?,
+        text(&row, "door_name")?,
+        text(&row, "site_name")?,
+    );
+    let when = cubby_domain::model::Timezone::parse(&text(&row, "timezone")?)
+        .ok()
+        .and_then(|tz| tz.local_time(at_ms))
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    // A visitor's arrival is for the host alone, not for the concierge.
+    if resident.email.is_none() && resident.phone.is_none() {
+        return Ok(false);
+    }
+    let (channel, recipient) = resident.contact(&site_name);
+    let msg = crate::outbox::Message {
+        id: message_id,
+        site_id: text(&row, "site_id")?,
+        channel: channel.to_string(),
+        recipient,
+        subject: "Your visitor code was used".to_string(),
+        body: format!(
+            "Hello {name},\n\nYour visitor code \"{label}\" opened {door} at {site_name} at {when}.\nIf this was not your visitor, revoke the code in your portal.",
+            name = resident.name,
+        ),
+        payload: serde_json::json!({
+            "kind": "visitor_arrived",
+            "resident_id": resident.id,
+            "grant_id": grant_id,
+            "door_id": door_id,
+            "at_ms": at_ms,
+        }),
+    };
+    crate::outbox::enqueue(conn, &msg, now).await?;
+    Ok(true)
 }

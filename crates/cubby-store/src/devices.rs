@@ -1,18 +1,245 @@
-//! Locker agents: registration, commands to them, their journals, and the
-//! incidents their reports raise.
+//! Locker agents: registration, state, commands, journal ingest and credential caches.
 
 use cubby_domain::Millis;
-use cubby_protocol::journal::{EdgeEvent, GENESIS, JournalEntry, verify_continuation};
-use sqlx::{AnyConnection, Row};
+use cubby_domain::codes::Code;
+use cubby_protocol::journal::EdgeEvent;
+use cubby_protocol::journal::GENESIS;
+use cubby_protocol::journal::JournalEntry;
+use cubby_protocol::journal::verify_continuation;
+use serde::Serialize;
+use sqlx::AnyConnection;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::OpError;
-use crate::ops::custody::append_event;
-use crate::ops::locked;
-use crate::ops::parcels::{
-    DepositOutcome, DepositRequest, DepositSecrets, Recipient, deposit, pickup_reported_by_device,
-};
-use crate::queries::{self, int, opt_text, text};
-use cubby_domain::codes::Code;
+use crate::access;
+use crate::custody::append_event;
+use crate::incidents::NewIncident;
+use crate::incidents::raise_incident;
+use crate::lockers;
+use crate::parcels;
+use crate::parcels::DepositOutcome;
+use crate::parcels::DepositRequest;
+use crate::parcels::DepositSecrets;
+use crate::parcels::Recipient;
+use crate::parcels::deposit;
+use crate::parcels::pickup_reported_by_device;
+use crate::rooms;
+use crate::rows::{hash32, int, locked, opt_text, text};
+
+/// What the broker needs to admit a device.
+#[derive(Debug, Clone)]
+pub struct DeviceCredential {
+    pub id: String,
+    pub secret_mac: [u8; 32],
+}
+
+/// Every device that may connect (not revoked).
+pub async fn device_credentials(
+    conn: &mut AnyConnection,
+) -> Result<Vec<DeviceCredential>, OpError> {
+    let rows = sqlx::query("SELECT id, secret_mac FROM devices WHERE revoked = 0")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceCredential {
+                id: text(r, "id")?,
+                secret_mac: hash32(r, "secret_mac")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub locker_id: String,
+    pub site_id: String,
+    pub org_id: String,
+    pub created_ms: i64,
+    pub revoked: bool,
+    pub online: bool,
+    pub last_seen_ms: Option<i64>,
+    pub journal_seq: i64,
+    pub cache_version: i64,
+    /// The last full state snapshot the device published, as JSON text.
+    pub state: Option<String>,
+}
+
+const DEVICE_SELECT: &str = "SELECT d.id, d.locker_id, l.site_id, s.org_id, d.created_ms, d.revoked, d.online, d.last_seen_ms, d.journal_seq, d.cache_version, d.state \
+     FROM devices d JOIN lockers l ON l.id = d.locker_id JOIN sites s ON s.id = l.site_id";
+
+fn device_row(r: &AnyRow) -> Result<DeviceRow, sqlx::Error> {
+    Ok(DeviceRow {
+        id: text(r, "id")?,
+        locker_id: text(r, "locker_id")?,
+        site_id: text(r, "site_id")?,
+        org_id: text(r, "org_id")?,
+        created_ms: int(r, "created_ms")?,
+        revoked: int(r, "revoked")? != 0,
+        online: int(r, "online")? != 0,
+        last_seen_ms: r.try_get::<Option<i64>, _>("last_seen_ms")?,
+        journal_seq: int(r, "journal_seq")?,
+        cache_version: int(r, "cache_version")?,
+        state: opt_text(r, "state")?,
+    })
+}
+
+pub async fn device(conn: &mut AnyConnection, id: &str) -> Result<Option<DeviceRow>, OpError> {
+    let sql = sqlx::AssertSqlSafe(format!("{DEVICE_SELECT} WHERE d.id = $1"));
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(device_row).transpose()?)
+}
+
+pub async fn devices_of_locker(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+) -> Result<Vec<DeviceRow>, OpError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{DEVICE_SELECT} WHERE d.locker_id = $1 ORDER BY d.created_ms, d.id"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(locker_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(device_row).collect::<Result<_, _>>()?)
+}
+
+/// (device id, locker id, stored journal head) of every active device.
+/// A device that may connect, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveDevice {
+    pub id: String,
+    pub locker_id: String,
+    pub site_id: String,
+    /// Its journal head as stored here.
+    pub journal_seq: u64,
+}
+
+pub async fn active_devices(conn: &mut AnyConnection) -> Result<Vec<ActiveDevice>, OpError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.locker_id, l.site_id, d.journal_seq FROM devices d \
+         JOIN lockers l ON l.id = d.locker_id WHERE d.revoked = 0 ORDER BY d.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ActiveDevice {
+                id: text(r, "id")?,
+                locker_id: text(r, "locker_id")?,
+                site_id: text(r, "site_id")?,
+                journal_seq: int(r, "journal_seq")? as u64,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// One pick-up credential as the locker's cache carries it.
+#[derive(Debug, Clone)]
+pub struct CachedCredential {
+    pub id: String,
+    pub kind: String,
+    pub local_mac: [u8; 32],
+    pub compartments: Vec<String>,
+}
+
+/// The active credentials of a locker with the compartments each opens: those
+/// holding its resident's collectable parcels there.
+pub async fn cache_credentials(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+) -> Result<Vec<CachedCredential>, OpError> {
+    let rows = sqlx::query(
+        "SELECT pc.id, pc.kind, pc.local_mac, c.label FROM pickup_credentials pc \
+         JOIN parcels p ON p.locker_id = pc.locker_id AND p.resident_id = pc.resident_id \
+         JOIN compartments c ON c.id = p.compartment_id \
+         WHERE pc.locker_id = $1 AND pc.active = 1 AND pc.local_mac IS NOT NULL \
+         AND (pc.kind <> 'delegate' OR p.id = pc.parcel_id) \
+         AND p.state IN ('deposited', 'on_hold', 'expired') ORDER BY pc.id, c.label",
+    )
+    .bind(locker_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<CachedCredential> = Vec::new();
+    for r in &rows {
+        let id = text(r, "id")?;
+        let label = text(r, "label")?;
+        match out.last_mut() {
+            Some(last) if last.id == id => {
+                if !last.compartments.contains(&label) {
+                    last.compartments.push(label);
+                }
+            }
+            _ => out.push(CachedCredential {
+                id,
+                kind: text(r, "kind")?,
+                local_mac: hash32(r, "local_mac")?,
+                compartments: vec![label],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Compartment labels of a locker in wiring order (label order).
+pub async fn compartment_labels(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+) -> Result<Vec<String>, OpError> {
+    let rows = sqlx::query("SELECT label FROM compartments WHERE locker_id = $1 ORDER BY label")
+        .bind(locker_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| text(r, "label"))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceEventRow {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub kind: String,
+    pub compartment: Option<String>,
+    /// The journal entry's event, as JSON text.
+    pub body: String,
+}
+
+pub async fn device_events(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<DeviceEventRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT seq, at_ms, kind, compartment_label, body FROM device_events WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(device_id.to_string())
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceEventRow {
+                seq: int(r, "seq")?,
+                at_ms: int(r, "at_ms")?,
+                kind: text(r, "kind")?,
+                compartment: opt_text(r, "compartment_label")?,
+                body: text(r, "body")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
 
 /// Registers a device for a locker. Only the MAC of its secret is kept.
 pub async fn add_device(
@@ -22,7 +249,7 @@ pub async fn add_device(
     secret_mac: &[u8; 32],
     now: Millis,
 ) -> Result<(), OpError> {
-    queries::locker(conn, locker_id)
+    lockers::locker(conn, locker_id)
         .await?
         .ok_or(OpError::NotFound { what: "locker" })?;
     sqlx::query(
@@ -233,13 +460,16 @@ pub async fn mark_command_sent(
 }
 
 /// Where a device and its locker live, for incidents and custody events.
-struct DevicePlace {
-    locker_id: String,
-    locker_name: String,
-    site_id: String,
+pub(crate) struct DevicePlace {
+    pub(crate) locker_id: String,
+    pub(crate) locker_name: String,
+    pub(crate) site_id: String,
 }
 
-async fn device_place(conn: &mut AnyConnection, device_id: &str) -> Result<DevicePlace, OpError> {
+pub(crate) async fn device_place(
+    conn: &mut AnyConnection,
+    device_id: &str,
+) -> Result<DevicePlace, OpError> {
     let row = sqlx::query(
         "SELECT d.locker_id, l.name, l.site_id FROM devices d JOIN lockers l ON l.id = d.locker_id WHERE d.id = $1",
     )
@@ -252,41 +482,6 @@ async fn device_place(conn: &mut AnyConnection, device_id: &str) -> Result<Devic
         locker_name: text(&row, "name")?,
         site_id: text(&row, "site_id")?,
     })
-}
-
-/// A problem staff must look at.
-#[derive(Debug, Clone)]
-pub struct NewIncident<'a> {
-    pub id: String,
-    pub device_id: &'a str,
-    pub compartment_label: Option<&'a str>,
-    pub parcel_id: Option<&'a str>,
-    pub kind: &'a str,
-    pub detail: String,
-}
-
-pub async fn raise_incident(
-    conn: &mut AnyConnection,
-    i: &NewIncident<'_>,
-    now: Millis,
-) -> Result<(), OpError> {
-    let place = device_place(conn, i.device_id).await?;
-    sqlx::query(
-        "INSERT INTO incidents (id, site_id, locker_id, device_id, compartment_label, parcel_id, kind, detail, created_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(i.id.clone())
-    .bind(place.site_id)
-    .bind(place.locker_id)
-    .bind(i.device_id.to_string())
-    .bind(i.compartment_label.map(str::to_string))
-    .bind(i.parcel_id.map(str::to_string))
-    .bind(i.kind.to_string())
-    .bind(i.detail.clone())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Records a device's answer to a command. Anything but `done` raises an
@@ -390,54 +585,6 @@ pub async fn expire_commands(
         .await?;
     }
     Ok(rows.len() as u64)
-}
-
-/// A courier pass to store. The code itself is never stored.
-#[derive(Debug, Clone)]
-pub struct NewCourierPass {
-    pub id: String,
-    pub locker_id: String,
-    pub carrier: String,
-    pub local_mac: [u8; 32],
-    pub expires_ms: Millis,
-    pub created_by: String,
-}
-
-pub async fn issue_courier_pass(
-    conn: &mut AnyConnection,
-    pass: &NewCourierPass,
-    now: Millis,
-) -> Result<(), OpError> {
-    queries::locker(conn, &pass.locker_id)
-        .await?
-        .ok_or(OpError::NotFound { what: "locker" })?;
-    sqlx::query(
-        "INSERT INTO courier_passes (id, locker_id, carrier, local_mac, created_ms, expires_ms, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(pass.id.clone())
-    .bind(pass.locker_id.clone())
-    .bind(pass.carrier.clone())
-    .bind(pass.local_mac.to_vec())
-    .bind(now)
-    .bind(pass.expires_ms)
-    .bind(pass.created_by.clone())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn revoke_courier_pass(conn: &mut AnyConnection, id: &str) -> Result<(), OpError> {
-    let done = sqlx::query("UPDATE courier_passes SET revoked = 1 WHERE id = $1")
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(OpError::NotFound {
-            what: "courier pass",
-        });
-    }
-    Ok(())
 }
 
 /// What journal ingest needs from the server: ids, and fresh pick-up
@@ -620,14 +767,12 @@ async fn act_on(
             }
         }
         EdgeEvent::AccessGranted { grant_id, door_id } => {
-            let new = super::access::record_access_use(
-                conn, device_id, e.seq, grant_id, door_id, e.at_ms,
-            )
-            .await?;
+            let new = access::record_access_use(conn, device_id, e.seq, grant_id, door_id, e.at_ms)
+                .await?;
             // A room code's holder went into the parcel room: their parcels
             // there are collected and the code ends.
             if new {
-                super::self_service::notify_host_of_use(
+                access::notify_host_of_use(
                     conn,
                     hooks.new_message_id(),
                     grant_id,
@@ -636,7 +781,7 @@ async fn act_on(
                     now,
                 )
                 .await?;
-                super::self_service::room_entered(
+                rooms::room_entered(
                     conn,
                     grant_id,
                     door_id,
@@ -757,7 +902,7 @@ async fn edge_deposit(
     hooks: &mut dyn IngestHooks,
 ) -> Result<(Option<DepositOutcome>, Option<(&'static str, String)>), OpError> {
     let unreconciled = |detail: String| Ok((None, Some(("deposit_unreconciled", detail))));
-    let Some(parcel) = queries::parcel(conn, parcel_id).await? else {
+    let Some(parcel) = parcels::parcel(conn, parcel_id).await? else {
         return unreconciled(format!(
             "the locker recorded a deposit of unknown parcel {parcel_id} into {label}"
         ));

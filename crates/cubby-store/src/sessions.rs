@@ -1,12 +1,12 @@
-//! Browser sessions of the web console: opened with an API token, stored as
-//! a MAC of the cookie value, ended by signing out, by expiry, or when the
-//! token is revoked.
+//! Browser sessions: stored as a MAC of their cookie, with their CSRF token.
 
 use cubby_domain::Millis;
 use sqlx::AnyConnection;
 
 use crate::OpError;
-use crate::queries::{TokenRow, text, token_row};
+use crate::rows::text;
+use crate::tokens::TokenRow;
+use crate::tokens::token_row;
 
 pub async fn open_session(
     conn: &mut AnyConnection,

@@ -1,15 +1,14 @@
-//! Passkeys of residents (portal) and of staff tokens (console), the
-//! invitations that enrol the first one, and WebAuthn ceremonies in
-//! progress. The server secret keys the invitation codes; the passkeys
-//! themselves hold only public keys. Table and column names in the SQL
-//! come only from [`Holder::tables`], never from input.
+//! Passkeys of residents and staff: invitations, ceremonies, credentials.
 
 use cubby_domain::Millis;
 use cubby_domain::codes::Code;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
+use sqlx::Row;
 
 use crate::OpError;
-use crate::queries::{opt_text, text};
+use crate::rows;
+use crate::rows::{opt_text, text};
+use crate::tokens;
 
 /// Whose passkeys: a resident's (owner = resident id) or a staff token's
 /// (owner = token id). Both kinds follow the same rules in their own tables.
@@ -210,7 +209,7 @@ pub async fn passkeys_of(
         .map(|r| {
             Ok(PasskeyLine {
                 cred_id: text(r, "cred_id")?,
-                created_ms: crate::queries::int(r, "created_ms")?,
+                created_ms: rows::int(r, "created_ms")?,
                 last_used_ms: r.try_get::<Option<i64>, _>("last_used_ms")?,
                 passkey: text(r, "passkey")?,
             })
@@ -323,7 +322,7 @@ pub async fn portal_token(
 pub async fn staff_token(
     conn: &mut AnyConnection,
     token_id: &str,
-) -> Result<Option<crate::queries::TokenRow>, OpError> {
+) -> Result<Option<tokens::TokenRow>, OpError> {
     let row = sqlx::query(
         "SELECT id, org_id, role, carrier, label, resident_id, courier_id FROM api_tokens \
          WHERE id = $1 AND revoked = 0 AND role IN ('admin', 'manager', 'concierge')",
@@ -331,5 +330,5 @@ pub async fn staff_token(
     .bind(token_id.to_string())
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.as_ref().map(crate::queries::token_row).transpose()?)
+    Ok(row.as_ref().map(tokens::token_row).transpose()?)
 }

@@ -1,20 +1,218 @@
-//! Parcel custody: pre-advice, deposit, pick-up and staff transitions. Every change
-//! of state goes through [`cubby_domain::lifecycle::apply`] and appends a custody event.
+//! Parcels: pre-advice, deposit, pick-up, the lifecycle moves and their credentials, and reading parcels back.
 
 use cubby_domain::Millis;
-use cubby_domain::allocation::{self, Allocation, NoCompartmentFits, ParcelRequest};
+use cubby_domain::allocation;
+use cubby_domain::allocation::Allocation;
+use cubby_domain::allocation::NoCompartmentFits;
+use cubby_domain::allocation::ParcelRequest;
 use cubby_domain::codes::Code;
 use cubby_domain::credentials::CREDENTIAL_FAILURE_LIMIT;
 use cubby_domain::dims::Dimensions;
-use cubby_domain::lifecycle::{self, ParcelState, Transition};
-use cubby_domain::model::{ReachBand, TemperatureZone, match_recipient};
-use cubby_domain::throttle::{KeypadRefusal, KeypadState, ThrottlePolicy};
+use cubby_domain::lifecycle;
+use cubby_domain::lifecycle::ParcelState;
+use cubby_domain::lifecycle::Transition;
+use cubby_domain::model::ReachBand;
+use cubby_domain::model::TemperatureZone;
+use cubby_domain::model::match_recipient;
+use cubby_domain::throttle::KeypadRefusal;
+use cubby_domain::throttle::ThrottlePolicy;
 use cubby_domain::tracking::TrackingNumber;
+use serde::Serialize;
 use sqlx::AnyConnection;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::OpError;
-use crate::ops::{append_event, locked};
-use crate::queries::{self, LockerRow, ParcelRow, ResidentRow, int, opt_text, text};
+use crate::custody::append_event;
+use crate::error::OverflowOption;
+use crate::lockers;
+use crate::lockers::LockerRow;
+use crate::lockers::load_throttle;
+use crate::lockers::lock_locker;
+use crate::lockers::save_throttle;
+use crate::residents;
+use crate::residents::ResidentRow;
+use crate::rows::{int, mm, opt_text, parse, text};
+use crate::tenants;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParcelRow {
+    pub id: String,
+    pub site_id: String,
+    pub tracking_number: String,
+    pub carrier: Option<String>,
+    pub resident_id: Option<String>,
+    pub recipient_unit: Option<String>,
+    pub recipient_name: Option<String>,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    pub weight_g: Option<i64>,
+    pub temperature: TemperatureZone,
+    pub state: ParcelState,
+    pub locker_id: Option<String>,
+    pub compartment_id: Option<String>,
+    pub compartment_label: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+const PARCEL_SELECT: &str = "SELECT p.id, p.site_id, p.tracking_number, p.carrier, p.resident_id, p.recipient_unit, p.recipient_name, \
+     p.width_mm, p.height_mm, p.depth_mm, p.weight_g, p.temperature, p.state, p.locker_id, p.compartment_id, c.label AS compartment_label, \
+     p.created_ms, p.updated_ms FROM parcels p LEFT JOIN compartments c ON c.id = p.compartment_id";
+
+pub(crate) fn parcel_row(r: &AnyRow) -> Result<ParcelRow, sqlx::Error> {
+    let state_text = text(r, "state")?;
+    Ok(ParcelRow {
+        id: text(r, "id")?,
+        site_id: text(r, "site_id")?,
+        tracking_number: text(r, "tracking_number")?,
+        carrier: opt_text(r, "carrier")?,
+        resident_id: opt_text(r, "resident_id")?,
+        recipient_unit: opt_text(r, "recipient_unit")?,
+        recipient_name: opt_text(r, "recipient_name")?,
+        width_mm: mm(r, "width_mm")?,
+        height_mm: mm(r, "height_mm")?,
+        depth_mm: mm(r, "depth_mm")?,
+        weight_g: r.try_get("weight_g")?,
+        temperature: parse(r, "temperature")?,
+        state: ParcelState::parse(&state_text)
+            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+        locker_id: opt_text(r, "locker_id")?,
+        compartment_id: opt_text(r, "compartment_id")?,
+        compartment_label: opt_text(r, "compartment_label")?,
+        created_ms: int(r, "created_ms")?,
+        updated_ms: int(r, "updated_ms")?,
+    })
+}
+
+pub async fn parcel(conn: &mut AnyConnection, id: &str) -> Result<Option<ParcelRow>, OpError> {
+    // PARCEL_SELECT is a constant; sqlx wants proof the text is not user input.
+    let sql = sqlx::AssertSqlSafe(format!("{PARCEL_SELECT} WHERE p.id = $1"));
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(parcel_row).transpose()?)
+}
+
+/// Parcels of a site, newest first, optionally by state, tracking number or resident.
+pub async fn parcels(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    state: Option<ParcelState>,
+    tracking_number: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{PARCEL_SELECT} WHERE p.site_id = $1 AND ($2 = '' OR p.state = $2) AND ($3 = '' OR p.tracking_number = $3) \
+         ORDER BY p.created_ms DESC, p.id LIMIT $4"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(site_id.to_string())
+        .bind(state.map(|s| s.as_str().to_string()).unwrap_or_default())
+        .bind(tracking_number.unwrap_or_default().to_string())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
+}
+
+pub(crate) async fn parcels_where(
+    conn: &mut AnyConnection,
+    clause: &'static str,
+    a: &str,
+    b: &str,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{PARCEL_SELECT} WHERE {clause} ORDER BY p.created_ms, p.id"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(a.to_string())
+        .bind(b.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
+}
+
+/// Other places on the site a parcel could go when this locker is full.
+pub async fn overflow_options(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    except_locker: &str,
+) -> Result<Vec<OverflowOption>, OpError> {
+    let mut out = Vec::new();
+    let rooms = sqlx::query("SELECT id, name FROM parcel_rooms WHERE site_id = $1 ORDER BY name")
+        .bind(site_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in &rooms {
+        out.push(OverflowOption {
+            kind: "parcel_room",
+            id: text(r, "id")?,
+            name: text(r, "name")?,
+        });
+    }
+    let lockers =
+        sqlx::query("SELECT id, name FROM lockers WHERE site_id = $1 AND id <> $2 ORDER BY name")
+            .bind(site_id.to_string())
+            .bind(except_locker.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    for r in &lockers {
+        out.push(OverflowOption {
+            kind: "locker",
+            id: text(r, "id")?,
+            name: text(r, "name")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Parcels that expired at a locker and still wait to go back to the carrier.
+pub async fn expired_at_locker(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+) -> Result<Vec<ParcelRow>, OpError> {
+    parcels_where(
+        conn,
+        "p.locker_id = $1 AND p.state = $2",
+        locker_id,
+        ParcelState::Expired.as_str(),
+    )
+    .await
+}
+
+/// A site's parcels whose tracking number, recipient unit or recipient name
+/// matches what staff typed, newest first (at most `limit`).
+pub async fn search_parcels(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let q = query.trim();
+    // The name is matched on its normalised words, as deposits match it.
+    let key = cubby_domain::model::name_key(q)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{PARCEL_SELECT} LEFT JOIN residents r ON r.id = p.resident_id \
+         WHERE p.site_id = $1 AND (p.tracking_number = $2 OR p.recipient_unit = $3 OR r.unit = $3 \
+         OR ($4 <> '' AND r.name_key LIKE '%' || $4 || '%' ESCAPE '\\')) \
+         ORDER BY p.created_ms DESC, p.id LIMIT $5"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(site_id.to_string())
+        .bind(q.to_ascii_uppercase())
+        .bind(q.to_string())
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
+}
 
 /// Who a parcel is for, as the courier or carrier gave it.
 #[derive(Debug, Clone)]
@@ -72,19 +270,6 @@ pub struct DepositOutcome {
     pub locker: LockerRow,
     pub resident: Option<ResidentRow>,
     pub credential: Option<IssuedCredential>,
-}
-
-async fn lock_locker(conn: &mut AnyConnection, locker_id: &str) -> Result<LockerRow, OpError> {
-    // Locks the locker row on PostgreSQL so allocations at one locker are serialised
-    // across server instances (quotas and smallest-fit stay exact).
-    sqlx::query(locked!(conn, "SELECT id FROM lockers WHERE id = $1"))
-        .bind(locker_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(OpError::NotFound { what: "locker" })?;
-    queries::locker(conn, locker_id)
-        .await?
-        .ok_or(OpError::NotFound { what: "locker" })
 }
 
 /// Where an arrived parcel was put.
@@ -177,7 +362,7 @@ pub(crate) async fn announced_parcel(
     site_id: &str,
     tracking_number: &TrackingNumber,
 ) -> Result<Option<ParcelRow>, OpError> {
-    let existing = queries::parcels_where(
+    let existing = parcels_where(
         conn,
         "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
         site_id,
@@ -200,12 +385,12 @@ pub(crate) async fn resolve_recipient(
     recipient: &Recipient,
 ) -> Result<Option<ResidentRow>, OpError> {
     match recipient {
-        Recipient::Resident(id) => match queries::resident(conn, id).await? {
+        Recipient::Resident(id) => match residents::resident(conn, id).await? {
             Some(r) if r.site_id == site_id => Ok(Some(r)),
             _ => Err(OpError::NotFound { what: "resident" }),
         },
         Recipient::UnitAndName { unit, name } => {
-            let candidates = queries::residents_in_unit(conn, site_id, unit).await?;
+            let candidates = residents::residents_in_unit(conn, site_id, unit).await?;
             let keys: Vec<(String, String)> = candidates
                 .iter()
                 .map(|(r, k)| (r.id.clone(), k.clone()))
@@ -257,7 +442,7 @@ pub async fn deposit(
         carrier: req.carrier.clone(),
         reach: resident.as_ref().and_then(reach_of),
     };
-    let mut view = queries::allocation_view(conn, &locker.id).await?;
+    let mut view = lockers::allocation_view(conn, &locker.id).await?;
     if let Some(label) = &req.placed_at {
         view.retain(|c| &c.label == label);
     }
@@ -353,13 +538,13 @@ pub async fn deposit(
         }
         None => None,
     };
-    let mut parcel = queries::parcel(conn, &parcel_id)
+    let mut parcel = parcel(conn, &parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })?;
     // Vacation: a parcel for a resident who is away is held from the start,
     // so it does not expire before they are back.
     if let Some(r) = &resident
-        && super::self_service::away_until(conn, &r.id)
+        && residents::away_until(conn, &r.id)
             .await?
             .is_some_and(|until| until > req.now)
     {
@@ -387,7 +572,7 @@ async fn no_fit(
     locker: &LockerRow,
     reason: NoCompartmentFits,
 ) -> OpError {
-    match queries::overflow_options(conn, &locker.site_id, &locker.id).await {
+    match overflow_options(conn, &locker.site_id, &locker.id).await {
         Ok(overflow) => OpError::NoCompartmentFits { reason, overflow },
         Err(e) => e,
     }
@@ -492,16 +677,16 @@ pub struct Announcement {
 }
 
 pub async fn announce(conn: &mut AnyConnection, a: &Announcement) -> Result<ParcelRow, OpError> {
-    let site = queries::site(conn, &a.site_id)
+    let site = tenants::site(conn, &a.site_id)
         .await?
         .ok_or(OpError::NotFound { what: "site" })?;
     if let Some(rid) = &a.resident_id {
-        match queries::resident(conn, rid).await? {
+        match residents::resident(conn, rid).await? {
             Some(r) if r.site_id == site.id => {}
             _ => return Err(OpError::NotFound { what: "resident" }),
         }
     }
-    let live = queries::parcels_where(
+    let live = parcels_where(
         conn,
         "p.site_id = $1 AND p.tracking_number = $2 AND p.state IN ('announced', 'deposited', 'on_hold', 'unassigned', 'expired')",
         &site.id,
@@ -544,7 +729,7 @@ pub async fn announce(conn: &mut AnyConnection, a: &Announcement) -> Result<Parc
         "pre-advised",
     )
     .await?;
-    queries::parcel(conn, &a.parcel_id)
+    parcel(conn, &a.parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })
 }
@@ -568,34 +753,6 @@ pub enum PickupOutcome {
     Rejected,
     /// Keypad locked or disabled; nothing was checked.
     Refused(KeypadRefusal),
-}
-
-async fn load_throttle(conn: &mut AnyConnection, locker_id: &str) -> Result<KeypadState, OpError> {
-    let row = sqlx::query(locked!(
-        conn,
-        "SELECT state FROM keypad_throttle WHERE locker_id = $1"
-    ))
-    .bind(locker_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match row {
-        Some(r) => serde_json::from_str(&text(&r, "state")?).unwrap_or_default(),
-        None => KeypadState::default(),
-    })
-}
-
-async fn save_throttle(
-    conn: &mut AnyConnection,
-    locker_id: &str,
-    state: &KeypadState,
-) -> Result<(), OpError> {
-    let json = serde_json::to_string(state).unwrap_or_default();
-    sqlx::query("INSERT INTO keypad_throttle (locker_id, state) VALUES ($1, $2) ON CONFLICT (locker_id) DO UPDATE SET state = excluded.state")
-        .bind(locker_id.to_string())
-        .bind(json)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Checks a presented credential at a locker and, when it is good, records the
@@ -700,7 +857,7 @@ fn delegate_parcel(row: &sqlx::any::AnyRow) -> Result<Option<String>, sqlx::Erro
 
 /// Every collectable parcel of `resident_id` at `locker` (or just `only`) is
 /// picked up.
-async fn collect(
+pub(crate) async fn collect(
     conn: &mut AnyConnection,
     locker: &LockerRow,
     resident_id: &str,
@@ -708,7 +865,7 @@ async fn collect(
     actor: &str,
     now: Millis,
 ) -> Result<Vec<ParcelRow>, OpError> {
-    let waiting = queries::parcels_where(
+    let waiting = parcels_where(
         conn,
         "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
         &locker.id,
@@ -756,7 +913,7 @@ pub(crate) async fn apply_transition(
     let place = match (&p.locker_id, &p.compartment_label) {
         (Some(_), Some(label)) => {
             let name = match &p.locker_id {
-                Some(id) => queries::locker(conn, id)
+                Some(id) => lockers::locker(conn, id)
                     .await?
                     .map(|l| l.name)
                     .unwrap_or_default(),
@@ -794,7 +951,7 @@ pub(crate) async fn apply_transition(
             }
         }
         if let (Some(lid), Some(rid)) = (&p.locker_id, &p.resident_id) {
-            let left = queries::parcels_where(
+            let left = parcels_where(
                 conn,
                 "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
                 lid,
@@ -815,7 +972,7 @@ pub(crate) async fn apply_transition(
             }
         }
     }
-    queries::parcel(conn, &p.id)
+    parcel(conn, &p.id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })
 }
@@ -832,7 +989,7 @@ pub async fn transition(
     reason: &str,
     now: Millis,
 ) -> Result<(ParcelRow, Option<IssuedCredential>), OpError> {
-    let p = queries::parcel(conn, parcel_id)
+    let p = parcel(conn, parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })?;
     if let Some(lid) = &p.locker_id {
@@ -848,7 +1005,7 @@ pub async fn transition(
             .into());
         };
         lifecycle::apply(Some(p.state), t)?;
-        match queries::resident(conn, resident_id).await? {
+        match residents::resident(conn, resident_id).await? {
             Some(r) if r.site_id == p.site_id => {}
             _ => return Err(OpError::NotFound { what: "resident" }),
         }
@@ -870,7 +1027,7 @@ pub async fn transition(
             issued = Some(issue_credentials(conn, lid, resident_id, &p.id, secrets, now).await?);
         }
     }
-    let p = queries::parcel(conn, parcel_id)
+    let p = parcel(conn, parcel_id)
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })?;
     let after = apply_transition(conn, &p, t, actor, reason, now).await?;
@@ -887,11 +1044,11 @@ pub async fn reissue_code(
     now: Millis,
 ) -> Result<ResidentRow, OpError> {
     let locker = lock_locker(conn, locker_id).await?;
-    let resident = queries::resident(conn, resident_id)
+    let resident = residents::resident(conn, resident_id)
         .await?
         .filter(|r| r.site_id == locker.site_id)
         .ok_or(OpError::NotFound { what: "resident" })?;
-    let waiting = queries::parcels_where(
+    let waiting = parcels_where(
         conn,
         "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
         &locker.id,
@@ -954,14 +1111,6 @@ pub async fn issue_pass(
     .await
 }
 
-/// Staff reviewed a disabled keypad: it accepts codes again.
-pub async fn reset_keypad(conn: &mut AnyConnection, locker_id: &str) -> Result<(), OpError> {
-    let locker = lock_locker(conn, locker_id).await?;
-    let mut state = load_throttle(conn, &locker.id).await?;
-    state.reset();
-    save_throttle(conn, &locker.id, &state).await
-}
-
 /// A pick-up a locker decided on its own (from its credential cache) and
 /// reported in its journal. The credential names the resident; only parcels in
 /// the compartments the locker actually opened are picked up. Returns the
@@ -991,7 +1140,7 @@ pub async fn pickup_reported_by_device(
         Some(_) => format!("{actor}, delegate {credential_id} of resident:{resident_id}"),
         None => actor.to_string(),
     };
-    let waiting = queries::parcels_where(
+    let waiting = parcels_where(
         conn,
         "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
         &locker.id,
@@ -1019,4 +1168,23 @@ pub async fn pickup_reported_by_device(
         }
     }
     Ok(out)
+}
+
+/// A resident's parcels, newest first (at most `limit`).
+pub async fn parcels_of_resident(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    resident_id: &str,
+    limit: usize,
+) -> Result<Vec<ParcelRow>, OpError> {
+    let mut rows = parcels_where(
+        conn,
+        "p.site_id = $1 AND p.resident_id = $2",
+        site_id,
+        resident_id,
+    )
+    .await?;
+    rows.reverse();
+    rows.truncate(limit);
+    Ok(rows)
 }

@@ -1,15 +1,13 @@
-//! Community policies (versioned) and the durable schedule of reminders,
-//! expiries and escalations. The scheduler claims a due parcel by locking its
-//! schedule row inside the transaction that acts on it, so with several server
-//! instances each step happens once.
+//! Community policy versions and the durable per-parcel schedule (reminders, expiry).
 
 use cubby_domain::Millis;
 use cubby_domain::policy::SitePolicy;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
+use sqlx::Row;
 
 use crate::OpError;
-use crate::ops::locked;
-use crate::queries::{int, text};
+use crate::parcels;
+use crate::rows::{int, locked, text};
 
 /// Stores a new version of a site's policy; returns its version number.
 pub async fn save_policy(
@@ -110,7 +108,7 @@ pub async fn unscheduled_parcels(
             Some(ms) => ms,
             None => {
                 let id = text(r, "id")?;
-                let p = crate::queries::parcel(conn, &id)
+                let p = parcels::parcel(conn, &id)
                     .await?
                     .ok_or(OpError::NotFound { what: "parcel" })?;
                 p.updated_ms

@@ -6,7 +6,7 @@ use cubby_domain::Millis;
 use sqlx::AnyConnection;
 
 use crate::OpError;
-use crate::queries::{int, text};
+use crate::rows::{int, text};
 
 /// A key as scoped to its caller (one API token's keys never collide with another's).
 #[derive(Debug, Clone)]

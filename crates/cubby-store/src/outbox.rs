@@ -1,7 +1,109 @@
+//! The notification outbox, site template overrides and web-push subscriptions.
+
 use cubby_domain::Millis;
+use serde::Serialize;
 use sqlx::AnyConnection;
+use sqlx::Row;
 
 use crate::OpError;
+use crate::rows::{int, opt_text, text};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: String,
+    pub site_id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub payload: serde_json::Value,
+    pub created_ms: i64,
+    pub attempts: i64,
+}
+
+/// Messages to deliver now: pending and not held back past `now` (quiet hours).
+pub async fn pending_outbox(
+    conn: &mut AnyConnection,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<OutboxRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, site_id, channel, recipient, subject, body, payload, created_ms, attempts FROM outbox \
+         WHERE status = 'pending' AND (not_before_ms IS NULL OR not_before_ms <= $2) ORDER BY created_ms, id LIMIT $1",
+    )
+    .bind(limit)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let payload: String = text(r, "payload")?;
+            Ok(OutboxRow {
+                id: text(r, "id")?,
+                site_id: text(r, "site_id")?,
+                channel: text(r, "channel")?,
+                recipient: text(r, "recipient")?,
+                subject: text(r, "subject")?,
+                body: text(r, "body")?,
+                payload: serde_json::from_str(&payload)
+                    .map_err(|e| sqlx::Error::Decode(e.into()))?,
+                created_ms: int(r, "created_ms")?,
+                attempts: int(r, "attempts")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// A message's delivery status, without its content (codes stay out of reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageStatusRow {
+    pub id: String,
+    pub channel: String,
+    pub kind: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub delivered_ms: Option<i64>,
+    pub not_before_ms: Option<i64>,
+}
+
+/// A site's messages, newest first, optionally of one status.
+pub async fn messages_of_site(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<MessageStatusRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, channel, payload, status, attempts, last_error, created_ms, delivered_ms, not_before_ms \
+         FROM outbox WHERE site_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_ms DESC, id LIMIT $3",
+    )
+    .bind(site_id.to_string())
+    .bind(status.map(str::to_string))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let payload: serde_json::Value =
+                serde_json::from_str(&text(r, "payload")?).unwrap_or_default();
+            Ok(MessageStatusRow {
+                id: text(r, "id")?,
+                channel: text(r, "channel")?,
+                kind: payload["kind"].as_str().map(str::to_string),
+                status: text(r, "status")?,
+                attempts: int(r, "attempts")?,
+                last_error: opt_text(r, "last_error")?,
+                created_ms: int(r, "created_ms")?,
+                delivered_ms: r.try_get::<Option<i64>, _>("delivered_ms")?,
+                not_before_ms: r.try_get::<Option<i64>, _>("not_before_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
 
 /// One outgoing message, stored before anyone is told the change happened.
 #[derive(Debug, Clone)]
@@ -167,7 +269,6 @@ pub async fn templates_of_site(
     conn: &mut AnyConnection,
     site_id: &str,
 ) -> Result<Vec<TemplateOverride>, OpError> {
-    use crate::queries::{int, text};
     let rows = sqlx::query(
         "SELECT kind, language, part, source, updated_ms, updated_by FROM site_templates \
          WHERE site_id = $1 ORDER BY kind, language, part",
@@ -231,7 +332,6 @@ pub async fn push_subscriptions_of(
     conn: &mut AnyConnection,
     resident_id: &str,
 ) -> Result<Vec<PushSubscriptionRow>, OpError> {
-    use crate::queries::{int, text};
     let rows = sqlx::query(
         "SELECT id, resident_id, endpoint, p256dh, auth, created_ms FROM push_subscriptions WHERE resident_id = $1 ORDER BY id",
     )

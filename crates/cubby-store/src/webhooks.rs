@@ -1,15 +1,11 @@
-//! Webhook subscriptions, events and deliveries. Events are derived from the
-//! custody chain and the incidents table behind a per-site cursor moved in the
-//! same transaction that stores them, so none is lost or stored twice; each
-//! delivery is claimed with a lease before it is attempted, so several server
-//! instances never send one at the same time.
+//! Webhook subscriptions, events derived behind a cursor, deliveries and retries.
 
 use cubby_domain::Millis;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
+use sqlx::Row;
 
 use crate::OpError;
-use crate::ops::locked;
-use crate::queries::{int, opt_text, text};
+use crate::rows::{int, locked, opt_text, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionRow {
