@@ -263,16 +263,25 @@ pub async fn couriers_of_carrier(
     Ok(rows.iter().map(courier_row).collect::<Result<_, _>>()?)
 }
 
-/// The carriers of an organisation, by code.
-pub async fn carriers_of_org(
+/// The carriers of one organisation, or of every organisation (`None`), by
+/// organisation and code.
+pub async fn carriers(
     conn: &mut AnyConnection,
-    org_id: &str,
+    org_id: Option<&str>,
 ) -> Result<Vec<CarrierRow>, OpError> {
-    let rows =
-        sqlx::query("SELECT id, org_id, code, name FROM carriers WHERE org_id = $1 ORDER BY code")
-            .bind(org_id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = match org_id {
+        Some(org) => sqlx::query(
+            "SELECT id, org_id, code, name FROM carriers WHERE org_id = $1 ORDER BY org_id, code",
+        )
+        .bind(org.to_string())
+        .fetch_all(&mut *conn)
+        .await?,
+        None => {
+            sqlx::query("SELECT id, org_id, code, name FROM carriers ORDER BY org_id, code")
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
     Ok(rows
         .iter()
         .map(|r| {

@@ -1,5 +1,6 @@
 //! Organisations, API tokens and carriers.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -11,6 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::app;
 use crate::app::couriers::carrier_code;
 use crate::auth::{Caller, MANAGERS, token_mac};
 use crate::error::{ApiError, ApiResult};
@@ -282,10 +284,30 @@ pub(crate) async fn resolve_org(
     }
 }
 
+/// The carriers of the caller's organisation (every organisation's for an
+/// admin), by organisation and code.
+#[utoipa::path(get, path = "/api/v1/carriers",
+    responses((status = 200, body = Vec<Carrier>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_carriers(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Carrier>>> {
+    let rows = app::couriers::carriers_for(&state, &caller).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|c| Carrier {
+                id: c.id,
+                code: c.code,
+                name: c.name,
+            })
+            .collect(),
+    ))
+}
+
 /// This module's endpoints, each registered once with its OpenAPI entry.
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organisation, list_organisations))
         .routes(routes!(create_token))
-        .routes(routes!(create_carrier))
+        .routes(routes!(create_carrier, list_carriers))
 }

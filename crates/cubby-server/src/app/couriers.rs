@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{AppResult, check_id};
-use crate::auth::{Caller, token_mac};
+use crate::auth::{Caller, MANAGERS, token_mac};
 use crate::error::ApiError;
 use crate::{AppState, new_api_token, new_id, now_ms};
 
@@ -107,4 +107,19 @@ pub async fn open_courier_account(
         name,
         token,
     })
+}
+
+/// The carriers a manager works with: their organisation's (every
+/// organisation's for an admin).
+pub async fn carriers_for(
+    state: &AppState,
+    caller: &Caller,
+) -> AppResult<Vec<db::couriers::CarrierRow>> {
+    caller.require(MANAGERS)?;
+    let org = match caller.role {
+        Role::Admin => None,
+        _ => Some(caller.org_id.as_deref().ok_or_else(ApiError::forbidden)?),
+    };
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    Ok(db::couriers::carriers(&mut conn, org).await?)
 }

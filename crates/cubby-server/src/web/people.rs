@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use cubby_domain::ids;
-use cubby_domain::model::{Role, clean_text};
+use cubby_domain::model::clean_text;
 use cubby_store as db;
 use cubby_store::OpError;
 use serde::Deserialize;
@@ -148,43 +148,26 @@ struct CarriersPage {
     carriers: Vec<CarrierLine>,
 }
 
-/// The organisations whose carriers this staff member manages.
-async fn orgs_of(
-    conn: &mut cubby_store::AnyConnection,
-    session: &Session,
-) -> Result<Vec<String>, OpError> {
-    Ok(match (&session.caller.role, &session.caller.org_id) {
-        (Role::Admin, _) => db::tenants::organisations(conn)
-            .await?
-            .into_iter()
-            .map(|o| o.id)
-            .collect(),
-        (_, Some(org)) => vec![org.clone()],
-        (_, None) => Vec::new(),
-    })
-}
-
 async fn carriers_view(state: &AppState, session: Session, notice: Option<String>) -> Response {
     if session.caller.require(MANAGERS).is_err() {
         return not_found("page");
     }
-    let built: Result<Vec<CarrierLine>, OpError> = async {
-        let mut conn = state.store.reader().await?;
+    let built: Result<Vec<CarrierLine>, crate::error::ApiError> = async {
+        let carriers = crate::app::couriers::carriers_for(state, &session.caller).await?;
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
         let mut out = Vec::new();
-        for org in orgs_of(&mut conn, &session).await? {
-            for c in db::couriers::carriers_of_org(&mut conn, &org).await? {
-                let couriers = db::couriers::couriers_of_carrier(&mut conn, &c.id)
-                    .await?
-                    .into_iter()
-                    .map(|k| k.name)
-                    .collect();
-                out.push(CarrierLine {
-                    id: c.id,
-                    code: c.code,
-                    name: c.name,
-                    couriers,
-                });
-            }
+        for c in carriers {
+            let couriers = db::couriers::couriers_of_carrier(&mut conn, &c.id)
+                .await?
+                .into_iter()
+                .map(|k| k.name)
+                .collect();
+            out.push(CarrierLine {
+                id: c.id,
+                code: c.code,
+                name: c.name,
+                couriers,
+            });
         }
         Ok(out)
     }
@@ -196,7 +179,7 @@ async fn carriers_view(state: &AppState, session: Session, notice: Option<String
             notice,
             carriers,
         }),
-        Err(e) => unavailable(e),
+        Err(e) => unavailable(e.message),
     }
 }
 
