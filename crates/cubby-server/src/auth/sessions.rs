@@ -213,3 +213,73 @@ pub async fn open_resident_session(
         RESIDENT_SESSION_MS / 1000
     ))
 }
+
+/// A session extractor whose forms carry a CSRF token: the console's staff
+/// session, the portal's resident session, the courier screens' session.
+pub trait FormSession:
+    Sized + Send + axum::extract::FromRequestParts<AppState, Rejection = axum::response::Response>
+{
+    fn session(&self) -> &Session;
+    /// The answer to a form that did not come from one of our pages.
+    fn refused() -> axum::response::Response;
+}
+
+/// A form posted by a signed-in holder from one of our pages: the session
+/// (its own extractor's checks first), then the body's `csrf` field checked
+/// against the session's token and the Origin against the Host, and only
+/// then the form itself.
+pub struct CsrfForm<S, T> {
+    pub session: S,
+    pub form: T,
+}
+
+/// A form with nothing but its CSRF token (sign-out, resolve, revoke).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {}
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<S, T> axum::extract::FromRequest<AppState> for CsrfForm<S, T>
+where
+    S: FormSession,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let (mut parts, body) = req.into_parts();
+        let session = S::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let form_of = |bytes: &axum::body::Bytes| {
+            let mut req = axum::extract::Request::new(axum::body::Body::from(bytes.clone()));
+            *req.method_mut() = axum::http::Method::POST;
+            req.headers_mut().insert(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+            req
+        };
+        let bytes =
+            axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let axum::Form(CsrfField { csrf }) = axum::Form::from_request(form_of(&bytes), state)
+            .await
+            .map_err(|_| S::refused())?;
+        if !form_is_ours(&headers, &csrf, session.session()) {
+            return Err(S::refused());
+        }
+        let axum::Form(form) = axum::Form::from_request(form_of(&bytes), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(CsrfForm { session, form })
+    }
+}

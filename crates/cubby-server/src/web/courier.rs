@@ -16,9 +16,9 @@ use cubby_store as db;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::{CsrfForm, CsrfOnly};
 use super::{
-    Portal, Session, forbidden_form, form_is_ours, not_found, random_hex, render, session_of,
-    unavailable,
+    Portal, Session, forbidden_form, not_found, random_hex, render, session_of, unavailable,
 };
 use crate::AppState;
 use crate::app::{
@@ -48,6 +48,15 @@ pub fn router() -> Router<AppState> {
 
 /// A signed-in courier (or carrier depot).
 struct CourierSession(Session);
+
+impl super::FormSession for CourierSession {
+    fn session(&self) -> &Session {
+        &self.0
+    }
+    fn refused() -> Response {
+        forbidden_form()
+    }
+}
 
 impl axum::extract::FromRequestParts<AppState> for CourierSession {
     type Rejection = Response;
@@ -96,18 +105,12 @@ async fn sign_in(
     .await
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn sign_out(
     State(state): State<AppState>,
-    CourierSession(session): CourierSession,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<CourierSession, CsrfOnly>,
 ) -> Response {
-    super::close_portal_session(&state, &session, &headers, &form.csrf, &COURIER).await
+    super::close_portal_session(&state, &headers, &COURIER).await
 }
 
 #[derive(Template)]
@@ -226,7 +229,6 @@ async fn deposit_page(
 
 #[derive(Deserialize)]
 struct DepositForm {
-    csrf: String,
     /// A fresh value per rendered form: sent as the Idempotency-Key, so a
     /// form submitted twice deposits once.
     nonce: String,
@@ -250,14 +252,13 @@ fn dims_of(size: &str) -> Option<(u32, u32, u32)> {
 
 async fn deposit(
     State(state): State<AppState>,
-    CourierSession(session): CourierSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(locker_id): Path<String>,
-    Form(form): Form<DepositForm>,
+    CsrfForm {
+        session: CourierSession(session),
+        form,
+    }: CsrfForm<CourierSession, DepositForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let locker = match locker_of(&state, &session, &locker_id).await {
         Ok(l) => l,
         Err(r) => return r,

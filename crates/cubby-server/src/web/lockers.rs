@@ -1,7 +1,6 @@
 //! A locker bank's grid, a remote open after a step-up, and setting up a new bank.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -146,7 +145,6 @@ pub(super) async fn locker_page_with(
 
 #[derive(Deserialize)]
 pub(super) struct OpenForm {
-    csrf: String,
     nonce: String,
     label: String,
     reason: String,
@@ -158,14 +156,10 @@ pub(super) struct OpenForm {
 /// step-up proof the page's script obtained from the staff member's passkey.
 pub(super) async fn open_remotely(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(locker_id): Path<String>,
-    Form(form): Form<OpenForm>,
+    CsrfForm { session, form }: CsrfForm<Session, OpenForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     // The fingerprint ties the form's key to what it asked for.
     let fingerprint = mac(
         &state.secret,
@@ -198,8 +192,6 @@ pub(super) async fn open_remotely(
 
 #[derive(Deserialize, Default)]
 pub(super) struct NewLockerForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -309,14 +301,10 @@ pub(super) fn compartments_of(form: &NewLockerForm) -> Result<Vec<NewCompartment
 
 pub(super) async fn create_locker(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(site_id): Path<String>,
-    Form(form): Form<NewLockerForm>,
+    CsrfForm { session, form }: CsrfForm<Session, NewLockerForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let site = match site_of(&state, &session, &site_id).await {
         Ok(s) => s,
         Err(r) => return r,

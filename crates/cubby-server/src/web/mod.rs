@@ -167,7 +167,9 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response {
     )
 }
 
-pub(crate) use crate::auth::sessions::{Portal, Session, form_is_ours, random_hex, same_origin};
+pub(crate) use crate::auth::sessions::{
+    CsrfForm, CsrfOnly, FormSession, Portal, Session, random_hex, same_origin,
+};
 
 pub(crate) const CONSOLE: Portal = Portal {
     cookie: COOKIE,
@@ -194,6 +196,15 @@ pub(crate) async fn session_in(
         .await
         .map_err(unavailable)?
         .ok_or_else(|| Redirect::to(portal.sign_in).into_response())
+}
+
+impl FormSession for Session {
+    fn session(&self) -> &Session {
+        self
+    }
+    fn refused() -> Response {
+        forbidden_form()
+    }
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -251,17 +262,12 @@ pub(crate) async fn session_cookie(
     sessions::open_session(&state.store, &state.secret, portal, token_id, SESSION_MS).await
 }
 
-/// Ends the session of `portal` if the form carries its CSRF token.
+/// Ends the session of `portal` (its sign-out form came through [`CsrfForm`]).
 pub(crate) async fn close_portal_session(
     state: &AppState,
-    session: &Session,
     headers: &HeaderMap,
-    csrf: &str,
     portal: &Portal,
 ) -> Response {
-    if !form_is_ours(headers, csrf, session) {
-        return forbidden_form();
-    }
     match sessions::close_session(state, headers, portal).await {
         Ok(cookie) => {
             ([(header::SET_COOKIE, cookie)], Redirect::to(portal.sign_in)).into_response()

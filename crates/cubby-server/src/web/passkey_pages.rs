@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use cubby_domain::codes::Code;
 use cubby_store as db;
 use cubby_store::passkeys::Holder;
@@ -18,8 +18,9 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
+use super::CsrfForm;
 use super::portal::same_origin_json;
-use super::{CONSOLE, Session, form_is_ours, render, session_cookie, session_in, unavailable, utc};
+use super::{CONSOLE, Session, render, session_cookie, session_in, unavailable, utc};
 use crate::auth::passkeys::{self, Challenge, Enrolment};
 use crate::auth::step_up::{self, StepUp};
 use crate::error::{ApiError, ApiResult};
@@ -259,7 +260,6 @@ async fn step_up_finish(
 
 #[derive(Deserialize)]
 struct RemoveForm {
-    csrf: String,
     #[serde(default)]
     step_up: String,
 }
@@ -268,14 +268,10 @@ struct RemoveForm {
 /// (so a stolen session cannot strip the owner's passkeys).
 async fn remove(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(cred_id): Path<String>,
-    Form(form): Form<RemoveForm>,
+    CsrfForm { session, form }: CsrfForm<Session, RemoveForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return super::forbidden_form();
-    }
     if let Err(e) = step_up::check_step_up(
         &state.secret,
         &session.caller,

@@ -2,18 +2,19 @@
 //! courier accounts.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use cubby_domain::ids;
 use cubby_domain::model::clean_text;
 use cubby_store as db;
 use cubby_store::OpError;
 use serde::Deserialize;
 
-use super::{Session, forbidden_form, form_is_ours, not_found, render, site_of, unavailable, utc};
+use super::{CsrfForm, CsrfOnly};
+use super::{Session, not_found, render, site_of, unavailable, utc};
 use crate::AppState;
 use crate::auth::MANAGERS;
 
@@ -96,21 +97,12 @@ async fn incidents_page(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn resolve(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path((site_id, incident_id)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm { session, form: _ }: CsrfForm<Session, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let site = match site_of(&state, &session, &site_id).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -189,20 +181,15 @@ async fn carriers_page(State(state): State<AppState>, session: Session) -> Respo
 
 #[derive(Deserialize)]
 struct CarrierForm {
-    csrf: String,
     code: String,
     name: String,
 }
 
 async fn add_carrier(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-    Form(form): Form<CarrierForm>,
+    _headers: HeaderMap,
+    CsrfForm { session, form }: CsrfForm<Session, CarrierForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     if session.caller.require(MANAGERS).is_err() {
         return not_found("page");
     }
@@ -236,20 +223,15 @@ async fn add_carrier(
 
 #[derive(Deserialize)]
 struct CourierForm {
-    csrf: String,
     name: String,
 }
 
 async fn add_courier(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(carrier_id): Path<String>,
-    Form(form): Form<CourierForm>,
+    CsrfForm { session, form }: CsrfForm<Session, CourierForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     if session.caller.require(MANAGERS).is_err() || !ids::looks_like(ids::CARRIER, &carrier_id) {
         return not_found("carrier");
     }

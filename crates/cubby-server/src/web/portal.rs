@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use cubby_domain::codes::Code;
 use cubby_domain::ids;
 use cubby_domain::lifecycle::ParcelState;
@@ -23,7 +23,8 @@ use cubby_store::passkeys::Holder;
 use serde::Deserialize;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::{Portal, Session, form_is_ours, not_found, render, session_of, unavailable};
+use super::{CsrfForm, CsrfOnly};
+use super::{Portal, Session, not_found, render, session_of, unavailable};
 use crate::AppState;
 use crate::app;
 use crate::auth::passkeys::{self, Challenge, Enrolment};
@@ -231,6 +232,15 @@ struct HomePage {
 /// A signed-in resident: the session and the resident's id.
 pub(crate) struct ResidentSession(pub(crate) Session, pub(crate) String);
 
+impl super::FormSession for ResidentSession {
+    fn session(&self) -> &Session {
+        &self.0
+    }
+    fn refused() -> Response {
+        super::forbidden_form()
+    }
+}
+
 impl axum::extract::FromRequestParts<AppState> for ResidentSession {
     type Rejection = Response;
 
@@ -340,21 +350,12 @@ async fn home_with(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn sign_out(
     State(state): State<AppState>,
-    ResidentSession(session, _): ResidentSession,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<ResidentSession, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return super::forbidden_form();
-    }
-    super::close_portal_session(&state, &session, &headers, &form.csrf, &PORTAL).await
+    super::close_portal_session(&state, &headers, &PORTAL).await
 }
 
 #[derive(Template)]
@@ -370,14 +371,13 @@ struct PassPage {
 /// everything waiting for the resident there.
 async fn show_pass(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(locker_id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm {
+        session: ResidentSession(_session, rid),
+        form: _,
+    }: CsrfForm<ResidentSession, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return super::forbidden_form();
-    }
     if !ids::looks_like(ids::LOCKER, &locker_id) {
         return not_found("locker");
     }
@@ -408,7 +408,6 @@ async fn show_pass(
 
 #[derive(Deserialize)]
 struct ParcelActionForm {
-    csrf: String,
     #[serde(default)]
     name: String,
 }
@@ -416,15 +415,14 @@ struct ParcelActionForm {
 /// Hold or release one of my parcels, or give someone a delegate code for it.
 async fn parcel_action(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path((parcel_id, action)): Path<(String, String)>,
-    Form(form): Form<ParcelActionForm>,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form,
+    }: CsrfForm<ResidentSession, ParcelActionForm>,
 ) -> Response {
     use cubby_domain::lifecycle::Transition;
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return super::forbidden_form();
-    }
     if !ids::looks_like(ids::PARCEL, &parcel_id) {
         return not_found("parcel");
     }

@@ -3,11 +3,11 @@
 //! of the resident's notices. The rules are the API's (`/api/v1/me`).
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use cubby_domain::ids;
 use cubby_store as db;
 use cubby_store::OpError;
@@ -15,7 +15,8 @@ use cubby_store::passkeys::Holder;
 use serde::Deserialize;
 
 use super::portal::ResidentSession;
-use super::{Session, forbidden_form, form_is_ours, not_found, render, unavailable};
+use super::{CsrfForm, CsrfOnly};
+use super::{Session, not_found, render, unavailable};
 use crate::AppState;
 use crate::app::access::{NewGrantBody, revoke_and_push};
 use crate::app::residents::{NewResidentBody, new_resident};
@@ -50,14 +51,13 @@ pub fn router() -> Router<AppState> {
 /// Removes one of my passkeys (never the last: that would lock me out).
 async fn remove_passkey(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(cred_id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form: _,
+    }: CsrfForm<ResidentSession, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let owner = rid.clone();
     let removed = state
         .store
@@ -226,7 +226,6 @@ async fn page(
 
 #[derive(Deserialize)]
 struct VisitorForm {
-    csrf: String,
     label: String,
     path_id: String,
     hours: String,
@@ -236,13 +235,12 @@ struct VisitorForm {
 
 async fn add_visitor(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
-    Form(form): Form<VisitorForm>,
+    _headers: HeaderMap,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form,
+    }: CsrfForm<ResidentSession, VisitorForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let me = match me_of(&state, &rid).await {
         Ok(r) => r,
         Err(res) => return res,
@@ -278,21 +276,15 @@ async fn add_visitor(
     view(&state, &session, &rid, Some(notice)).await
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn revoke_visitor(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(grant_id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form: _,
+    }: CsrfForm<ResidentSession, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     if !ids::looks_like(ids::ACCESS_GRANT, &grant_id) {
         return not_found("visitor code");
     }
@@ -317,7 +309,6 @@ async fn revoke_visitor(
 
 #[derive(Deserialize)]
 struct MemberForm {
-    csrf: String,
     name: String,
     #[serde(default)]
     email: String,
@@ -325,13 +316,12 @@ struct MemberForm {
 
 async fn add_member(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
-    Form(form): Form<MemberForm>,
+    _headers: HeaderMap,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form,
+    }: CsrfForm<ResidentSession, MemberForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let me = match me_of(&state, &rid).await {
         Ok(r) => r,
         Err(res) => return res,
@@ -369,14 +359,13 @@ async fn add_member(
 
 async fn remove_member(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(member_id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form: _,
+    }: CsrfForm<ResidentSession, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let me = match me_of(&state, &rid).await {
         Ok(r) => r,
         Err(res) => return res,
@@ -399,19 +388,17 @@ async fn remove_member(
 
 #[derive(Deserialize)]
 struct LanguageForm {
-    csrf: String,
     language: String,
 }
 
 async fn set_language(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
-    Form(form): Form<LanguageForm>,
+    _headers: HeaderMap,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form,
+    }: CsrfForm<ResidentSession, LanguageForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let Some((code, name)) = LANGUAGES.iter().find(|(c, _)| *c == form.language) else {
         return view(
             &state,
@@ -437,20 +424,18 @@ async fn set_language(
 
 #[derive(Deserialize)]
 struct VacationForm {
-    csrf: String,
     days: String,
 }
 
 /// Away for some days (parcels held), or back (`days` = 0).
 async fn set_vacation(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
-    Form(form): Form<VacationForm>,
+    _headers: HeaderMap,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form,
+    }: CsrfForm<ResidentSession, VacationForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let me = match me_of(&state, &rid).await {
         Ok(r) => r,
         Err(res) => return res,
@@ -479,14 +464,13 @@ async fn set_vacation(
 
 async fn revoke_delegate(
     State(state): State<AppState>,
-    ResidentSession(session, rid): ResidentSession,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(delegate_id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form: _,
+    }: CsrfForm<ResidentSession, CsrfOnly>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     if !ids::looks_like(ids::CREDENTIAL, &delegate_id) {
         return not_found("delegate code");
     }

@@ -3,15 +3,16 @@
 //! row (line number and what is wrong).
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
 use cubby_store::OpError;
 use serde::Deserialize;
 
-use super::{Session, forbidden_form, form_is_ours, not_found, render, site_of, unavailable};
+use super::CsrfForm;
+use super::{Session, not_found, render, site_of, unavailable};
 use crate::AppState;
 use crate::app::residents::{NewResidentBody, new_resident};
 use crate::auth::MANAGERS;
@@ -123,20 +124,15 @@ async fn page(
 
 #[derive(Deserialize)]
 struct ImportForm {
-    csrf: String,
     csv: String,
 }
 
 async fn import(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(site_id): Path<String>,
-    Form(form): Form<ImportForm>,
+    CsrfForm { session, form }: CsrfForm<Session, ImportForm>,
 ) -> Response {
-    if !form_is_ours(&headers, &form.csrf, &session) {
-        return forbidden_form();
-    }
     let site = match site_of(&state, &session, &site_id).await {
         Ok(s) => s,
         Err(r) => return r,

@@ -8,6 +8,7 @@ use axum::response::Response;
 use cubby_domain::model::Role;
 use serde::Deserialize;
 
+use super::CsrfOnly;
 use super::*;
 use crate::AppState;
 
@@ -43,16 +44,10 @@ pub(super) async fn sign_in(
     .await
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: String,
-}
-
 pub(super) async fn sign_out(
     State(state): State<AppState>,
-    session: Session,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<Session, CsrfOnly>,
 ) -> Response {
-    close_portal_session(&state, &session, &headers, &form.csrf, &CONSOLE).await
+    close_portal_session(&state, &headers, &CONSOLE).await
 }

@@ -8,3 +8,4 @@ mod codes;
 mod input;
 mod support;
 mod tidy;
+mod web_guards;
