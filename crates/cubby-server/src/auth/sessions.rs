@@ -32,6 +32,19 @@ pub struct Portal {
     pub sign_in: &'static str,
 }
 
+impl Portal {
+    /// The Set-Cookie value of a session cookie for this portal: scoped to
+    /// its path, out of scripts' reach, HTTPS only, never sent cross-site.
+    pub fn cookie(&self, value: &str, lasts_ms: i64) -> String {
+        format!(
+            "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            self.cookie,
+            self.path,
+            lasts_ms / 1000
+        )
+    }
+}
+
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -108,12 +121,7 @@ pub async fn open_session(
             })
         })
         .await?;
-    Ok(format!(
-        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        portal.cookie,
-        portal.path,
-        lasts_ms / 1000
-    ))
+    Ok(portal.cookie(&value, lasts_ms))
 }
 
 /// Ends the session behind the request's cookie for `portal`: the Set-Cookie
@@ -132,10 +140,7 @@ pub async fn close_session(
             })
             .await?;
     }
-    Ok(format!(
-        "{}=; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-        portal.cookie, portal.path
-    ))
+    Ok(portal.cookie("", 0))
 }
 
 /// A POST from a page of ours carrying the session's CSRF token.
@@ -206,12 +211,7 @@ pub async fn open_resident_session(
             })
         })
         .await?;
-    Ok(format!(
-        "{}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        portal.cookie,
-        portal.path,
-        RESIDENT_SESSION_MS / 1000
-    ))
+    Ok(portal.cookie(&value, RESIDENT_SESSION_MS))
 }
 
 /// A session extractor whose forms carry a CSRF token: the console's staff
