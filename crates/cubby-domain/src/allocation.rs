@@ -5,8 +5,11 @@
 //! 2. never an out-of-service or reserved compartment, never one holding someone
 //!    else's parcels;
 //! 3. consolidation first: the recipient's own occupied compartment when the new
-//!    parcel can be stacked in with what is already there (one compartment per
-//!    recipient where possible, across carriers);
+//!    parcel can be stacked in with what is already there, but only one that the
+//!    same depositor opened during the same visit (at most [`VISIT_MS`] ago): a
+//!    courier is only ever shown empty compartments or its own deliveries, never
+//!    another carrier's parcels (security.md). Consolidating across carriers is
+//!    for staff moving parcels by hand;
 //! 4. otherwise an empty compartment the parcel fits in (any rotation), preferring
 //!    compartments inside the recipient's reach band, then the smallest by volume
 //!    (keep big doors for big parcels), then the lowest label for determinism;
@@ -17,6 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::Millis;
 use crate::dims::{Dimensions, stack_fits};
 use crate::model::{CompartmentStatus, ReachBand, TemperatureZone};
 
@@ -41,6 +45,30 @@ pub struct Contents {
     /// The carrier whose courier first opened it (counts against that carrier's quota).
     pub carrier: Option<String>,
     pub parcels: Vec<Dimensions>,
+    /// Who opened the compartment for its first parcel, and when (unknown
+    /// for compartments filled before this was recorded: never shared).
+    pub opened_by: Option<String>,
+    pub opened_ms: Option<Millis>,
+}
+
+/// How long one depositor's visit lasts: the longest a courier pass is valid.
+pub const VISIT_MS: Millis = 4 * 3_600_000;
+
+/// Who is depositing, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub depositor: String,
+    pub now_ms: Millis,
+}
+
+impl Contents {
+    /// Whether this depositor opened the compartment during this visit.
+    pub fn opened_in(&self, visit: &Visit) -> bool {
+        self.opened_by.as_deref() == Some(visit.depositor.as_str())
+            && self
+                .opened_ms
+                .is_some_and(|t| t <= visit.now_ms && visit.now_ms - t <= VISIT_MS)
+    }
 }
 
 /// The parcel to place.
@@ -52,6 +80,8 @@ pub struct ParcelRequest {
     pub recipient_key: Option<String>,
     pub carrier: Option<String>,
     pub reach: Option<ReachBand>,
+    /// The depositor's visit; `None` never consolidates (empty compartments only).
+    pub visit: Option<Visit>,
 }
 
 /// Maximum compartments each carrier may hold at one locker (carrier → limit).
@@ -117,7 +147,7 @@ pub fn rank(
     };
 
     let mut ranked = Vec::new();
-    if let Some(key) = &parcel.recipient_key {
+    if let (Some(key), Some(visit)) = (&parcel.recipient_key, &parcel.visit) {
         let mut own: Vec<&CompartmentView> = in_zone
             .iter()
             .copied()
@@ -125,7 +155,7 @@ pub fn rank(
             .filter(|c| {
                 c.contents
                     .as_ref()
-                    .is_some_and(|ct| &ct.recipient_key == key)
+                    .is_some_and(|ct| &ct.recipient_key == key && ct.opened_in(visit))
             })
             .filter(|c| {
                 let contents = c

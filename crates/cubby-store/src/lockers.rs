@@ -13,6 +13,7 @@ use cubby_domain::model::TemperatureZone;
 use cubby_domain::throttle::KeypadState;
 use serde::Serialize;
 use sqlx::AnyConnection;
+use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 
@@ -67,7 +68,19 @@ pub struct CompartmentRow {
     pub status: CompartmentStatus,
     pub state: CompartmentState,
     #[serde(skip)]
-    pub holder: Option<(String, Option<String>)>,
+    pub holder: Option<Holding>,
+}
+
+/// Who holds an occupied compartment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Holding {
+    /// The recipient all parcels inside belong to.
+    pub recipient_key: String,
+    /// The carrier whose courier first opened it.
+    pub carrier: Option<String>,
+    /// The depositor (actor) who opened it for its first parcel, and when.
+    pub opened_by: Option<String>,
+    pub opened_ms: Option<i64>,
 }
 
 /// Compartments of a locker with who holds them, in label order.
@@ -77,7 +90,7 @@ pub async fn compartments(
 ) -> Result<Vec<CompartmentRow>, OpError> {
     let rows = sqlx::query(
         "SELECT c.id, c.label, c.width_mm, c.height_mm, c.depth_mm, c.size_class, c.temperature, c.height_above_floor_mm, c.status, \
-         h.recipient_key, h.carrier FROM compartments c LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
+         h.recipient_key, h.carrier, h.opened_by, h.opened_ms FROM compartments c LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
          WHERE c.locker_id = $1 ORDER BY c.label",
     )
     .bind(locker_id.to_string())
@@ -87,7 +100,14 @@ pub async fn compartments(
     for r in &rows {
         let status: CompartmentStatus = parse(r, "status")?;
         let holder = opt_text(r, "recipient_key")?
-            .map(|k| Ok::<_, sqlx::Error>((k, opt_text(r, "carrier")?)))
+            .map(|recipient_key| {
+                Ok::<_, sqlx::Error>(Holding {
+                    recipient_key,
+                    carrier: opt_text(r, "carrier")?,
+                    opened_by: opt_text(r, "opened_by")?,
+                    opened_ms: r.try_get::<Option<i64>, _>("opened_ms")?,
+                })
+            })
             .transpose()?;
         let state = match (status, &holder) {
             (CompartmentStatus::OutOfService, _) => CompartmentState::OutOfService,
@@ -139,10 +159,12 @@ pub async fn allocation_view(
     Ok(compartments
         .into_iter()
         .map(|c| CompartmentView {
-            contents: c.holder.map(|(recipient_key, carrier)| Contents {
-                recipient_key,
-                carrier,
+            contents: c.holder.map(|h| Contents {
+                recipient_key: h.recipient_key,
+                carrier: h.carrier,
                 parcels: inside.remove(&c.id).unwrap_or_default(),
+                opened_by: h.opened_by,
+                opened_ms: h.opened_ms,
             }),
             inner: Dimensions::new(c.width_mm, c.height_mm, c.depth_mm),
             id: c.id,

@@ -5,6 +5,7 @@ use cubby_domain::allocation;
 use cubby_domain::allocation::Allocation;
 use cubby_domain::allocation::NoCompartmentFits;
 use cubby_domain::allocation::ParcelRequest;
+use cubby_domain::allocation::Visit;
 use cubby_domain::codes::Code;
 use cubby_domain::credentials::CREDENTIAL_FAILURE_LIMIT;
 use cubby_domain::dims::Dimensions;
@@ -441,6 +442,12 @@ pub async fn deposit(
         recipient_key: resident.as_ref().map(|r| r.id.clone()),
         carrier: req.carrier.clone(),
         reach: resident.as_ref().and_then(reach_of),
+        // Only a compartment this depositor opened during this visit may be
+        // shared with the new parcel.
+        visit: Some(Visit {
+            depositor: req.actor.clone(),
+            now_ms: req.now,
+        }),
     };
     let mut view = lockers::allocation_view(conn, &locker.id).await?;
     if let Some(label) = &req.placed_at {
@@ -462,13 +469,15 @@ pub async fn deposit(
         }
         // The primary key on compartment_holders is the last word on double booking.
         let claimed = sqlx::query(
-            "INSERT INTO compartment_holders (compartment_id, locker_id, recipient_key, carrier) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (compartment_id) DO NOTHING",
+            "INSERT INTO compartment_holders (compartment_id, locker_id, recipient_key, carrier, opened_by, opened_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (compartment_id) DO NOTHING",
         )
         .bind(candidate.compartment_id.clone())
         .bind(locker.id.clone())
         .bind(holder_key.clone())
         .bind(req.carrier.clone())
+        .bind(req.actor.clone())
+        .bind(req.now)
         .execute(&mut *conn)
         .await?;
         if claimed.rows_affected() == 1 {

@@ -98,6 +98,8 @@ impl Engine {
             recipient_key: None,
             carrier: Some(courier.carrier.clone()),
             reach: None,
+            // The locker knows nothing of who filled its doors: empty only.
+            visit: None,
         };
         let label = match allocate(&request, &views, &CarrierQuotas::new()) {
             Ok(a) => a.label,

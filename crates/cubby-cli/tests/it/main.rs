@@ -16,6 +16,7 @@ mod push;
 mod readers;
 mod self_service;
 mod staff_passkeys;
+mod trust;
 mod webhooks;
 
 use std::path::Path;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use cubby_domain::allocation::{
-    Allocation, CarrierQuotas, CompartmentView, Contents, NoCompartmentFits, ParcelRequest,
+    Allocation, CarrierQuotas, CompartmentView, Contents, NoCompartmentFits, ParcelRequest, Visit,
     allocate, rank,
 };
 use cubby_domain::dims::{Dimensions, stack_fits};
@@ -16,6 +16,8 @@ use proptest::sample::select;
 
 const RECIPIENTS: &[&str] = &["r0", "r1", "r2", "r3", "r4"];
 const CARRIERS: &[&str] = &["c0", "c1", "c2"];
+const DEPOSITORS: &[&str] = &["courier:tok_a", "courier:tok_b", "manager:tok_m"];
+const HOUR: i64 = 3_600_000;
 
 fn dims(side: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Dimensions> {
     (side.clone(), side.clone(), side).prop_map(|(w, h, d)| Dimensions::new(w, h, d))
@@ -56,12 +58,18 @@ fn contents() -> impl Strategy<Value = Contents> {
         select(RECIPIENTS),
         option::of(select(CARRIERS)),
         vec(dims(20..=250), 1..=3),
+        option::weighted(0.8, select(DEPOSITORS)),
+        option::weighted(0.9, 0i64..=6 * HOUR),
     )
-        .prop_map(|(recipient, carrier, parcels)| Contents {
-            recipient_key: recipient.to_string(),
-            carrier: carrier.map(str::to_string),
-            parcels,
-        })
+        .prop_map(
+            |(recipient, carrier, parcels, opened_by, opened_ms)| Contents {
+                recipient_key: recipient.to_string(),
+                carrier: carrier.map(str::to_string),
+                parcels,
+                opened_by: opened_by.map(str::to_string),
+                opened_ms,
+            },
+        )
 }
 
 fn lockers() -> impl Strategy<Value = Vec<CompartmentView>> {
@@ -104,14 +112,22 @@ fn parcels() -> impl Strategy<Value = ParcelRequest> {
             (0u32..=1_500, 0u32..=1_500)
                 .prop_map(|(min, span)| ReachBand::new(min, min + span).unwrap()),
         ),
+        option::weighted(
+            0.9,
+            (select(DEPOSITORS), 0i64..=6 * HOUR).prop_map(|(d, now_ms)| Visit {
+                depositor: d.to_string(),
+                now_ms,
+            }),
+        ),
     )
         .prop_map(
-            |(dims, temperature, recipient, carrier, reach)| ParcelRequest {
+            |(dims, temperature, recipient, carrier, reach, visit)| ParcelRequest {
                 dims,
                 temperature,
                 recipient_key: recipient.map(str::to_string),
                 carrier: carrier.map(str::to_string),
                 reach,
+                visit,
             },
         )
 }
@@ -141,11 +157,26 @@ fn within_reach(p: &ParcelRequest, c: &CompartmentView) -> bool {
     }
 }
 
-/// The recipient's own compartment that can take the parcel stacked on top.
+/// The same depositor opened it during the same visit (four hours at most,
+/// never in the future).
+fn same_visit(p: &ParcelRequest, ct: &Contents) -> bool {
+    match (&p.visit, &ct.opened_by, ct.opened_ms) {
+        (Some(v), Some(by), Some(at)) => {
+            *by == v.depositor && at <= v.now_ms && v.now_ms - at <= 4 * HOUR
+        }
+        _ => false,
+    }
+}
+
+/// The recipient's own compartment, opened by this depositor during this
+/// visit, that can take the parcel stacked on top.
 fn can_consolidate(p: &ParcelRequest, c: &CompartmentView) -> bool {
     let (Some(key), Some(ct)) = (&p.recipient_key, &c.contents) else {
         return false;
     };
+    if !same_visit(p, ct) {
+        return false;
+    }
     let mut all = ct.parcels.clone();
     all.push(p.dims);
     in_zone(p, c)
@@ -213,6 +244,10 @@ fn check_choice(p: &ParcelRequest, cs: &[CompartmentView], q: &CarrierQuotas, a:
             p.recipient_key.as_deref(),
             Some(ct.recipient_key.as_str()),
             "someone else's compartment"
+        );
+        assert!(
+            same_visit(p, ct),
+            "a compartment another depositor opened, or from another visit: {ct:?}"
         );
         let mut all = ct.parcels.clone();
         all.push(p.dims);
@@ -373,11 +408,17 @@ fn prefers_consolidation_then_smallest_fit_then_label() {
         recipient_key: Some("r1".into()),
         carrier: Some("c0".into()),
         reach: None,
+        visit: Some(Visit {
+            depositor: "courier:tok_a".into(),
+            now_ms: HOUR,
+        }),
     };
     let mine = Contents {
         recipient_key: "r1".into(),
-        carrier: Some("c1".into()),
+        carrier: Some("c0".into()),
         parcels: vec![Dimensions::new(300, 80, 400)],
+        opened_by: Some("courier:tok_a".into()),
+        opened_ms: Some(HOUR - 60_000),
     };
     let cs = vec![
         cv("x", "B02", small, None),
@@ -397,6 +438,94 @@ fn prefers_consolidation_then_smallest_fit_then_label() {
         Err(NoCompartmentFits::CarrierQuotaReached {
             carrier: "c0".into(),
             limit: 0
+        })
+    );
+}
+
+/// A courier is only ever given empty compartments or the ones it filled
+/// itself in this visit: never one another depositor opened (another
+/// carrier's parcels for the same resident), nor its own from an earlier
+/// visit.
+#[test]
+fn a_depositor_never_shares_a_compartment_it_did_not_open_in_this_visit() {
+    let door = |id: &str, label: &str, contents: Option<Contents>| CompartmentView {
+        id: id.into(),
+        label: label.into(),
+        inner: Dimensions::new(380, 410, 640),
+        temperature: TemperatureZone::Ambient,
+        height_above_floor_mm: 500,
+        status: CompartmentStatus::Available,
+        contents,
+    };
+    let held = |by: Option<&str>, at: Option<i64>| Contents {
+        recipient_key: "r1".into(),
+        carrier: Some("dhl".into()),
+        parcels: vec![Dimensions::new(300, 80, 400)],
+        opened_by: by.map(str::to_string),
+        opened_ms: at,
+    };
+    let ups = |visit: Option<Visit>| ParcelRequest {
+        dims: Dimensions::new(300, 80, 400),
+        temperature: TemperatureZone::Ambient,
+        recipient_key: Some("r1".into()),
+        carrier: Some("ups".into()),
+        reach: None,
+        visit,
+    };
+    let now = 10 * HOUR;
+    let visit = |who: &str| {
+        Some(Visit {
+            depositor: who.into(),
+            now_ms: now,
+        })
+    };
+    let q = CarrierQuotas::new();
+    for (contents, parcel, shared) in [
+        // The DHL courier's compartment: the UPS courier gets the empty door.
+        (
+            held(Some("courier:dhl"), Some(now - 60_000)),
+            ups(visit("courier:ups")),
+            false,
+        ),
+        // Filled before openers were recorded: never shared.
+        (held(None, None), ups(visit("courier:ups")), false),
+        // Its own, earlier today but in another visit: not shared either.
+        (
+            held(Some("courier:ups"), Some(now - 5 * HOUR)),
+            ups(visit("courier:ups")),
+            false,
+        ),
+        // No visit given: empty compartments only.
+        (
+            held(Some("courier:ups"), Some(now - 60_000)),
+            ups(None),
+            false,
+        ),
+        // Its own, a minute ago: shared.
+        (
+            held(Some("courier:ups"), Some(now - 60_000)),
+            ups(visit("courier:ups")),
+            true,
+        ),
+    ] {
+        let cs = vec![
+            door("full", "A01", Some(contents)),
+            door("empty", "A02", None),
+        ];
+        let a = allocate(&parcel, &cs, &q).unwrap();
+        assert_eq!(a.consolidated, shared, "{cs:?} {parcel:?}");
+        assert_eq!(a.compartment_id, if shared { "full" } else { "empty" });
+    }
+    // With no empty door left, a parcel that may not share finds nothing.
+    let cs = vec![door(
+        "full",
+        "A01",
+        Some(held(Some("courier:dhl"), Some(now))),
+    )];
+    assert_eq!(
+        allocate(&ups(visit("courier:ups")), &cs, &q),
+        Err(NoCompartmentFits::AllOccupied {
+            zone: TemperatureZone::Ambient
         })
     );
 }
