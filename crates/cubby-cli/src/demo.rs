@@ -387,6 +387,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
             );
         }
     }
+    // People already at a door finish before the demo stops: a door the
+    // kiosk just opened may swing open on the board a moment later.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for bank in &banks {
+            let (p, t) = people_at(&bank.sim);
+            placed += p;
+            taken += t;
+        }
+    }
     println!(
         "demo stopped: deposited {deposits} (placed behind {placed} doors), collected {pickups} at kiosks (taken from {taken} doors), no compartment fitted {full}"
     );
