@@ -18,7 +18,7 @@ fn figures(line: &str) -> Vec<u64> {
 async fn demo_runs_agents_that_open_doors_for_couriers_and_residents() {
     let dir = tempfile::tempdir().unwrap();
     let child = tokio::process::Command::new(bin())
-        .args(["demo", "--duration", "25", "--data-dir"])
+        .args(["demo", "--duration", "12", "--data-dir"])
         .arg(dir.path())
         .env_remove("CUBBY_ADMIN_TOKEN")
         .env("RUST_LOG", "warn")
