@@ -214,6 +214,9 @@ fn write_private(path: &PathBuf, contents: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// The shortest admin token an operator may choose.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
 /// What the first start created.
 pub struct Bootstrap {
     /// The admin token in plain text when this start generated it (print it once).
@@ -240,9 +243,11 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
     drop(conn);
     let (token, generated) = match admin_token {
         Some(t) => {
+            // At least 128 bits of a random token (32 hex characters): a
+            // shorter admin token is guessable (security.md).
             anyhow::ensure!(
-                t.len() >= 12 && t.len() <= 200,
-                "CUBBY_ADMIN_TOKEN must be 12 to 200 characters"
+                t.len() >= MIN_ADMIN_TOKEN_CHARS && t.len() <= 200,
+                "CUBBY_ADMIN_TOKEN must be {MIN_ADMIN_TOKEN_CHARS} to 200 characters"
             );
             (t.to_string(), false)
         }

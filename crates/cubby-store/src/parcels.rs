@@ -834,6 +834,27 @@ pub async fn pickup(
         if is_keypad {
             throttle.record_failure(now, policy);
             save_throttle(conn, &locker.id, &throttle).await?;
+            // The failure that locks the keypad is brute force staff must
+            // hear of, as they do from a locker's own keypad.
+            if let Err(refusal) = throttle.check(now) {
+                let seed = format!("{}:{now}:{}", locker.id, throttle.failures_today);
+                let id = format!(
+                    "inc_{}",
+                    hex::encode(
+                        &cubby_domain::credentials::mac(b"api-keypad-incident", &[&seed])[..16]
+                    )
+                );
+                crate::incidents::raise_site_incident(
+                    conn,
+                    &id,
+                    &locker.site_id,
+                    None,
+                    "keypad_locked",
+                    &format!("too many wrong codes at locker {}: {refusal}", locker.name),
+                    now,
+                )
+                .await?;
+            }
         }
         return Ok(PickupOutcome::Rejected);
     }

@@ -455,6 +455,20 @@ pub async fn create_resident(
     r: &NewResident,
     now: Millis,
 ) -> Result<ResidentRow, OpError> {
+    // A unit belongs to a building of the resident's own site, or to none.
+    if let Some(building) = &r.building_id {
+        let found = sqlx::query("SELECT id FROM buildings WHERE id = $1 AND site_id = $2")
+            .bind(building.clone())
+            .bind(r.site_id.clone())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_none() {
+            return Err(OpError::Invalid(cubby_domain::model::Invalid::new(
+                "building_id",
+                "no such building at this site",
+            )));
+        }
+    }
     sqlx::query("INSERT INTO units (site_id, label, building_id) VALUES ($1, $2, $3) ON CONFLICT (site_id, label) DO NOTHING")
         .bind(r.site_id.clone())
         .bind(r.unit.clone())

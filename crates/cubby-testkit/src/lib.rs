@@ -12,7 +12,7 @@ pub mod softkey;
 pub mod world;
 
 /// The admin token every test server is started with.
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef0123";
 
 /// A running `cubby serve` process. Killed when dropped.
 pub struct CubbyProcess {

@@ -51,3 +51,87 @@ async fn a_courier_never_opens_a_compartment_holding_another_delivery() {
     assert_eq!(again["compartment"]["id"], door, "{again}");
     assert_eq!(again["consolidated"], true);
 }
+
+/// A manager or concierge cannot get a door opened by sending a parcel back
+/// to its carrier without the passkey step-up: expire, then return, answers
+/// 403 `step_up_required` and the parcel stays where it is.
+#[tokio::test]
+async fn expire_then_return_opens_no_door_without_a_step_up() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    let org = site["organisation_id"].clone();
+    let manager = Client::new(
+        &p.base,
+        w.admin
+            .created(
+                "/api/v1/tokens",
+                json!({"role": "manager", "organisation_id": org, "label": "manager"}),
+            )
+            .await["token"]
+            .as_str()
+            .unwrap(),
+    );
+    let d = manager
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            json!({"tracking_number": "RETURN0001", "carrier": "dhl", "recipient": {"resident_id": w.residents[0]},
+                   "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+        )
+        .await;
+    let pid = d["parcel_id"].as_str().unwrap();
+    let (status, _) = manager
+        .post(
+            &format!("/api/v1/parcels/{pid}/transitions"),
+            json!({"action": "expire"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for who in [&manager, &w.admin] {
+        let (status, body) = who
+            .post(&format!("/api/v1/parcels/{pid}/return"), json!({}))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("step_up_required")),
+            "{body}"
+        );
+    }
+    let (_, parcel) = w.admin.get(&format!("/api/v1/parcels/{pid}")).await;
+    assert_eq!(parcel["state"], "expired", "nothing moved: {parcel}");
+    // The parcel's own carrier takes it back; another carrier does not see it.
+    let ups = Client::new(&p.base, &carrier_token(&w, &org, "ups").await);
+    let (status, _) = ups
+        .post(&format!("/api/v1/parcels/{pid}/return"), json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let dhl = Client::new(&p.base, &carrier_token(&w, &org, "dhl").await);
+    let (status, body) = dhl
+        .post(&format!("/api/v1/parcels/{pid}/return"), json!({}))
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("returned_to_carrier")),
+        "{body}"
+    );
+}
+
+/// An operator's admin token shorter than 128 bits of hex is refused at
+/// start-up rather than guarded by a guessable secret.
+#[tokio::test]
+async fn a_short_admin_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("CUBBY_ADMIN_TOKEN", "twelve-chars")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), out)
+        .await
+        .expect("the server gives up by itself")
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CUBBY_ADMIN_TOKEN must be 32"), "{stderr}");
+}

@@ -23,6 +23,7 @@ use crate::auth::passkeys::{Challenge, Invite, create_invite};
 use crate::auth::step_up::{StepUp, begin_step_up, finish_step_up, require_step_up};
 use crate::auth::{Caller, STAFF};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::write::JsonBody;
 
 /// Begin a step-up: answer the challenge with one of this staff token's
 /// passkeys (`navigator.credentials.get`), then finish it. The request's Host
@@ -49,13 +50,14 @@ pub struct StepUpFinish {
 /// Finish a step-up: a proof good for five minutes of remote opens by this
 /// token.
 #[utoipa::path(post, path = "/api/v1/step-up/finish", request_body = StepUpFinish,
-    responses((status = 200, body = StepUp), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = StepUp), (status = 403, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn api_step_up_finish(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Json(body): Json<StepUpFinish>,
+    body: JsonBody<StepUpFinish>,
 ) -> ApiResult<Json<StepUp>> {
+    let body = body.value;
     Ok(Json(
         finish_step_up(&state, &headers, &caller, &body.ceremony, &body.credential).await?,
     ))

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::sites::site_for;
-use crate::auth::{Caller, MANAGERS};
+use crate::auth::{Caller, MANAGERS, STAFF};
 use crate::error::{ApiResult, ErrorBody};
 use crate::write::JsonBody;
 use crate::{AppState, now_ms};
@@ -31,12 +31,14 @@ pub struct VersionedPolicy {
 
 /// The site's current community policy.
 #[utoipa::path(get, path = "/api/v1/sites/{site_id}/policy", params(("site_id" = String, Path)),
-    responses((status = 200, body = VersionedPolicy), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = VersionedPolicy), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(site_id): Path<String>,
 ) -> ApiResult<Json<VersionedPolicy>> {
+    // The policy is the site's security settings: staff read it, nobody else.
+    caller.require(STAFF)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     let (version, policy) = db::schedule::site_policy(&mut conn, &site.id).await?;

@@ -17,8 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::lockers::locker_for;
-use crate::app::Changes;
 use crate::app::places::parcel_for;
+use crate::app::{self, Changes};
+use crate::auth::step_up::STEP_UP_HEADER;
 use crate::auth::{Caller, DEPOSITORS};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{idempotency_key, write_json_with};
@@ -69,8 +70,9 @@ pub struct Returned {
 
 /// Take an expired parcel back. A carrier's token may take only its own
 /// parcels (another carrier's answer 404); the door opens for the courier.
+/// Staff need a step-up proof in `Cubby-Step-Up`: this opens a door.
 #[utoipa::path(post, path = "/api/v1/parcels/{parcel_id}/return", params(("parcel_id" = String, Path)),
-    responses((status = 200, body = Returned), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Returned), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn return_parcel(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,6 +85,16 @@ pub async fn return_parcel(
     let Some(locker_id) = parcel.locker_id.clone() else {
         return Err(ApiError::not_found("parcel"));
     };
+    // Staff returning a parcel open a door from afar: their passkey step-up.
+    let step_up = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
+    app::devices::authorise_release(
+        &state,
+        &caller,
+        app::devices::Release::ReturnToCarrier {
+            parcel_carrier: parcel.carrier.as_deref(),
+        },
+        step_up,
+    )?;
     if parcel.state != ParcelState::Expired {
         return Err(ApiError::new(
             Code::NotInReturnQueue,

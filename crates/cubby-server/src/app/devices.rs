@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::places::locker_for;
 use super::{AppResult, Changes, Committed, commit_idempotent};
 use crate::auth::step_up::check_step_up;
-use crate::auth::{Caller, MANAGERS};
+use crate::auth::{Caller, MANAGERS, STAFF};
 use crate::error::ApiError;
 use crate::{AppState, new_id, now_ms};
 
@@ -24,6 +24,43 @@ use crate::{AppState, new_id, now_ms};
 pub struct OpenQueued {
     pub command_id: String,
     pub device_id: String,
+}
+
+/// Why a door would be released for someone who is not at the locker with a
+/// credential of their own.
+pub enum Release<'a> {
+    /// Staff open one compartment from afar.
+    RemoteOpen,
+    /// An expired parcel goes back to its carrier.
+    ReturnToCarrier { parcel_carrier: Option<&'a str> },
+}
+
+/// The one place that decides whether `caller` may have a door released from
+/// afar: staff always need a fresh step-up of their own passkey; a carrier
+/// takes back only its own parcels (another carrier's are not found).
+pub fn authorise_release(
+    state: &AppState,
+    caller: &Caller,
+    release: Release<'_>,
+    step_up: Option<&str>,
+) -> AppResult<()> {
+    match release {
+        Release::RemoteOpen => {
+            caller.require(MANAGERS)?;
+            check_step_up(&state.secret, caller, step_up, now_ms())
+        }
+        Release::ReturnToCarrier { parcel_carrier } if caller.is_carrier_side() => {
+            if caller.carrier.as_deref() == parcel_carrier {
+                Ok(())
+            } else {
+                Err(ApiError::not_found("parcel"))
+            }
+        }
+        Release::ReturnToCarrier { .. } => {
+            caller.require(STAFF)?;
+            check_step_up(&state.secret, caller, step_up, now_ms())
+        }
+    }
 }
 
 /// Queues a signed unlock of `label` at the locker's agent.
@@ -38,7 +75,7 @@ pub async fn remote_open(
 ) -> AppResult<Committed<OpenQueued>> {
     caller.require(MANAGERS)?;
     let (locker, _) = locker_for(state, caller, locker_id).await?;
-    check_step_up(&state.secret, caller, step_up, now_ms())?;
+    authorise_release(state, caller, Release::RemoteOpen, step_up)?;
     let reason = clean_text("reason", reason, 500)?;
     let known = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;

@@ -68,8 +68,11 @@ pub struct Deposited {
     pub consolidated: bool,
     /// Inside the recipient's reach band (true when they have none).
     pub within_reach: bool,
-    /// False when the recipient was not recognised: the parcel waits in the manager queue.
-    pub recipient_known: bool,
+    /// False when the recipient was not recognised: the parcel waits in the
+    /// manager queue. Never told to carrier and courier tokens: a deposit
+    /// must not confirm to a carrier who lives where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_known: Option<bool>,
     /// The signed unlock sent to the locker's agent; absent when the locker has
     /// no agent (the door is opened by hand).
     pub unlock_command_id: Option<String>,
@@ -172,6 +175,7 @@ pub async fn deposit(
         req.temperature.as_deref(),
     )?;
     let recipient = recipient_of(&req.recipient)?;
+    let carrier_side = caller.is_carrier_side();
     retrying(
         || fresh_secrets(state, &locker.id),
         |secrets| {
@@ -233,17 +237,24 @@ pub async fn deposit(
                     // The unlock and the new credential go out now, not at
                     // the next tick.
                     let changes = Changes::locker(out.locker.id.clone());
+                    // A carrier learns that its parcel is in the locker, not
+                    // whether the name on the label matched a resident.
+                    let state = if carrier_side && out.resident.is_none() {
+                        cubby_domain::lifecycle::ParcelState::Deposited.to_string()
+                    } else {
+                        out.parcel.state.to_string()
+                    };
                     Ok((
                         Deposited {
                             parcel_id: out.parcel.id,
-                            state: out.parcel.state.to_string(),
+                            state,
                             compartment: CompartmentRef {
                                 id: out.allocation.compartment_id,
                                 label: out.allocation.label,
                             },
                             consolidated: out.allocation.consolidated,
                             within_reach: out.allocation.within_reach,
-                            recipient_known: out.resident.is_some(),
+                            recipient_known: (!carrier_side).then_some(out.resident.is_some()),
                             unlock_command_id: unlock,
                         },
                         changes,

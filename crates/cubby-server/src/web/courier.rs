@@ -311,7 +311,7 @@ async fn deposit(
             Outcome {
                 kind: "opened",
                 headline: format!("Door {label} is open: put the parcel in and close the door."),
-                detail: (!deposited.recipient_known).then(|| {
+                detail: (deposited.recipient_known == Some(false)).then(|| {
                     "The recipient is not on the list here: the manager will match the parcel."
                         .to_string()
                 }),

@@ -8,4 +8,5 @@ mod codes;
 mod input;
 mod support;
 mod tidy;
+mod trust;
 mod web_guards;

@@ -1,0 +1,189 @@
+//! Smaller trust findings, each as an attacker or a careless client would
+//! try it.
+
+use cubby_testkit::world::{World, seed, small_bank};
+use cubby_testkit::{ADMIN_TOKEN, Client};
+use serde_json::{Value, json};
+
+use crate::support::App;
+
+async fn org_of(w: &World) -> Value {
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    site["organisation_id"].clone()
+}
+
+async fn token(w: &World, body: Value) -> String {
+    w.admin.created("/api/v1/tokens", body).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A unit naming a building that does not exist, or another organisation's
+/// building, is refused with 422 (it answered 503 and could attach units to
+/// another organisation's building).
+#[tokio::test]
+async fn a_resident_in_an_unknown_or_foreign_building_is_refused() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let other = w
+        .admin
+        .created(
+            "/api/v1/sites",
+            json!({"name": "Elsewhere", "timezone": "Europe/Berlin"}),
+        )
+        .await;
+    let foreign = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/buildings", other["id"].as_str().unwrap()),
+            json!({"name": "Tower B"}),
+        )
+        .await;
+    for building in [
+        json!("bld_00000000000000000000000000000000"),
+        foreign["id"].clone(),
+    ] {
+        let (status, body) = w
+            .admin
+            .post(
+                &format!("/api/v1/sites/{}/residents", w.site_id),
+                json!({"name": "Eve", "unit": "Z-1", "building_id": building}),
+            )
+            .await;
+        assert_eq!(
+            (
+                status,
+                body["code"].as_str(),
+                body["details"]["field"].as_str()
+            ),
+            (422, Some("invalid_input"), Some("building_id")),
+            "{body}"
+        );
+    }
+    let own = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/buildings", w.site_id),
+            json!({"name": "Tower A"}),
+        )
+        .await;
+    w.admin
+        .created(
+            &format!("/api/v1/sites/{}/residents", w.site_id),
+            json!({"name": "Ada", "unit": "T-1", "building_id": own["id"]}),
+        )
+        .await;
+}
+
+/// Residents, carriers and couriers do not read a site's policy (its
+/// security settings); staff do.
+#[tokio::test]
+async fn only_staff_read_a_sites_policy() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let org = org_of(&w).await;
+    let path = format!("/api/v1/sites/{}/policy", w.site_id);
+    for body in [
+        json!({"role": "resident", "resident_id": w.residents[0], "organisation_id": org, "label": "r"}),
+        json!({"role": "carrier", "carrier": "dhl", "organisation_id": org, "label": "c"}),
+    ] {
+        let other = Client::new(&app.base, &token(&w, body).await);
+        let (status, _) = other.get(&path).await;
+        assert_eq!(status, 403);
+    }
+    let concierge = Client::new(
+        &app.base,
+        &token(
+            &w,
+            json!({"role": "concierge", "organisation_id": org, "label": "desk"}),
+        )
+        .await,
+    );
+    let (status, body) = concierge.get(&path).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A carrier's deposit answer never confirms whether a name lives in a
+/// unit; staff are told.
+#[tokio::test]
+async fn a_carrier_is_never_told_whether_a_recipient_lives_here() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let org = org_of(&w).await;
+    let dhl = Client::new(
+        &app.base,
+        &token(
+            &w,
+            json!({"role": "carrier", "carrier": "dhl", "organisation_id": org, "label": "dhl"}),
+        )
+        .await,
+    );
+    let deposits = format!("/api/v1/lockers/{}/deposits", w.locker_id);
+    let label = |tracking: &str, unit: &str, name: &str| {
+        json!({"tracking_number": tracking, "recipient": {"unit": unit, "name": name},
+               "width_mm": 300, "height_mm": 60, "depth_mm": 200})
+    };
+    let known = dhl
+        .created(&deposits, label("PROBE00001", "A-1", "Anna Kowalska"))
+        .await;
+    let unknown = dhl
+        .created(&deposits, label("PROBE00002", "Z-9", "Nobody Here"))
+        .await;
+    for answer in [&known, &unknown] {
+        assert!(answer.get("recipient_known").is_none(), "{answer}");
+        assert_eq!(answer["state"], "deposited", "{answer}");
+    }
+    let staff = w
+        .admin
+        .created(&deposits, label("PROBE00003", "Z-9", "Nobody Here"))
+        .await;
+    assert_eq!(
+        (staff["recipient_known"].as_bool(), staff["state"].as_str()),
+        (Some(false), Some("unassigned"))
+    );
+}
+
+/// Finishing a step-up with a broken body answers in the API's error shape.
+#[tokio::test]
+async fn a_broken_step_up_answers_with_a_code() {
+    let app = App::start().await;
+    let admin = Client::new(&app.base, ADMIN_TOKEN);
+    let (status, body) = admin
+        .post("/api/v1/step-up/finish", json!({"ceremony": 7}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_body")),
+        "{body}"
+    );
+}
+
+/// Wrong codes at the API's counter lock the keypad and tell staff, once.
+#[tokio::test]
+async fn a_keypad_locked_at_the_api_raises_one_incident() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let pickups = format!("/api/v1/lockers/{}/pickups", w.locker_id);
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let (status, _) = w
+            .admin
+            .post(&pickups, json!({"code": format!("{:08}", 10_000_000 + i)}))
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..10], &[403; 10]);
+    assert_eq!(&statuses[10..], &[429, 429]);
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    let locked: Vec<&Value> = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "keypad_locked")
+        .collect();
+    assert_eq!(locked.len(), 1, "{incidents}");
+}
