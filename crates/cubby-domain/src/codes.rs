@@ -84,6 +84,7 @@ error_codes! {
     NotCollectable = "not_collectable", 409, "The parcel is not waiting to be collected.";
     TooManyDelegates = "too_many_delegates", 409, "The parcel has the most live delegate codes it may.";
     ZoneFull = "zone_full", 409, "The shelf zone is full.";
+    DoorNotAllowed = "door_not_allowed", 403, "This kind of credential never opens that door (a visitor PIN and a parcel room door, a courier visit and a path other than its room's).";
 }
 
 impl std::fmt::Display for Code {

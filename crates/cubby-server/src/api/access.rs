@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cubby_domain::access::{GrantRule, WeeklyWindow, format_minute_of_day};
 use cubby_domain::credentials::mac;
@@ -28,10 +28,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::check_id;
 use super::sites::site_for;
 pub use crate::app::access::{
-    GrantDraft, IssuedGrant, NewGrantBody, Window, day_name, doors_of, grant_doors, mint_grant,
-    revoke_and_push, store_grant, visitor_rule,
+    GrantDraft, IssuedGrant, NewGrantBody, Window, day_name, doors_of, mint_grant, revoke_and_push,
+    store_grant, visitor_rule,
 };
 use crate::app::{self, Changes};
+use crate::auth::step_up::STEP_UP_HEADER;
 use crate::auth::{Caller, MANAGERS, STAFF};
 use crate::devices::locker_credential_key;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -304,6 +305,7 @@ pub async fn issue_grant(
     State(state): State<AppState>,
     caller: Caller,
     Path(site_id): Path<String>,
+    headers: HeaderMap,
     body: JsonBody<NewGrantBody>,
 ) -> ApiResult<Response> {
     caller.require(STAFF)?;
@@ -314,6 +316,15 @@ pub async fn issue_grant(
     }
     let host = req.host_resident_id.clone();
     let (label, rule) = visitor_rule(&state, &site.id, req).await?;
+    // Into the parcel room, where everybody's parcels are: staff only, with
+    // a fresh passkey step-up.
+    if !app::access::parcel_room_doors(&state, &rule.doors)
+        .await?
+        .is_empty()
+    {
+        let proof = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
+        crate::auth::step_up::check_step_up(&state.secret, &caller, proof, now_ms())?;
+    }
     let issued = store_grant(
         &state,
         &GrantDraft {

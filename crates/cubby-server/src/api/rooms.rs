@@ -104,7 +104,8 @@ pub async fn list_couriers(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVisitBody {
-    /// Into this parcel room (its path's doors); or give `path_id`.
+    /// Into this parcel room (its path's doors), the only doors a courier
+    /// visit opens; `path_id` is refused with `door_not_allowed`.
     pub room_id: Option<String>,
     pub path_id: Option<String>,
     /// Length of the visit from now (1–120, default 30).
@@ -192,8 +193,12 @@ pub async fn start_visit(
                 .map(|d| d.id)
                 .collect()
         }
-        (None, Some(path_id)) => {
-            super::access::grant_doors(&state, &site.id, Vec::new(), Some(path_id)).await?
+        // A courier's PIN covers the way into a parcel room and nothing else.
+        (None, Some(_)) => {
+            return Err(ApiError::new(
+                Code::DoorNotAllowed,
+                "a courier visit opens only a parcel room's entry path: give room_id",
+            ));
         }
         _ => {
             return Err(ApiError::invalid(

@@ -300,6 +300,31 @@ pub async fn revoke_and_push(state: &AppState, grant: &db::access::GrantRow) -> 
     .await
 }
 
+/// The parcel room doors among `doors`: a visitor PIN never opens one (the
+/// room holds everybody's parcels); staff may grant one after a step-up.
+pub async fn parcel_room_doors(
+    state: &AppState,
+    doors: &BTreeSet<String>,
+) -> AppResult<Vec<String>> {
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let mut found = Vec::new();
+    for id in doors {
+        if let Some(d) = db::access::door(&mut conn, id).await?
+            && d.kind == "parcel_room"
+        {
+            found.push(d.id);
+        }
+    }
+    Ok(found)
+}
+
+fn no_parcel_room_for_visitors() -> ApiError {
+    ApiError::new(
+        Code::DoorNotAllowed,
+        "a visitor PIN never opens a parcel room door: residents collect with their room code",
+    )
+}
+
 /// Longest a resident's visitor PIN may last.
 pub const MAX_VISITOR_DAYS: i64 = 31;
 
@@ -318,6 +343,9 @@ pub async fn issue_visitor_grant(
         ));
     }
     let (label, rule) = visitor_rule(state, &host.site_id, req).await?;
+    if !parcel_room_doors(state, &rule.doors).await?.is_empty() {
+        return Err(no_parcel_room_for_visitors());
+    }
     if rule.not_after_ms - rule.not_before_ms > MAX_VISITOR_DAYS * 86_400_000 {
         return Err(ApiError::invalid(
             "not_after_ms",

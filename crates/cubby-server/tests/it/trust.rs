@@ -187,3 +187,131 @@ async fn a_keypad_locked_at_the_api_raises_one_incident() {
         .collect();
     assert_eq!(locked.len(), 1, "{incidents}");
 }
+
+/// A resident cannot let a visitor into the parcel room; staff can only
+/// with a step-up; a courier's visit opens its room's entry path, never a
+/// path of its choosing.
+#[tokio::test]
+async fn visitor_and_courier_pins_stay_out_of_doors_not_theirs() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let org = org_of(&w).await;
+    let site = &w.site_id;
+    let door = |name: &str, kind: &str| json!({"name": name, "kind": kind});
+    let lobby = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{site}/doors"),
+            door("Lobby", "lobby"),
+        )
+        .await["id"]
+        .clone();
+    let room_door = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{site}/doors"),
+            door("Parcel room", "parcel_room"),
+        )
+        .await["id"]
+        .clone();
+    let gym = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{site}/doors"),
+            door("Gym", "shared"),
+        )
+        .await["id"]
+        .clone();
+    let into_room = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{site}/door-paths"),
+            json!({"name": "Lobby to parcel room", "doors": [lobby, room_door]}),
+        )
+        .await["id"]
+        .clone();
+    let to_gym = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{site}/door-paths"),
+            json!({"name": "Lobby to gym", "doors": [lobby, gym]}),
+        )
+        .await["id"]
+        .clone();
+    let soon = cubby_server::now_ms() + 3_600_000;
+
+    let anna = Client::new(
+        &app.base,
+        &token(&w, json!({"role": "resident", "resident_id": w.residents[0], "organisation_id": org, "label": "anna"})).await,
+    );
+    let (status, body) = anna
+        .post(
+            "/api/v1/me/access-grants",
+            json!({"label": "Friend", "path_id": into_room, "not_after_ms": soon}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("door_not_allowed")),
+        "{body}"
+    );
+    let (status, body) = anna
+        .post(
+            "/api/v1/me/access-grants",
+            json!({"label": "Friend", "path_id": to_gym, "not_after_ms": soon}),
+        )
+        .await;
+    assert_eq!(status, 201, "the gym is fine: {body}");
+
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/sites/{site}/access-grants"),
+            json!({"label": "Cleaner", "doors": [room_door], "not_after_ms": soon}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("step_up_required")),
+        "{body}"
+    );
+
+    let carrier = w
+        .admin
+        .created(
+            "/api/v1/carriers",
+            json!({"code": "dhl", "name": "DHL", "organisation_id": org}),
+        )
+        .await;
+    let courier = w
+        .admin
+        .created(
+            &format!(
+                "/api/v1/carriers/{}/couriers",
+                carrier["id"].as_str().unwrap()
+            ),
+            json!({"name": "Marek"}),
+        )
+        .await;
+    let marek = Client::new(&app.base, courier["token"].as_str().unwrap());
+    let (status, body) = marek
+        .post(
+            &format!("/api/v1/sites/{site}/courier-visits"),
+            json!({"path_id": to_gym, "minutes": 30}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("door_not_allowed")),
+        "{body}"
+    );
+    let (_, grants) = w
+        .admin
+        .get(&format!("/api/v1/sites/{site}/access-grants"))
+        .await;
+    assert_eq!(
+        grants.as_array().map(Vec::len),
+        Some(1),
+        "only the gym PIN: {grants}"
+    );
+}
