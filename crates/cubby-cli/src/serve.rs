@@ -152,6 +152,42 @@ impl ServeArgs {
     }
 }
 
+/// Readable (and writable) by this user only.
+fn private(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// First-start secrets go to a file only this user can read, never to
+/// stdout (which ends up in every log collector). Answers the file's path.
+fn write_first_start(data_dir: &Path, lines: &[String]) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let path = data_dir.join("first-start.txt");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    for line in lines {
+        writeln!(f, "{line}")?;
+    }
+    f.sync_all()?;
+    private(&path, 0o600)?;
+    Ok(path)
+}
+
 pub fn store_config(data_dir: &Path, database_url: Option<&str>) -> StoreConfig {
     match database_url {
         Some(url) => StoreConfig::new(url),
@@ -194,6 +230,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         .context("refusing weak pick-up code settings (security floor)")?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    // The data directory holds the secret and the database: this user only.
+    private(&config.data_dir, 0o700)?;
     let secret = cubby_server::load_or_create_secret(
         std::env::var("CUBBY_SECRET").ok().as_deref(),
         &config.data_dir.join("secret.key"),
@@ -204,6 +242,14 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     ))
     .await
     .context("opening the database")?;
+    if config.database_url.is_none() {
+        for file in ["cubby.db", "cubby.db-wal", "cubby.db-shm"] {
+            let path = config.data_dir.join(file);
+            if path.exists() {
+                private(&path, 0o600)?;
+            }
+        }
+    }
     let state = AppState {
         store: store.clone(),
         secret: Arc::new(secret),
@@ -409,16 +455,26 @@ pub async fn shutdown_signal() {
 pub async fn run(args: ServeArgs) -> anyhow::Result<bool> {
     let config = args.settle()?;
     let running = start(&config).await?;
+    let mut secrets = Vec::new();
     if let Some(token) = &running.generated_admin_token {
-        println!("first start: admin token (shown once, store it safely): {token}");
+        secrets.push(format!(
+            "admin token (shown once, store it safely): {token}"
+        ));
     }
-    println!("cubby listening on http://{}", running.addr);
     if let Some(path) = &running.admin_passkey_invite {
-        println!(
-            "first start: enrol the first admin's passkey (once, within 7 days): {}",
+        secrets.push(format!(
+            "enrol the first admin's passkey (once, within 7 days): {}",
             console_link(running.addr, path)
+        ));
+    }
+    if !secrets.is_empty() {
+        let file = write_first_start(&config.data_dir, &secrets)?;
+        println!(
+            "first start: the admin token and the first admin's passkey link are in {} (this user only; delete it once they are stored safely)",
+            file.display()
         );
     }
+    println!("cubby listening on http://{}", running.addr);
     println!("locker agents connect to mqtt://{}", running.mqtt_addr);
     println!("API docs: http://{}/api/docs", running.addr);
     running.task.await??;

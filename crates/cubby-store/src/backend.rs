@@ -38,6 +38,8 @@ impl Backend {
     pub(crate) fn pool_options(&self, max: u32) -> AnyPoolOptions {
         let base = crate::pool_options_base(max);
         match self {
+            // secure_delete: what is deleted (codes, personal data) is overwritten,
+            // not left in free pages.
             // Durability: WAL + synchronous=FULL makes every commit fsync the WAL
             // before it returns. busy_timeout lets a second process (or instance)
             // wait for the write lock instead of failing.
@@ -45,7 +47,7 @@ impl Backend {
                 Box::pin(async move {
                     use sqlx::Executor;
                     conn.execute(
-                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;",
                     )
                     .await?;
                     Ok(())

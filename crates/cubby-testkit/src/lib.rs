@@ -124,8 +124,18 @@ impl CubbyProcess {
                     if let Some(url) = line.strip_prefix("cubby listening on ") {
                         base = Some(url.trim().to_string());
                     }
-                    if let Some((_, link)) = line.split_once("passkey (once, within 7 days): ") {
-                        self.admin_passkey_invite = Some(link.trim().to_string());
+                    // First-start secrets are in a file of the data directory.
+                    if let Some(rest) = line.strip_prefix("first start: ")
+                        && let Some((_, file)) = rest.split_once(" are in ")
+                    {
+                        let file = file.split(" (").next().unwrap_or(file);
+                        let text = std::fs::read_to_string(file).expect("first-start file");
+                        for l in text.lines() {
+                            if let Some((_, link)) = l.split_once("passkey (once, within 7 days): ")
+                            {
+                                self.admin_passkey_invite = Some(link.trim().to_string());
+                            }
+                        }
                     }
                     if let Some(addr) = line.strip_prefix("locker agents connect to mqtt://") {
                         break addr.trim().to_string();

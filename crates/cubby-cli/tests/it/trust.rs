@@ -135,3 +135,63 @@ async fn a_short_admin_token_is_refused_at_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CUBBY_ADMIN_TOKEN must be 32"), "{stderr}");
 }
+
+/// First-start secrets never reach stdout (and so no log collector): they
+/// are in a file only the server's user can read, in a data directory only
+/// it can enter, beside a database file only it can read.
+#[test]
+fn first_start_secrets_and_the_database_are_this_users_only() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env_remove("CUBBY_ADMIN_TOKEN")
+        .env_remove("CUBBY_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("locker agents connect");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = printed.join("\n");
+    let file = data.join("first-start.txt");
+    assert!(stdout.contains(&file.display().to_string()), "{stdout}");
+    let secrets = std::fs::read_to_string(&file).unwrap();
+    let token = secrets
+        .split_whitespace()
+        .find(|w| w.starts_with("cby_"))
+        .expect("the admin token is in the file");
+    assert!(
+        !stdout.contains(token),
+        "the token went to stdout: {stdout}"
+    );
+    assert!(secrets.contains("#code="), "{secrets}");
+    assert!(
+        !stdout.contains("#code="),
+        "the enrolment code went to stdout"
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("cubby.db")), 0o600);
+    assert_eq!(mode(&data.join("secret.key")), 0o600);
+}
