@@ -153,7 +153,8 @@ pub fn answer<T>(done: Committed<T>) -> Response {
     stored_answer(done.status.as_u16(), done.body, done.replayed)
 }
 
-fn stored_answer(status: u16, body: String, replayed: bool) -> Response {
+/// An answer as stored (or as it would be), marked when it is a replay.
+pub fn stored_answer(status: u16, body: String, replayed: bool) -> Response {
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         [(axum::http::header::CONTENT_TYPE, "application/json")],

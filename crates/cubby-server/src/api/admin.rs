@@ -16,7 +16,7 @@ use crate::app;
 use crate::app::couriers::carrier_code;
 use crate::auth::{Caller, MANAGERS, token_mac};
 use crate::error::{ApiError, ApiResult};
-use crate::write::{JsonBody, idempotency_key, write_json};
+use crate::write::{JsonBody, idempotency_key, stored_answer, write_json};
 use crate::{AppState, new_api_token, new_id, now_ms};
 
 #[derive(Deserialize, ToSchema)]
@@ -94,8 +94,15 @@ pub struct NewToken {
 #[derive(Serialize, ToSchema)]
 pub struct IssuedToken {
     pub id: String,
-    /// The bearer token. Shown once; only its MAC is stored.
-    pub token: String,
+    /// The bearer token. Shown once; only its MAC is stored. Absent in the
+    /// replay of an `Idempotency-Key` (the secret is never kept): see
+    /// `secret_withheld`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// True in the replay of an `Idempotency-Key`: the token was shown once,
+    /// with the first answer, and is not kept anywhere to be shown again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secret_withheld: bool,
     pub role: String,
     pub organisation_id: Option<String>,
 }
@@ -173,41 +180,60 @@ pub async fn create_token(
     let mac = token_mac(&state.secret, &token);
     let id = new_id(ids::TOKEN);
     let now = now_ms();
-    write_json(&state, key, StatusCode::CREATED, move |conn| {
-        Box::pin(async move {
-            db::tokens::create_token(
-                conn,
-                &id,
-                &mac,
-                org_id.as_deref(),
-                role,
-                carrier.as_deref(),
-                &label,
-                now,
-            )
-            .await?;
-            if let Some(rid) = &resident_id {
-                // A resident token acts for a resident of the token's organisation.
-                let resident = cubby_store::residents::resident(conn, rid)
-                    .await?
-                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
-                let site = cubby_store::tenants::site(conn, &resident.site_id)
-                    .await?
-                    .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
-                if Some(&site.org_id) != org_id.as_ref() {
-                    return Err(cubby_store::OpError::NotFound { what: "resident" });
+    let (answer, fresh) = app::commit_withholding(
+        &state,
+        key,
+        StatusCode::CREATED,
+        move |conn| {
+            Box::pin(async move {
+                db::tokens::create_token(
+                    conn,
+                    &id,
+                    &mac,
+                    org_id.as_deref(),
+                    role,
+                    carrier.as_deref(),
+                    &label,
+                    now,
+                )
+                .await?;
+                if let Some(rid) = &resident_id {
+                    // A resident token acts for a resident of the token's organisation.
+                    let resident = cubby_store::residents::resident(conn, rid)
+                        .await?
+                        .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+                    let site = cubby_store::tenants::site(conn, &resident.site_id)
+                        .await?
+                        .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
+                    if Some(&site.org_id) != org_id.as_ref() {
+                        return Err(cubby_store::OpError::NotFound { what: "resident" });
+                    }
+                    cubby_store::tokens::bind_token(conn, &id, Some(rid), None).await?;
                 }
-                cubby_store::tokens::bind_token(conn, &id, Some(rid), None).await?;
-            }
-            Ok(IssuedToken {
-                id,
-                token,
-                role: role.to_string(),
-                organisation_id: org_id,
+                Ok((
+                    IssuedToken {
+                        id,
+                        token: Some(token),
+                        secret_withheld: false,
+                        role: role.to_string(),
+                        organisation_id: org_id,
+                    },
+                    app::Changes::none(),
+                ))
             })
-        })
-    })
-    .await
+        },
+        |issued| {
+            serde_json::to_value(IssuedToken {
+                id: issued.id.clone(),
+                token: None,
+                secret_withheld: true,
+                role: issued.role.clone(),
+                organisation_id: issued.organisation_id.clone(),
+            })
+        },
+    )
+    .await?;
+    Ok(stored_answer(answer.status, answer.body, fresh.is_none()))
 }
 
 #[derive(Deserialize, ToSchema)]

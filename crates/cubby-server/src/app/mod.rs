@@ -172,8 +172,26 @@ where
     T: Serialize + Send + 'static,
     F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, (T, Changes)> + Send + 'static,
 {
+    commit_withholding(state, key, status, job, |value| serde_json::to_value(value)).await
+}
+
+/// As [`commit_stored`], for an answer that carries a secret shown once: the
+/// idempotency record keeps `withhold(value)` (the answer without its
+/// secret), never the secret, and a replay answers with that.
+pub async fn commit_withholding<T, F>(
+    state: &AppState,
+    key: Option<IdempotencyKey>,
+    status: StatusCode,
+    job: F,
+    withhold: fn(&T) -> Result<serde_json::Value, serde_json::Error>,
+) -> AppResult<(Stored, Option<T>)>
+where
+    T: Serialize + Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c, (T, Changes)> + Send + 'static,
+{
     let now = now_ms();
-    let (stored, fresh, changes) = state
+    let unreadable = |e: serde_json::Error| OpError::Store(StoreError::Unavailable(e.to_string()));
+    let (answer, fresh, changes) = state
         .store
         .transact(move |conn| {
             Box::pin(async move {
@@ -183,21 +201,25 @@ where
                     return Ok((previous, None, Changes::none()));
                 }
                 let (value, changes) = job(&mut *conn).await?;
-                let body = serde_json::to_string(&value)
-                    .map_err(|e| OpError::Store(StoreError::Unavailable(e.to_string())))?;
-                let stored = Stored {
+                let answer = Stored {
                     status: status.as_u16(),
-                    body,
+                    body: serde_json::to_string(&value).map_err(unreadable)?,
                 };
                 if let Some(k) = &key {
-                    db::idempotency::remember(conn, k, &stored, now).await?;
+                    let kept = Stored {
+                        status: answer.status,
+                        body: withhold(&value)
+                            .and_then(|v| serde_json::to_string(&v))
+                            .map_err(unreadable)?,
+                    };
+                    db::idempotency::remember(conn, k, &kept, now).await?;
                 }
-                Ok((stored, Some(value), changes))
+                Ok((answer, Some(value), changes))
             })
         })
         .await?;
     changes.tell(state);
-    Ok((stored, fresh))
+    Ok((answer, fresh))
 }
 
 // The answer of a write that has nothing else to say (a plain comment: a doc

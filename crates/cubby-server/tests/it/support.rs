@@ -14,6 +14,8 @@ use cubby_testkit::ADMIN_TOKEN;
 pub struct App {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The data directory (SQLite files, as on a server's disk).
+    pub data_dir: std::path::PathBuf,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -48,6 +50,7 @@ impl App {
         });
         App {
             base: format!("http://{addr}"),
+            data_dir: dir.path().to_path_buf(),
             server,
             _dir: dir,
         }

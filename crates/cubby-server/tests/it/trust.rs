@@ -315,3 +315,56 @@ async fn visitor_and_courier_pins_stay_out_of_doors_not_theirs() {
         "only the gym PIN: {grants}"
     );
 }
+
+/// Every byte the data directory holds (database, WAL), for a plaintext scan.
+fn data_bytes(app: &App) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(&app.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.extend(std::fs::read(path).unwrap());
+        }
+    }
+    all
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A token issued under an `Idempotency-Key` is shown once: the record kept
+/// to answer a retry holds no secret, and the retry says it is withheld.
+#[tokio::test]
+async fn an_idempotent_token_issue_keeps_no_secret() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let org = org_of(&w).await;
+    let body = json!({"role": "manager", "organisation_id": org, "label": "night desk"});
+    let ((status, first), _) = w
+        .admin
+        .post_with("/api/v1/tokens", body.clone(), Some("issue-night-desk"))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let secret = first["token"]
+        .as_str()
+        .expect("shown the first time")
+        .to_string();
+    let ((status, again), headers) = w
+        .admin
+        .post_with("/api/v1/tokens", body, Some("issue-night-desk"))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(again["id"], first["id"]);
+    assert!(again.get("token").is_none(), "{again}");
+    assert_eq!(again["secret_withheld"], true);
+    assert!(
+        !holds(&data_bytes(&app), &secret),
+        "the token is on disk in plaintext"
+    );
+    // The token itself works.
+    let (status, _) = Client::new(&app.base, &secret).get("/api/v1/sites").await;
+    assert_eq!(status, 200);
+}
