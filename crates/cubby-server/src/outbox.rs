@@ -261,10 +261,24 @@ impl Breakers {
 /// Polls the outbox until the process ends.
 pub async fn run(store: Store, transport: Transports, clock: crate::Clock) {
     let mut breakers = Breakers::default();
+    // Delivered messages lose their codes in the database, but SQLite's
+    // write-ahead log still holds the pages as they were until a checkpoint:
+    // once deliveries have quietened, fold the log into the database file
+    // (which overwrites what was deleted) and empty it.
+    let mut erased_since_checkpoint = false;
     loop {
         match deliver_pending(&store, &transport, clock.now(), &mut breakers).await {
-            Ok(0) => tokio::time::sleep(Duration::from_millis(200)).await,
-            Ok(_) => {}
+            Ok(0) => {
+                if erased_since_checkpoint {
+                    if let Err(e) = store.checkpoint().await {
+                        tracing::debug!(error = %e, "checkpoint deferred");
+                    } else {
+                        erased_since_checkpoint = false;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Ok(_) => erased_since_checkpoint = true,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox delivery paused");
                 tokio::time::sleep(Duration::from_secs(2)).await;

@@ -145,6 +145,27 @@ impl Store {
         self.backend
     }
 
+    /// SQLite: folds the write-ahead log into the database file and empties
+    /// it, so that pages as they were before an erasure (delivered codes,
+    /// removed personal data) leave the disk. PostgreSQL: nothing to do here.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.reader().await?;
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::unavailable)?;
+        let busy: i64 = sqlx::Row::try_get(&row, 0).map_err(StoreError::unavailable)?;
+        if busy != 0 {
+            return Err(StoreError::Unavailable(
+                "the log is in use; checkpoint later".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// A pooled connection for reads.
     pub async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
         self.read.acquire().await.map_err(StoreError::unavailable)

@@ -159,6 +159,36 @@ pub async fn mark_delivered(
         .bind(id.to_string())
         .execute(&mut *conn)
         .await?;
+    erase_secrets(conn, id).await
+}
+
+/// A message delivered or given up on keeps no pick-up code, QR token or
+/// text that carries them: what remains is its kind, recipient and status.
+async fn erase_secrets(conn: &mut AnyConnection, id: &str) -> Result<(), OpError> {
+    let Some(row) = sqlx::query(
+        "SELECT payload FROM outbox WHERE id = $1 AND status IN ('delivered', 'failed')",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    let mut payload: serde_json::Value =
+        serde_json::from_str(&text(&row, "payload")?).unwrap_or_default();
+    for secret in ["code", "qr_token"] {
+        if let Some(o) = payload.as_object_mut() {
+            o.remove(secret);
+        }
+        if let Some(o) = payload.get_mut("notice").and_then(|n| n.as_object_mut()) {
+            o.remove(secret);
+        }
+    }
+    sqlx::query("UPDATE outbox SET body = '', payload = $1 WHERE id = $2")
+        .bind(payload.to_string())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -181,7 +211,8 @@ pub async fn mark_failed(
     .bind(retry_at)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    // Given up on: nothing will ever send it, so nothing keeps its secrets.
+    erase_secrets(conn, id).await
 }
 
 /// Takes a due message for `lease_ms` so that no other instance sends it at

@@ -195,3 +195,42 @@ fn first_start_secrets_and_the_database_are_this_users_only() {
     assert_eq!(mode(&data.join("cubby.db")), 0o600);
     assert_eq!(mode(&data.join("secret.key")), 0o600);
 }
+
+/// Once a notice is delivered, the server keeps neither its pick-up code nor
+/// its QR token: only the recipient's mailbox has them.
+#[tokio::test]
+async fn a_delivered_notice_leaves_no_code_in_the_data_directory() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    w.admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            crate::parcel("SCAN000001", &w.residents[0], 60),
+        )
+        .await;
+    let sent = p.wait_outbox(1).await;
+    let code = sent[0]["payload"]["code"].as_str().unwrap().to_string();
+    let qr = sent[0]["payload"]["qr_token"].as_str().unwrap().to_string();
+    let scan = || {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&p.data_dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            for secret in [&code, &qr] {
+                if bytes.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+                    found.push(format!("{} holds {secret}", path.display()));
+                }
+            }
+        }
+        found
+    };
+    let mut left = scan();
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = scan();
+    }
+    assert!(left.is_empty(), "{left:?}");
+}
