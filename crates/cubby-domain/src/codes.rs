@@ -85,6 +85,8 @@ error_codes! {
     TooManyDelegates = "too_many_delegates", 409, "The parcel has the most live delegate codes it may.";
     ZoneFull = "zone_full", 409, "The shelf zone is full.";
     DoorNotAllowed = "door_not_allowed", 403, "This kind of credential never opens that door (a visitor PIN and a parcel room door, a courier visit and a path other than its room's).";
+    TokenRevoked = "token_revoked", 401, "This token was revoked: it opens nothing any more.";
+    TokenExpired = "token_expired", 401, "This token has expired: ask for a new one.";
 }
 
 impl std::fmt::Display for Code {

@@ -265,12 +265,18 @@ pub async fn bootstrap(state: &AppState, admin_token: Option<&str>) -> anyhow::R
                 db::tenants::create_org(conn, &org_id, "Default organisation", now).await?;
                 db::tokens::create_token(
                     conn,
-                    &token_id,
-                    &mac,
-                    None,
-                    cubby_domain::model::Role::Admin,
-                    None,
-                    "first admin",
+                    // The first admin's token does not expire: it is how the
+                    // operator gets in at all (rotate it by issuing another).
+                    &db::tokens::NewToken {
+                        id: &token_id,
+                        mac: &mac,
+                        org_id: None,
+                        role: cubby_domain::model::Role::Admin,
+                        carrier: None,
+                        label: "first admin",
+                        expires_ms: None,
+                        site_ids: None,
+                    },
                     now,
                 )
                 .await

@@ -324,7 +324,7 @@ pub async fn staff_token(
     token_id: &str,
 ) -> Result<Option<tokens::TokenRow>, OpError> {
     let row = sqlx::query(
-        "SELECT id, org_id, role, carrier, label, resident_id, courier_id FROM api_tokens \
+        "SELECT id, org_id, role, carrier, label, resident_id, courier_id, expires_ms, revoked, site_ids FROM api_tokens \
          WHERE id = $1 AND revoked = 0 AND role IN ('admin', 'manager', 'concierge')",
     )
     .bind(token_id.to_string())

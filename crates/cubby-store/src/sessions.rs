@@ -41,9 +41,9 @@ pub async fn session(
     now: Millis,
 ) -> Result<Option<(TokenRow, String)>, OpError> {
     let row = sqlx::query(
-        "SELECT t.id, t.org_id, t.role, t.carrier, t.label, t.resident_id, t.courier_id, s.csrf \
+        "SELECT t.id, t.org_id, t.role, t.carrier, t.label, t.resident_id, t.courier_id, t.expires_ms, t.revoked, t.site_ids, s.csrf \
          FROM web_sessions s JOIN api_tokens t ON t.id = s.token_id \
-         WHERE s.id_mac = $1 AND s.expires_ms > $2 AND t.revoked = 0",
+         WHERE s.id_mac = $1 AND s.expires_ms > $2 AND t.revoked = 0 AND (t.expires_ms IS NULL OR t.expires_ms > $2)",
     )
     .bind(id_mac.to_vec())
     .bind(now)

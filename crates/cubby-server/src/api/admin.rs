@@ -89,6 +89,11 @@ pub struct NewToken {
     /// The resident a resident token acts for (required for that role).
     pub resident_id: Option<String>,
     pub label: String,
+    /// When it stops working (epoch ms, at most 365 days away). Default: 90
+    /// days for staff, a year for carriers and couriers, 30 days for residents.
+    pub expires_at_ms: Option<i64>,
+    /// The sites of its organisation it may act at; absent for every site.
+    pub site_ids: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -105,6 +110,9 @@ pub struct IssuedToken {
     pub secret_withheld: bool,
     pub role: String,
     pub organisation_id: Option<String>,
+    pub expires_at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_ids: Option<Vec<String>>,
 }
 
 /// Issue an API token. Managers issue tokens for their own organisation, never admin tokens.
@@ -176,10 +184,20 @@ pub async fn create_token(
     };
     let label = clean_text("label", &req.label, 200)?;
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
+    let now = now_ms();
+    let expires_ms = app::tokens::expiry(role, req.expires_at_ms, now)?;
+    // A scoped manager issues only tokens scoped within their own sites.
+    let site_ids = match (&caller.site_ids, req.site_ids) {
+        (Some(mine), None) => Some(mine.clone()),
+        (Some(mine), Some(asked)) if !asked.iter().all(|s| mine.contains(s)) => {
+            return Err(ApiError::forbidden());
+        }
+        (_, asked) => asked,
+    };
+    let site_ids = app::tokens::sites_in(&state, org_id.as_deref(), site_ids).await?;
     let token = new_api_token();
     let mac = token_mac(&state.secret, &token);
     let id = new_id(ids::TOKEN);
-    let now = now_ms();
     let (answer, fresh) = app::commit_withholding(
         &state,
         key,
@@ -188,12 +206,16 @@ pub async fn create_token(
             Box::pin(async move {
                 db::tokens::create_token(
                     conn,
-                    &id,
-                    &mac,
-                    org_id.as_deref(),
-                    role,
-                    carrier.as_deref(),
-                    &label,
+                    &db::tokens::NewToken {
+                        id: &id,
+                        mac: &mac,
+                        org_id: org_id.as_deref(),
+                        role,
+                        carrier: carrier.as_deref(),
+                        label: &label,
+                        expires_ms: Some(expires_ms),
+                        site_ids: site_ids.as_deref(),
+                    },
                     now,
                 )
                 .await?;
@@ -217,6 +239,8 @@ pub async fn create_token(
                         secret_withheld: false,
                         role: role.to_string(),
                         organisation_id: org_id,
+                        expires_at_ms: expires_ms,
+                        site_ids,
                     },
                     app::Changes::none(),
                 ))
@@ -229,6 +253,8 @@ pub async fn create_token(
                 secret_withheld: true,
                 role: issued.role.clone(),
                 organisation_id: issued.organisation_id.clone(),
+                expires_at_ms: issued.expires_at_ms,
+                site_ids: issued.site_ids.clone(),
             })
         },
     )
@@ -330,10 +356,77 @@ pub async fn list_carriers(
     ))
 }
 
+/// A token as listed: never its secret.
+#[derive(Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub role: String,
+    pub label: String,
+    pub organisation_id: Option<String>,
+    pub carrier: Option<String>,
+    pub created_at_ms: i64,
+    /// Absent for tokens issued before tokens expired.
+    pub expires_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+    /// The sites it acts at; absent for every site of its organisation.
+    pub site_ids: Option<Vec<String>>,
+}
+
+impl From<db::tokens::TokenLine> for TokenInfo {
+    fn from(t: db::tokens::TokenLine) -> Self {
+        TokenInfo {
+            id: t.id,
+            role: t.role,
+            label: t.label,
+            organisation_id: t.org_id,
+            carrier: t.carrier,
+            created_at_ms: t.created_ms,
+            expires_at_ms: t.expires_ms,
+            // Revoked before revocation times were kept: known revoked, not when.
+            revoked_at_ms: t.revoked_ms.or(t.revoked.then_some(0)),
+            site_ids: t.site_ids,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// The organisation's API tokens (every one for an admin), oldest first,
+/// with when each expires and whether it was revoked. Never a secret.
+#[utoipa::path(get, path = "/api/v1/tokens",
+    responses((status = 200, body = TokenList), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<TokenList>> {
+    let tokens = app::tokens::list(&state, &caller).await?;
+    Ok(Json(TokenList {
+        tokens: tokens.into_iter().map(TokenInfo::from).collect(),
+    }))
+}
+
+/// Revoke a token: from its next request on, on every instance, it is
+/// refused with 401 `token_revoked`. Managers never revoke an admin's token.
+#[utoipa::path(post, path = "/api/v1/tokens/{token_id}/revoke", params(("token_id" = String, Path)),
+    responses((status = 200, body = TokenInfo), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(token_id): axum::extract::Path<String>,
+) -> ApiResult<Json<TokenInfo>> {
+    Ok(Json(TokenInfo::from(
+        app::tokens::revoke(&state, &caller, &token_id).await?,
+    )))
+}
+
 /// This module's endpoints, each registered once with its OpenAPI entry.
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organisation, list_organisations))
-        .routes(routes!(create_token))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
         .routes(routes!(create_carrier, list_carriers))
 }

@@ -85,7 +85,9 @@ pub async fn api_passkey_invite(
     check_id(ids::TOKEN, &token_id, "token")?;
     let found = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        db::passkeys::staff_token(&mut conn, &token_id).await?
+        db::passkeys::staff_token(&mut conn, &token_id)
+            .await?
+            .filter(|t| t.live(crate::now_ms()))
     };
     if found.is_none() {
         return Err(ApiError::not_found("staff token"));

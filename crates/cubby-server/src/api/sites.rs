@@ -97,6 +97,7 @@ pub async fn list_sites(
         db::tenants::sites(&mut conn, org)
             .await?
             .into_iter()
+            .filter(|s| caller.sees_site(&s.id))
             .map(Site::from)
             .collect(),
     ))

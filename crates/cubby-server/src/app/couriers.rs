@@ -74,6 +74,7 @@ pub async fn open_courier_account(
     let mac = token_mac(&state.secret, &token);
     let token_id = new_id(ids::TOKEN);
     let now = now_ms();
+    let expires_ms = super::tokens::expiry(Role::Courier, None, now)?;
     let (cid, cname, code, org) = (
         courier_id.clone(),
         name.clone(),
@@ -88,12 +89,16 @@ pub async fn open_courier_account(
                 db::couriers::add_courier(conn, &cid, &carrier_row_id, &cname, now).await?;
                 db::tokens::create_token(
                     conn,
-                    &token_id,
-                    &mac,
-                    Some(&org),
-                    Role::Courier,
-                    Some(&code),
-                    &format!("courier {cname}"),
+                    &db::tokens::NewToken {
+                        id: &token_id,
+                        mac: &mac,
+                        org_id: Some(&org),
+                        role: Role::Courier,
+                        carrier: Some(&code),
+                        label: &format!("courier {cname}"),
+                        expires_ms: Some(expires_ms),
+                        site_ids: None,
+                    },
                     now,
                 )
                 .await?;

@@ -18,6 +18,7 @@ pub mod notices;
 pub mod parcels;
 pub mod places;
 pub mod residents;
+pub mod tokens;
 
 use axum::http::StatusCode;
 use cubby_store as db;

@@ -19,7 +19,7 @@ pub async fn site_for(state: &AppState, caller: &Caller, site_id: &str) -> AppRe
     check_id(ids::SITE, site_id, "site")?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     match db::tenants::site(&mut conn, site_id).await? {
-        Some(site) if caller.sees_org(&site.org_id) => Ok(site),
+        Some(site) if caller.sees_org(&site.org_id) && caller.sees_site(&site.id) => Ok(site),
         _ => Err(ApiError::not_found("site")),
     }
 }

@@ -284,7 +284,9 @@ pub async fn host_invite(
 ) -> Result<Option<Invite>, OpError> {
     let found = {
         let mut conn = store.reader().await?;
-        db::passkeys::staff_token(&mut conn, token_id).await?
+        db::passkeys::staff_token(&mut conn, token_id)
+            .await?
+            .filter(|t| t.live(now_ms()))
     };
     match found {
         Some(_) => Ok(Some(
@@ -370,6 +372,7 @@ pub async fn begin_registration(
             Holder::Staff => {
                 let t = db::passkeys::staff_token(&mut conn, &subject)
                     .await?
+                    .filter(|t| t.live(now))
                     .ok_or_else(refused)?;
                 (t.id, format!("{} ({})", t.label, t.role), t.label)
             }
@@ -572,8 +575,10 @@ pub async fn finish_discoverable_sign_in(
             .await?
             .ok_or_else(ceremony_failed)?;
         // A revoked token's passkeys sign nobody in.
+        // An expired or revoked token's passkeys sign nobody in.
         db::passkeys::staff_token(&mut conn, &found.0)
             .await?
+            .filter(|t| t.live(now_ms()))
             .ok_or_else(ceremony_failed)?;
         found
     };

@@ -97,7 +97,11 @@ pub async fn token_row(state: &AppState, token: &str) -> Result<Option<TokenRow>
         return Ok(None);
     }
     let mut conn = state.store.reader().await?;
-    db::tokens::token_by_mac(&mut conn, &token_mac(&state.secret, token)).await
+    Ok(
+        db::tokens::token_by_mac(&mut conn, &token_mac(&state.secret, token))
+            .await?
+            .filter(|t| t.live(now_ms())),
+    )
 }
 
 /// Opens a session of `portal` acting as `token_id` for `lasts_ms`: its

@@ -181,6 +181,7 @@ mod tests {
             carrier: None,
             resident_id: None,
             courier_id: None,
+            site_ids: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Caller {
     pub resident_id: Option<String>,
     /// For a personal courier token: the courier account.
     pub courier_id: Option<String>,
+    /// The sites of its organisation this token acts at (`None`: every one).
+    pub site_ids: Option<Vec<String>>,
 }
 
 pub fn token_mac(secret: &[u8], token: &str) -> [u8; 32] {
@@ -38,7 +40,15 @@ impl Caller {
             carrier: row.carrier,
             resident_id: row.resident_id,
             courier_id: row.courier_id,
+            site_ids: row.site_ids,
         }
+    }
+
+    /// Whether this caller may act at site `site_id` (its token's site scope).
+    pub fn sees_site(&self, site_id: &str) -> bool {
+        self.site_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|s| s == site_id))
     }
 
     /// Whether this caller may see data of organisation `org_id`.
@@ -93,6 +103,17 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(|e| ApiError::from(cubby_store::OpError::Store(e)))?;
         let row = db::tokens::token_by_mac(&mut conn, &mac).await?;
-        row.map(Caller::from_row).ok_or_else(unauthorised)
+        match row {
+            None => Err(unauthorised()),
+            Some(r) if r.revoked => Err(ApiError::new(
+                Code::TokenRevoked,
+                "this token was revoked: it opens nothing any more",
+            )),
+            Some(r) if !r.live(crate::now_ms()) => Err(ApiError::new(
+                Code::TokenExpired,
+                "this token has expired: ask for a new one",
+            )),
+            Some(r) => Ok(Caller::from_row(r)),
+        }
     }
 }

@@ -368,3 +368,138 @@ async fn an_idempotent_token_issue_keeps_no_secret() {
     let (status, _) = Client::new(&app.base, &secret).get("/api/v1/sites").await;
     assert_eq!(status, 200);
 }
+
+/// Tokens are listed without secrets, expire, and stop on their next request
+/// once revoked (`token_revoked`); a manager never revokes an admin's token;
+/// a site-scoped token sees its sites only.
+#[tokio::test]
+async fn tokens_are_listed_revoked_expired_and_scoped() {
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let org = org_of(&w).await;
+    let now = cubby_server::now_ms();
+    let issued = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "manager", "organisation_id": org, "label": "night desk"}),
+        )
+        .await;
+    let secret = issued["token"].as_str().unwrap().to_string();
+    let id = issued["id"].as_str().unwrap().to_string();
+    let expires = issued["expires_at_ms"].as_i64().unwrap();
+    assert!(
+        expires > now + 89 * 86_400_000 && expires < now + 91 * 86_400_000,
+        "90 days by default: {issued}"
+    );
+    let manager = Client::new(&app.base, &secret);
+    let (status, list) = manager.get("/api/v1/tokens").await;
+    assert_eq!(status, 200, "{list}");
+    let mine = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .expect("listed")
+        .clone();
+    assert_eq!(
+        (mine["role"].as_str(), mine["label"].as_str()),
+        (Some("manager"), Some("night desk"))
+    );
+    assert!(mine["revoked_at_ms"].is_null() && mine["expires_at_ms"] == expires);
+    assert!(
+        !list.to_string().contains(&secret),
+        "a list never shows a secret"
+    );
+    // Past a year, or in the past: refused.
+    for at in [now - 1, now + 400 * 86_400_000] {
+        let (status, body) = w
+            .admin
+            .post("/api/v1/tokens", json!({"role": "manager", "organisation_id": org, "label": "x", "expires_at_ms": at}))
+            .await;
+        assert_eq!(
+            (status, body["details"]["field"].as_str()),
+            (422, Some("expires_at_ms")),
+            "{body}"
+        );
+    }
+    // A manager may not revoke the first admin's token.
+    let (_, all) = w.admin.get("/api/v1/tokens").await;
+    let first_admin = all["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["role"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = manager
+        .post(&format!("/api/v1/tokens/{first_admin}/revoke"), json!({}))
+        .await;
+    assert!(status == 403 || status == 404, "{status}");
+    // Revoked: refused on the very next request, saying so.
+    let (status, body) = w
+        .admin
+        .post(&format!("/api/v1/tokens/{id}/revoke"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["revoked_at_ms"].as_i64().unwrap() >= now);
+    let (status, body) = manager.get("/api/v1/sites").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_revoked")),
+        "{body}"
+    );
+    let (status, body) = Client::new(&app.base, "cby_no_such_token")
+        .get("/api/v1/sites")
+        .await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    // Expired: a token that ran out one millisecond ago works no more.
+    let short = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "organisation_id": org, "label": "temp", "expires_at_ms": cubby_server::now_ms() + 300}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, body) = Client::new(&app.base, short["token"].as_str().unwrap())
+        .get("/api/v1/sites")
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_expired")),
+        "{body}"
+    );
+    // Scoped to one site: the other site is not found, and not listed.
+    let other = w
+        .admin
+        .created(
+            "/api/v1/sites",
+            json!({"name": "Annex", "timezone": "Europe/Warsaw", "organisation_id": org}),
+        )
+        .await;
+    let scoped = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "manager", "organisation_id": org, "label": "annex only", "site_ids": [other["id"]]}),
+        )
+        .await;
+    let annex = Client::new(&app.base, scoped["token"].as_str().unwrap());
+    let (status, _) = annex.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    assert_eq!(status, 404);
+    let (status, _) = annex.get(&format!("/api/v1/lockers/{}", w.locker_id)).await;
+    assert_eq!(status, 404);
+    let (_, sites) = annex.get("/api/v1/sites").await;
+    assert_eq!(sites.as_array().map(Vec::len), Some(1), "{sites}");
+    // It cannot widen itself by issuing an unscoped token.
+    let (status, _) = annex
+        .post(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "label": "wide", "site_ids": [w.site_id]}),
+        )
+        .await;
+    assert_eq!(status, 403);
+}

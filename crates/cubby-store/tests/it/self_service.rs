@@ -427,12 +427,16 @@ pub async fn invitations_ceremonies_and_passkeys(config: StoreConfig) {
             Box::pin(async move {
                 cubby_store::tokens::create_token(
                     conn,
-                    "tok_staff",
-                    &[9; 32],
-                    None,
-                    cubby_domain::model::Role::Manager,
-                    None,
-                    "Maria",
+                    &cubby_store::tokens::NewToken {
+                        id: "tok_staff",
+                        mac: &[9; 32],
+                        org_id: None,
+                        role: cubby_domain::model::Role::Manager,
+                        carrier: None,
+                        label: "Maria",
+                        expires_ms: None,
+                        site_ids: None,
+                    },
                     1,
                 )
                 .await?;

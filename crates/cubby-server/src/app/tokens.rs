@@ -1,0 +1,116 @@
+//! API tokens: how long they live, which sites they act at, listing and
+//! revoking them. A revoked or expired token is refused on its next request
+//! on every instance: tokens are looked up in the database on every request,
+//! never cached.
+
+use cubby_domain::Millis;
+use cubby_domain::ids;
+use cubby_domain::model::Role;
+use cubby_store as db;
+use cubby_store::OpError;
+use cubby_store::tokens::TokenLine;
+
+use super::{AppResult, Changes, check_id, commit};
+use crate::AppState;
+use crate::auth::{Caller, MANAGERS};
+use crate::error::ApiError;
+
+const DAY_MS: Millis = 86_400_000;
+/// The longest any token may live.
+pub const MAX_LIFETIME_MS: Millis = 365 * DAY_MS;
+/// Most sites one token may be scoped to.
+pub const MAX_SITES: usize = 100;
+
+/// How long a token of `role` lives when its issuer does not say: people's
+/// tokens a quarter, carriers' integrations a year, a resident's a month.
+pub fn default_lifetime_ms(role: Role) -> Millis {
+    match role {
+        Role::Carrier | Role::Courier => 365 * DAY_MS,
+        Role::Resident => 30 * DAY_MS,
+        _ => 90 * DAY_MS,
+    }
+}
+
+/// When a new token stops working: as asked (in the future, at most a year
+/// away) or the role's default.
+pub fn expiry(role: Role, asked: Option<Millis>, now: Millis) -> AppResult<Millis> {
+    match asked {
+        None => Ok(now + default_lifetime_ms(role)),
+        Some(at) if at > now && at - now <= MAX_LIFETIME_MS => Ok(at),
+        Some(_) => Err(ApiError::invalid(
+            "expires_at_ms",
+            "must be in the future and at most 365 days away",
+        )),
+    }
+}
+
+/// The sites a new token is scoped to: each a site of its organisation.
+pub async fn sites_in(
+    state: &AppState,
+    org_id: Option<&str>,
+    site_ids: Option<Vec<String>>,
+) -> AppResult<Option<Vec<String>>> {
+    let Some(mut ids) = site_ids else {
+        return Ok(None);
+    };
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() || ids.len() > MAX_SITES {
+        return Err(ApiError::invalid(
+            "site_ids",
+            format!("give 1 to {MAX_SITES} sites, or none for every site"),
+        ));
+    }
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    for id in &ids {
+        let found = if ids::looks_like(ids::SITE, id) {
+            db::tenants::site(&mut conn, id).await?
+        } else {
+            None
+        };
+        if found.is_none_or(|s| Some(s.org_id.as_str()) != org_id) {
+            return Err(ApiError::invalid(
+                "site_ids",
+                format!("{id} is not a site of the token's organisation"),
+            ));
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// The tokens a manager may see: their organisation's (every one for an
+/// admin). Never a secret.
+pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<TokenLine>> {
+    caller.require(MANAGERS)?;
+    let org = match caller.role {
+        Role::Admin => None,
+        _ => Some(caller.org_id.as_deref().ok_or_else(ApiError::forbidden)?),
+    };
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    Ok(db::tokens::tokens_of(&mut conn, org).await?)
+}
+
+/// Revokes a token of the caller's organisation (an admin: any). Managers
+/// never revoke an admin's token. Effective on that token's next request.
+pub async fn revoke(state: &AppState, caller: &Caller, token_id: &str) -> AppResult<TokenLine> {
+    caller.require(MANAGERS)?;
+    check_id(ids::TOKEN, token_id, "token")?;
+    let visible = list(state, caller).await?;
+    let target = visible
+        .into_iter()
+        .find(|t| t.id == token_id)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    if target.role == "admin" && caller.role != Role::Admin {
+        return Err(ApiError::forbidden());
+    }
+    let (id, now) = (target.id.clone(), crate::now_ms());
+    commit(state, move |conn| {
+        Box::pin(async move {
+            let line = db::tokens::revoke_token(conn, &id, now)
+                .await?
+                .ok_or(OpError::NotFound { what: "token" })?;
+            Ok((line, Changes::none()))
+        })
+    })
+    .await
+}
