@@ -162,17 +162,36 @@ pub struct TokenLine {
     pub site_ids: Option<Vec<String>>,
 }
 
+const LINE_SELECT: &str = "SELECT id, org_id, role, carrier, label, created_ms, expires_ms, revoked_ms, revoked, site_ids FROM api_tokens";
+
+fn token_line(r: &AnyRow) -> Result<TokenLine, sqlx::Error> {
+    Ok(TokenLine {
+        id: text(r, "id")?,
+        org_id: opt_text(r, "org_id")?,
+        role: text(r, "role")?,
+        carrier: opt_text(r, "carrier")?,
+        label: text(r, "label")?,
+        created_ms: int(r, "created_ms")?,
+        expires_ms: r.try_get::<Option<i64>, _>("expires_ms")?,
+        revoked_ms: r.try_get::<Option<i64>, _>("revoked_ms")?,
+        revoked: int(r, "revoked")? != 0,
+        site_ids: opt_text(r, "site_ids")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| sqlx::Error::Decode(e.into()))?,
+    })
+}
+
 /// The tokens of one organisation, or of all (`None`), oldest first. The
 /// portal's own session tokens are not listed: they are the resident's.
 pub async fn tokens_of(
     conn: &mut AnyConnection,
     org_id: Option<&str>,
 ) -> Result<Vec<TokenLine>, OpError> {
-    const COLUMNS: &str = "SELECT id, org_id, role, carrier, label, created_ms, expires_ms, revoked_ms, revoked, site_ids FROM api_tokens";
     let rows = match org_id {
         Some(org) => {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{COLUMNS} WHERE org_id = $1 AND NOT (role = 'resident' AND label = 'portal') ORDER BY created_ms, id"
+                "{LINE_SELECT} WHERE org_id = $1 AND NOT (role = 'resident' AND label = 'portal') ORDER BY created_ms, id"
             )))
             .bind(org.to_string())
             .fetch_all(&mut *conn)
@@ -180,35 +199,26 @@ pub async fn tokens_of(
         }
         None => {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{COLUMNS} WHERE NOT (role = 'resident' AND label = 'portal') ORDER BY created_ms, id"
+                "{LINE_SELECT} WHERE NOT (role = 'resident' AND label = 'portal') ORDER BY created_ms, id"
             )))
             .fetch_all(&mut *conn)
             .await?
         }
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        out.push(TokenLine {
-            id: text(r, "id")?,
-            org_id: opt_text(r, "org_id")?,
-            role: text(r, "role")?,
-            carrier: opt_text(r, "carrier")?,
-            label: text(r, "label")?,
-            created_ms: int(r, "created_ms")?,
-            expires_ms: r.try_get::<Option<i64>, _>("expires_ms")?,
-            revoked_ms: r.try_get::<Option<i64>, _>("revoked_ms")?,
-            revoked: int(r, "revoked")? != 0,
-            site_ids: opt_text(r, "site_ids")?
-                .map(|t| serde_json::from_str(&t))
-                .transpose()
-                .map_err(|e| sqlx::Error::Decode(e.into()))?,
-        });
-    }
-    Ok(out)
+    Ok(rows.iter().map(token_line).collect::<Result<_, _>>()?)
 }
 
-/// Revokes a token (once): its id's row, or `None` when there is no such
-/// token. Revoking again changes nothing.
+/// One token as listed, by id.
+pub async fn token(conn: &mut AnyConnection, id: &str) -> Result<Option<TokenLine>, OpError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{LINE_SELECT} WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(token_line).transpose()?)
+}
+
+/// Revokes a token (once): its row as it is now, or `None` when there is
+/// no such token. Revoking again changes nothing.
 pub async fn revoke_token(
     conn: &mut AnyConnection,
     id: &str,
@@ -221,8 +231,5 @@ pub async fn revoke_token(
     .bind(id.to_string())
     .execute(&mut *conn)
     .await?;
-    Ok(tokens_of(conn, None)
-        .await?
-        .into_iter()
-        .find(|t| t.id == id))
+    token(conn, id).await
 }

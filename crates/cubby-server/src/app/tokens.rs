@@ -95,11 +95,13 @@ pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<TokenLine>
 pub async fn revoke(state: &AppState, caller: &Caller, token_id: &str) -> AppResult<TokenLine> {
     caller.require(MANAGERS)?;
     check_id(ids::TOKEN, token_id, "token")?;
-    let visible = list(state, caller).await?;
-    let target = visible
-        .into_iter()
-        .find(|t| t.id == token_id)
-        .ok_or_else(|| ApiError::not_found("token"))?;
+    let target = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::tokens::token(&mut conn, token_id).await?
+    }
+    .filter(|t| t.org_id.as_deref().is_none_or(|org| caller.sees_org(org)))
+    .filter(|t| t.org_id.is_some() || caller.role == Role::Admin)
+    .ok_or_else(|| ApiError::not_found("token"))?;
     if target.role == "admin" && caller.role != Role::Admin {
         return Err(ApiError::forbidden());
     }

@@ -19,10 +19,7 @@ async fn site_org(w: &World) -> String {
 async fn console_sessions_are_guarded_against_forgery() {
     let p = App::start().await;
     let w = seed(&p.base, small_bank()).await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let origin = p.base.clone();
     let sign_in = |token: &str, origin: Option<&str>| {
         let mut req = http
@@ -80,12 +77,7 @@ async fn console_sessions_are_guarded_against_forgery() {
     let html = page.text().await.unwrap();
     assert!(html.contains("Test Court"));
     assert!(!html.contains(ADMIN_TOKEN), "the token never comes back");
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = hidden(&html, "csrf");
 
     // Signing out needs the session's CSRF token.
     let out = |csrf: String| {
@@ -113,12 +105,20 @@ async fn console_sessions_are_guarded_against_forgery() {
     assert_eq!(gone.status(), 303, "back to sign-in");
 }
 
-/// The CSRF token a signed-in page carries.
-fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of a hidden form field a page carries (`csrf`, `nonce`).
+fn hidden(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|s| s.split('"').next())
-        .expect("a csrf field")
+        .unwrap_or_else(|| panic!("no {name} field"))
         .to_string()
 }
 
@@ -126,10 +126,7 @@ fn csrf_of(html: &str) -> String {
 async fn forms_without_their_sessions_token_or_from_elsewhere_change_nothing() {
     let p = App::start().await;
     let w = seed(&p.base, small_bank()).await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let origin = p.base.clone();
     // A courier signs in to the courier screens with a personal token.
     let carrier = w
@@ -167,13 +164,8 @@ async fn forms_without_their_sessions_token_or_from_elsewhere_change_nothing() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    let csrf = csrf_of(&html);
-    let nonce = html
-        .split("name=\"nonce\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = hidden(&html, "csrf");
+    let nonce = hidden(&html, "nonce");
     let deposit = |csrf: &str, origin: Option<&str>| {
         let mut req = http
             .post(format!("{}/courier/lockers/{}", p.base, w.locker_id))
