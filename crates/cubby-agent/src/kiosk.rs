@@ -45,7 +45,13 @@ pub async fn serve(
     let app = app
         .layer(axum::middleware::from_fn(kiosk_headers))
         .with_state(Kiosk { engine, sim });
-    if let Err(e) = axum::serve(listener, app).await {
+    // The kiosk sits on the locker's own network: slow or idle clients there
+    // must not hold the touchscreen's server either.
+    let limits = cubby_http::Limits {
+        max_connections: 64,
+        ..cubby_http::Limits::from_env()
+    };
+    if let Err(e) = cubby_http::serve(listener, app, limits, std::future::pending()).await {
         tracing::error!("kiosk server stopped: {e}");
     }
 }

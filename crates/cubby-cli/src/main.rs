@@ -254,5 +254,17 @@ async fn audit_verify(data_dir: PathBuf, database_url: Option<String>) -> anyhow
     } else {
         println!("custody chain verification FAILED");
     }
+    // The security audit log is one chain of its own.
+    match cubby_store::audit::verify(&mut conn)
+        .await
+        .map_err(cubby_server::anyhow_op)?
+    {
+        Ok(n) => println!("ok      security audit log: {n} events"),
+        Err(e) => {
+            ok = false;
+            println!("BROKEN  {e}");
+            println!("security audit log verification FAILED");
+        }
+    }
     Ok(ok)
 }

@@ -220,6 +220,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         },
         max_compartments_per_locker: config.max_compartments_per_locker,
         cache_lifetime_ms: (config.cache_lifetime_secs as i64).saturating_mul(1000),
+        webhook_targets: cubby_webhooks::Targets::from_env(),
     };
     anyhow::ensure!(
         (10..=30 * 86_400).contains(&config.cache_lifetime_secs),
@@ -255,6 +256,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         secret: Arc::new(secret),
         policies: Arc::new(policies),
         devices: cubby_server::devices::DeviceHub::new(),
+        failures: Default::default(),
         clock: match &config.test_clock_file {
             Some(path) => cubby_server::Clock::File(path.clone()),
             None => cubby_server::Clock::System,
@@ -281,9 +283,13 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let app = cubby_server::router(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        cubby_http::serve(
+            listener,
+            app,
+            cubby_http::Limits::from_env(),
+            shutdown_signal(),
+        )
+        .await
     });
     Ok(Running {
         addr,

@@ -87,6 +87,11 @@ error_codes! {
     DoorNotAllowed = "door_not_allowed", 403, "This kind of credential never opens that door (a visitor PIN and a parcel room door, a courier visit and a path other than its room's).";
     TokenRevoked = "token_revoked", 401, "This token was revoked: it opens nothing any more.";
     TokenExpired = "token_expired", 401, "This token has expired: ask for a new one.";
+    NotPreAdvised = "not_pre_advised", 403, "Carriers deposit only parcels they pre-advised for this site.";
+    CarrierNotEnabled = "carrier_not_enabled", 403, "This carrier is not enabled at this site.";
+    TooManyAttempts = "too_many_attempts", 429, "Too many failed attempts from here: wait as Retry-After says.";
+    UnsafeWebhookTarget = "unsafe_webhook_target", 422, "Webhook targets must be public https addresses.";
+    SecondStaffRequired = "second_staff_required", 403, "Opening several occupied compartments needs a second staff member's step-up.";
 }
 
 impl std::fmt::Display for Code {

@@ -31,76 +31,106 @@ pub struct CustodyEvent {
     pub reason: String,
 }
 
+/// An entry of a hash chain: its place in the chain, and its hash given the
+/// hash of the entry before it. The custody chains and the security audit log
+/// are both verified by [`verify_chain`].
+pub trait Chained {
+    fn seq(&self) -> i64;
+    fn chain_hash(&self, prev: &[u8; 32]) -> [u8; 32];
+}
+
+/// Hashes length-prefixed fields after a domain tag, the previous hash and two
+/// integers, so that no two different entries encode alike.
+pub fn hash_fields(tag: &[u8], prev: &[u8; 32], ints: [i64; 2], fields: &[&str]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(tag);
+    h.update(prev);
+    for i in ints {
+        h.update(i.to_be_bytes());
+    }
+    for field in fields {
+        h.update((field.len() as u64).to_be_bytes());
+        h.update(field.as_bytes());
+    }
+    h.finalize().into()
+}
+
+impl Chained for CustodyEvent {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+    fn chain_hash(&self, prev: &[u8; 32]) -> [u8; 32] {
+        CustodyEvent::chain_hash(self, prev)
+    }
+}
+
 impl CustodyEvent {
     /// The chain hash of this event given the hash of the one before it.
     pub fn chain_hash(&self, prev: &[u8; 32]) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(b"cubby-custody-v1");
-        h.update(prev);
-        h.update(self.seq.to_be_bytes());
-        h.update(self.at_ms.to_be_bytes());
-        for field in [
-            &self.site_id,
-            &self.parcel_id,
-            &self.kind,
-            &self.actor,
-            &self.place,
-            &self.reason,
-        ] {
-            h.update((field.len() as u64).to_be_bytes());
-            h.update(field.as_bytes());
-        }
-        h.finalize().into()
+        hash_fields(
+            b"cubby-custody-v1",
+            prev,
+            [self.seq, self.at_ms],
+            &[
+                &self.site_id,
+                &self.parcel_id,
+                &self.kind,
+                &self.actor,
+                &self.place,
+                &self.reason,
+            ],
+        )
     }
 }
 
 /// Where and how a chain is broken.
+/// `chain` names the chain: `site site_…` for custody, `security audit`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
     #[error(
-        "site {site_id}: expected event #{expected} but found #{found} (an event was deleted or moved)"
+        "{chain}: expected event #{expected} but found #{found} (an event was deleted or moved)"
     )]
     Gap {
-        site_id: String,
+        chain: String,
         expected: i64,
         found: i64,
     },
     #[error(
-        "site {site_id}: event #{seq} does not match its hash (its content was changed or events were reordered)"
+        "{chain}: event #{seq} does not match its hash (its content was changed or events were reordered)"
     )]
-    HashMismatch { site_id: String, seq: i64 },
+    HashMismatch { chain: String, seq: i64 },
     #[error(
-        "site {site_id}: the chain head says #{head_seq} but the last event is #{last_seq} (events were deleted from the end)"
+        "{chain}: the chain head says #{head_seq} but the last event is #{last_seq} (events were deleted from the end)"
     )]
     Truncated {
-        site_id: String,
+        chain: String,
         head_seq: i64,
         last_seq: i64,
     },
 }
 
-/// Checks events of one site, in stored order, against their stored hashes, and
-/// against the head (last seq and hash) recorded separately.
-pub fn verify_chain<'a>(
-    site_id: &str,
-    events: impl IntoIterator<Item = (&'a CustodyEvent, [u8; 32])>,
+/// Checks the events of one chain, in stored order, against their stored
+/// hashes, and against the head (last seq and hash) recorded separately.
+pub fn verify_chain<'a, E: Chained + 'a>(
+    chain: &str,
+    events: impl IntoIterator<Item = (&'a E, [u8; 32])>,
     head: Option<(i64, [u8; 32])>,
 ) -> Result<u64, ChainBreak> {
     let mut prev = GENESIS;
     let mut expected = 1i64;
     let mut count = 0u64;
     for (event, stored_hash) in events {
-        if event.seq != expected {
+        if event.seq() != expected {
             return Err(ChainBreak::Gap {
-                site_id: site_id.into(),
+                chain: chain.into(),
                 expected,
-                found: event.seq,
+                found: event.seq(),
             });
         }
         if event.chain_hash(&prev) != stored_hash {
             return Err(ChainBreak::HashMismatch {
-                site_id: site_id.into(),
-                seq: event.seq,
+                chain: chain.into(),
+                seq: event.seq(),
             });
         }
         prev = stored_hash;
@@ -111,14 +141,14 @@ pub fn verify_chain<'a>(
         let last_seq = expected - 1;
         if head_seq != last_seq {
             return Err(ChainBreak::Truncated {
-                site_id: site_id.into(),
+                chain: chain.into(),
                 head_seq,
                 last_seq,
             });
         }
         if head_hash != prev {
             return Err(ChainBreak::HashMismatch {
-                site_id: site_id.into(),
+                chain: chain.into(),
                 seq: last_seq,
             });
         }

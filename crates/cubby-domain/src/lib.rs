@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod allocation;
+pub mod audit;
 pub mod codes;
 pub mod credentials;
 pub mod custody;

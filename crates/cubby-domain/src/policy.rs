@@ -81,6 +81,10 @@ pub struct SitePolicy {
     /// Staff are told about parcels still waiting this many hours after
     /// deposit (None: never).
     pub escalate_after_hours: Option<u32>,
+    /// Whether carrier and courier tokens may deposit parcels they did not
+    /// pre-advise (off: an unannounced parcel is refused with
+    /// `not_pre_advised`, so a stolen courier token cannot fill lockers).
+    pub allow_unannounced_carrier_deposits: bool,
 }
 
 impl Default for SitePolicy {
@@ -109,6 +113,7 @@ impl Default for SitePolicy {
                 end: "07:00".into(),
             }),
             escalate_after_hours: Some(4 * 24),
+            allow_unannounced_carrier_deposits: false,
         }
     }
 }

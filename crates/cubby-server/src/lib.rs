@@ -38,6 +38,9 @@ pub struct Policies {
     /// How long an agent may decide from a credential cache without hearing
     /// from the server. Past it, doors accept offline codes only.
     pub cache_lifetime_ms: i64,
+    /// Where webhooks may be sent: public addresses only, unless loopback is
+    /// allowed for tests (`CUBBY_WEBHOOKS_ALLOW_LOOPBACK=1`).
+    pub webhook_targets: cubby_webhooks::Targets,
 }
 
 impl Default for Policies {
@@ -47,6 +50,7 @@ impl Default for Policies {
             throttle: ThrottlePolicy::default(),
             max_compartments_per_locker: 500,
             cache_lifetime_ms: devices::CACHE_LIFETIME_MS,
+            webhook_targets: cubby_webhooks::Targets::PUBLIC,
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct AppState {
     pub devices: Arc<devices::DeviceHub>,
     /// The time the scheduler and the outbox go by.
     pub clock: Clock,
+    /// Failed credentials per source (bearer tokens, console sign-ins).
+    pub failures: Arc<auth::throttle::FailureThrottle>,
 }
 
 /// The seed of the VAPID key browsers subscribe to web push with, derived

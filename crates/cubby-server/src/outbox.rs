@@ -28,10 +28,16 @@ impl FileTransport {
     ) -> std::io::Result<()> {
         use std::io::Write;
         std::fs::create_dir_all(&self.dir)?;
-        let rendered = msg.payload.get("notice").and_then(|_| {
-            rendered(msg, overrides).ok().map(|(r, _)| {
-                serde_json::json!({"subject": r.subject, "text": r.text, "html": r.html, "sms": r.sms})
-            })
+        let rendered = msg
+            .payload
+            .get("notice")
+            .and_then(|_| rendered(msg, overrides).ok().map(|(r, _)| r));
+        // The body as sent: rendered now, from the notice.
+        let body = rendered
+            .as_ref()
+            .map_or(msg.body.clone(), |r| r.text.clone());
+        let rendered = rendered.map(|r| {
+            serde_json::json!({"subject": r.subject, "text": r.text, "html": r.html, "sms": r.sms})
         });
         let doc = serde_json::json!({
             "rendered": rendered,
@@ -39,7 +45,7 @@ impl FileTransport {
             "channel": msg.channel,
             "to": msg.recipient,
             "subject": msg.subject,
-            "body": msg.body,
+            "body": body,
             "payload": msg.payload,
             "created_ms": msg.created_ms,
         });

@@ -263,7 +263,7 @@ pub async fn emit(state: &AppState) -> Result<usize, OpError> {
 /// Sends what is due; how many attempts were made.
 pub async fn send(
     state: &AppState,
-    client: &reqwest::Client,
+    client: &cubby_webhooks::WebhookClient,
     resting: &mut HashMap<String, i64>,
 ) -> Result<usize, OpError> {
     let now = state.clock.now();
@@ -348,7 +348,7 @@ pub async fn send(
 
 /// Runs both loops until the process ends.
 pub async fn run(state: AppState) {
-    let client = match cubby_webhooks::client() {
+    let client = match cubby_webhooks::client(state.policies.webhook_targets) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("webhooks disabled: cannot build the HTTP client: {e}");

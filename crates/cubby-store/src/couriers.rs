@@ -126,6 +126,8 @@ pub struct NewCourierPass {
     pub local_mac: [u8; 32],
     pub expires_ms: Millis,
     pub created_by: String,
+    /// The one courier account the pass is for.
+    pub courier_id: Option<String>,
 }
 
 pub async fn issue_courier_pass(
@@ -137,8 +139,8 @@ pub async fn issue_courier_pass(
         .await?
         .ok_or(OpError::NotFound { what: "locker" })?;
     sqlx::query(
-        "INSERT INTO courier_passes (id, locker_id, carrier, local_mac, created_ms, expires_ms, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO courier_passes (id, locker_id, carrier, local_mac, created_ms, expires_ms, created_by, courier_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(pass.id.clone())
     .bind(pass.locker_id.clone())
@@ -147,6 +149,7 @@ pub async fn issue_courier_pass(
     .bind(now)
     .bind(pass.expires_ms)
     .bind(pass.created_by.clone())
+    .bind(pass.courier_id.clone())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -163,6 +166,73 @@ pub async fn revoke_courier_pass(conn: &mut AnyConnection, id: &str) -> Result<(
         });
     }
     Ok(())
+}
+
+// ------------------------------------------------------- carriers per site
+
+/// Lets a carrier deposit at a site (idempotent).
+pub async fn enable_at_site(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    carrier: &str,
+    actor: &str,
+    now: Millis,
+) -> Result<(), OpError> {
+    sqlx::query(
+        "INSERT INTO site_carriers (site_id, carrier, enabled_by, enabled_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (site_id, carrier) DO NOTHING",
+    )
+    .bind(site_id.to_string())
+    .bind(carrier.to_string())
+    .bind(actor.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stops a carrier depositing at a site; false when it was not enabled.
+pub async fn disable_at_site(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    carrier: &str,
+) -> Result<bool, OpError> {
+    let done = sqlx::query("DELETE FROM site_carriers WHERE site_id = $1 AND carrier = $2")
+        .bind(site_id.to_string())
+        .bind(carrier.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The carriers enabled at a site, with when: `(carrier, enabled_ms)`.
+pub async fn enabled_at_site(
+    conn: &mut AnyConnection,
+    site_id: &str,
+) -> Result<Vec<(String, i64)>, OpError> {
+    let rows = sqlx::query(
+        "SELECT carrier, enabled_ms FROM site_carriers WHERE site_id = $1 ORDER BY carrier",
+    )
+    .bind(site_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((text(r, "carrier")?, int(r, "enabled_ms")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+pub async fn is_enabled_at_site(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    carrier: &str,
+) -> Result<bool, OpError> {
+    let row = sqlx::query("SELECT 1 AS one FROM site_carriers WHERE site_id = $1 AND carrier = $2")
+        .bind(site_id.to_string())
+        .bind(carrier.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 // ---------------------------------------------------------------- carriers

@@ -58,7 +58,11 @@ pub async fn verify_custody(
             .iter()
             .map(|r| Ok((event_row(r)?, hash32(r, "hash")?)))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let verdict = verify_chain(&site_id, events.iter().map(|(e, h)| (e, *h)), Some(head));
+        let verdict = verify_chain(
+            &format!("site {site_id}"),
+            events.iter().map(|(e, h)| (e, *h)),
+            Some(head),
+        );
         out.push((site_id, verdict));
     }
     Ok(out)

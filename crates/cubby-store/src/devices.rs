@@ -371,6 +371,84 @@ pub async fn queue_unlock(
     Ok(Some(device_id))
 }
 
+/// A request to open several compartments at once, waiting for a second
+/// staff member.
+#[derive(Debug, Clone)]
+pub struct BulkOpenRow {
+    pub id: String,
+    pub locker_id: String,
+    pub labels: Vec<String>,
+    pub reason: String,
+    /// The requesting token's id.
+    pub requested_by: String,
+    pub expires_ms: Millis,
+    pub approved_by: Option<String>,
+}
+
+pub async fn request_bulk_open(
+    conn: &mut AnyConnection,
+    b: &BulkOpenRow,
+    now: Millis,
+) -> Result<(), OpError> {
+    sqlx::query(
+        "INSERT INTO bulk_opens (id, locker_id, labels, reason, requested_by, requested_ms, expires_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(b.id.clone())
+    .bind(b.locker_id.clone())
+    .bind(serde_json::to_string(&b.labels).unwrap_or_default())
+    .bind(b.reason.clone())
+    .bind(b.requested_by.clone())
+    .bind(now)
+    .bind(b.expires_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A bulk-open request, locked for its approval.
+pub async fn bulk_open(conn: &mut AnyConnection, id: &str) -> Result<Option<BulkOpenRow>, OpError> {
+    let row = sqlx::query(locked!(
+        conn,
+        "SELECT id, locker_id, labels, reason, requested_by, expires_ms, approved_by FROM bulk_opens WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(BulkOpenRow {
+            id: text(&r, "id")?,
+            locker_id: text(&r, "locker_id")?,
+            labels: serde_json::from_str(&text(&r, "labels")?)
+                .map_err(|e| sqlx::Error::Decode(e.into()))?,
+            reason: text(&r, "reason")?,
+            requested_by: text(&r, "requested_by")?,
+            expires_ms: int(&r, "expires_ms")?,
+            approved_by: opt_text(&r, "approved_by")?,
+        })
+    })
+    .transpose()
+    .map_err(|e: sqlx::Error| OpError::from(e))
+}
+
+/// Marks a request approved (once): false when it already was.
+pub async fn approve_bulk_open(
+    conn: &mut AnyConnection,
+    id: &str,
+    approver: &str,
+    now: Millis,
+) -> Result<bool, OpError> {
+    let done = sqlx::query(
+        "UPDATE bulk_opens SET approved_by = $1, approved_ms = $2 WHERE id = $3 AND approved_by IS NULL",
+    )
+    .bind(approver.to_string())
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A command ready to be (re)sent.
 #[derive(Debug, Clone)]
 pub struct CommandToSend {

@@ -28,6 +28,7 @@ mod writer;
 
 // One module per aggregate, its reads and writes together.
 pub mod access;
+pub mod audit;
 pub mod couriers;
 pub mod custody;
 pub mod devices;

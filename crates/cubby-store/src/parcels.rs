@@ -364,7 +364,7 @@ pub(crate) async fn upsert_arrived(
 /// The pre-advised parcel with this tracking number, which a delivery
 /// continues (same id and history); a parcel with it already here is a
 /// conflict.
-pub(crate) async fn announced_parcel(
+pub async fn announced_parcel(
     conn: &mut AnyConnection,
     site_id: &str,
     tracking_number: &TrackingNumber,

@@ -204,10 +204,14 @@ pub async fn remove_household_member(
         .bind(member_id.to_string())
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE resident_id = $1")
-        .bind(member_id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    // Their tokens stop at once, and the list says when.
+    sqlx::query(
+        "UPDATE api_tokens SET revoked = 1, revoked_ms = COALESCE(revoked_ms, $1) WHERE resident_id = $2",
+    )
+    .bind(now)
+    .bind(member_id.to_string())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -79,6 +79,23 @@ impl TokenRow {
     }
 }
 
+/// A token by id, with what it acts for (revoked and expired ones too).
+pub async fn token_row_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<TokenRow>, OpError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref()
+        .map(token_row)
+        .transpose()
+        .map_err(OpError::from)
+}
+
 pub async fn count_tokens(conn: &mut AnyConnection) -> Result<i64, OpError> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM api_tokens")
         .fetch_one(&mut *conn)

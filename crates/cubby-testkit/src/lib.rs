@@ -93,6 +93,9 @@ impl CubbyProcess {
             .arg("--outbox-dir")
             .arg(&self.outbox_dir)
             .env("CUBBY_ADMIN_TOKEN", ADMIN_TOKEN)
+            // The tests' webhook receivers and push services listen on this
+            // machine; a test of the SSRF guard sets it back to 0.
+            .env("CUBBY_WEBHOOKS_ALLOW_LOOPBACK", "1")
             .env_remove("CUBBY_DATABASE_URL")
             .env_remove("CUBBY_LISTEN")
             .env_remove("CUBBY_MQTT_LISTEN")
@@ -218,7 +221,7 @@ pub struct Client {
 impl Client {
     pub fn new(base: &str, token: &str) -> Client {
         Client {
-            http: reqwest::Client::new(),
+            http: http_client(),
             base: base.to_string(),
             token: token.to_string(),
         }
@@ -296,6 +299,16 @@ impl Client {
 
 /// PostgreSQL for tests: `CUBBY_TEST_POSTGRES` or the machine's local server. In CI
 /// (`CI=true`) it must be there; elsewhere its absence skips the test with a notice.
+/// An HTTP client for tests: it never reuses a connection idle for more
+/// than two seconds, so it does not race the server closing idle
+/// keep-alive connections (its header deadline).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("http client")
+}
+
 pub async fn postgres_admin_url() -> Option<String> {
     let url = std::env::var("CUBBY_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());

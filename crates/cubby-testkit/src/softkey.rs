@@ -183,7 +183,7 @@ pub struct StaffBrowser {
 impl StaffBrowser {
     pub fn new(base: &str) -> StaffBrowser {
         StaffBrowser {
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             origin: base.replace("127.0.0.1", "localhost"),
         }
     }

@@ -44,6 +44,17 @@ pub async fn seed(base: &str, compartments: Value) -> World {
             json!({"name": "Lobby", "compartments": compartments}),
         )
         .await;
+    // The carriers the tests deposit as may deposit here (pre-advised
+    // parcels only: the site's default policy).
+    for carrier in ["dhl", "ups"] {
+        let (status, body) = admin
+            .put(
+                &format!("/api/v1/sites/{site_id}/carriers/{carrier}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "enabling {carrier}: {body}");
+    }
     admin
         .created(
             &format!("/api/v1/sites/{site_id}/parcel-rooms"),
@@ -55,6 +66,44 @@ pub async fn seed(base: &str, compartments: Value) -> World {
         site_id,
         locker_id: locker["id"].as_str().unwrap().to_string(),
         residents,
+    }
+}
+
+impl World {
+    /// Registers `carrier` with the site's organisation and opens one
+    /// courier account for it: `{courier_id, carrier, name, token}`.
+    pub async fn courier_account(&self, carrier: &str) -> Value {
+        let (_, site) = self
+            .admin
+            .get(&format!("/api/v1/sites/{}", self.site_id))
+            .await;
+        let c = self
+            .admin
+            .created(
+                "/api/v1/carriers",
+                json!({"code": carrier, "name": carrier.to_uppercase(), "organisation_id": site["organisation_id"]}),
+            )
+            .await;
+        self.admin
+            .created(
+                &format!("/api/v1/carriers/{}/couriers", c["id"].as_str().unwrap()),
+                json!({"name": "Marek"}),
+            )
+            .await
+    }
+
+    /// Pre-advises a parcel for `carrier` (no resident named): what a
+    /// carrier's deposit needs under the default site policy.
+    pub async fn pre_advise(&self, tracking: &str, carrier: &str) -> String {
+        let a = self
+            .admin
+            .created(
+                &format!("/api/v1/sites/{}/announcements", self.site_id),
+                json!({"tracking_number": tracking, "carrier": carrier,
+                       "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+            )
+            .await;
+        a["parcel_id"].as_str().unwrap().to_string()
     }
 }
 

@@ -15,6 +15,7 @@ use crate::secret::Secret;
 use crate::signing::{
     HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, WebhookHeaders, validate_msg_id,
 };
+use crate::targets::{Internal, PublicOnly, Targets, internal};
 
 /// Time allowed for one attempt, connect to last byte (the specification
 /// recommends 15 to 30 s).
@@ -25,8 +26,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_URL_LEN: usize = 2048;
 /// Sent as `user-agent`.
 pub const USER_AGENT: &str = concat!("Cubby-Webhooks/", env!("CARGO_PKG_VERSION"));
-/// At most this much of an error response's body is quoted in `error`.
-const ERROR_SNIPPET_BYTES: usize = 256;
 
 /// A client for webhook delivery: no redirects (the specification treats 3xx
 /// as a failure, and following them would let an endpoint bounce requests to
@@ -35,13 +34,26 @@ const ERROR_SNIPPET_BYTES: usize = 256;
 ///
 /// HTTPS needs a TLS backend feature of reqwest somewhere in the build (the
 /// workspace's reqwest has none by default).
-pub fn client() -> Result<Client, reqwest::Error> {
-    Client::builder()
+///
+/// The client connects only to addresses `targets` allows: names are
+/// resolved at each connection and internal addresses dropped.
+pub fn client(targets: Targets) -> Result<WebhookClient, reqwest::Error> {
+    let http = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .user_agent(USER_AGENT)
-        .build()
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(PublicOnly(targets)))
+        .build()?;
+    Ok(WebhookClient { http, targets })
+}
+
+/// An HTTP client for webhooks and the targets it may reach.
+#[derive(Debug, Clone)]
+pub struct WebhookClient {
+    http: Client,
+    targets: Targets,
 }
 
 /// What one delivery attempt came to.
@@ -92,7 +104,7 @@ fn elapsed_ms(started: Instant) -> u64 {
 /// `msg_id` must stay the same on every retry of the message (receivers use
 /// it to drop duplicates); it must match [`validate_msg_id`].
 pub async fn deliver(
-    client: &Client,
+    client: &WebhookClient,
     url: &str,
     secrets: &[Secret],
     event: &Event,
@@ -104,7 +116,7 @@ pub async fn deliver(
 
 /// [`deliver`] with another time limit for the attempt.
 pub async fn deliver_with_timeout(
-    client: &Client,
+    client: &WebhookClient,
     url: &str,
     secrets: &[Secret],
     event: &Event,
@@ -125,7 +137,7 @@ pub async fn deliver_with_timeout(
 /// [`deliver`] for a body already serialised (e.g. kept by the server so that
 /// every retry sends the same bytes).
 pub async fn deliver_body(
-    client: &Client,
+    client: &WebhookClient,
     url: &str,
     secrets: &[Secret],
     body: Vec<u8>,
@@ -134,7 +146,7 @@ pub async fn deliver_body(
     timeout: Duration,
 ) -> DeliveryOutcome {
     let started = Instant::now();
-    let url = match validate_url(url) {
+    let url = match validate_url(url, client.targets) {
         Ok(url) => url,
         Err(e) => return DeliveryOutcome::failed(e.to_string(), false, started),
     };
@@ -150,6 +162,7 @@ pub async fn deliver_body(
     }
     let headers = WebhookHeaders::sign(secrets, msg_id, now.timestamp(), &body);
     let request = client
+        .http
         .post(url)
         .timeout(timeout)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -158,7 +171,7 @@ pub async fn deliver_body(
         .header(HEADER_SIGNATURE, headers.signature)
         .body(body);
 
-    let mut response = match request.send().await {
+    let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
             // A request that could not even be built will not build next time.
@@ -185,20 +198,9 @@ pub async fn deliver_body(
     let error = if delivered {
         None
     } else {
-        // Quote the start of the answer; a slow or endless body is cut off.
-        let mut snippet = Vec::new();
-        while snippet.len() < ERROR_SNIPPET_BYTES {
-            match response.chunk().await {
-                Ok(Some(chunk)) => snippet.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        snippet.truncate(ERROR_SNIPPET_BYTES);
-        let text: String = String::from_utf8_lossy(&snippet)
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let text = text.trim();
+        // The answer's body is never read or quoted: an endpoint pointed at
+        // an internal service must not turn the delivery log into a way of
+        // reading it.
         let mut message = match status.canonical_reason() {
             Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
             None => format!("HTTP {}", status.as_u16()),
@@ -207,10 +209,6 @@ pub async fn deliver_body(
             message.push_str(" (the endpoint asked to stop: disable the subscription)");
         } else if status.is_redirection() {
             message.push_str(" (redirects are not followed: update the endpoint URL)");
-        }
-        if !text.is_empty() {
-            message.push_str(": ");
-            message.push_str(text);
         }
         Some(message)
     };
@@ -294,21 +292,22 @@ pub enum UrlError {
     #[error("endpoint URL must not have a #fragment (it is never sent)")]
     Fragment,
     #[error(
-        "endpoint URL points at {0}, which is not a reachable unicast address (link-local, unspecified, multicast or broadcast)"
+        "endpoint URL points at {0}, an internal address (loopback, private, link-local, unique-local or reserved): webhooks go to public addresses only"
     )]
     ForbiddenAddress(String),
 }
 
 /// Checks an endpoint URL for a subscription: absolute, at most
-/// [`MAX_URL_LEN`] characters, `https` (plain `http` only to `localhost` or a
-/// loopback address, for tests and local development), no user name or
-/// password, no fragment, and not an IP literal that is link-local (cloud
-/// metadata services live there), unspecified, multicast or broadcast.
+/// [`MAX_URL_LEN`] characters, `https` (plain `http` only to a loopback
+/// address or `localhost`, and only when `targets` allows loopback), no user
+/// name or password, no fragment, and not an IP literal of an internal
+/// network (loopback unless allowed, private, shared, link-local — cloud
+/// metadata services live there —, unique-local, unspecified, multicast,
+/// broadcast, reserved).
 ///
-/// Names are not resolved here: a name may still resolve to an internal
-/// address. Deployments exposed to untrusted subscribers should send webhooks
-/// through an egress proxy that refuses internal networks.
-pub fn validate_url(text: &str) -> Result<Url, UrlError> {
+/// A host name is checked again at every delivery, when it is resolved (see
+/// [`client`]).
+pub fn validate_url(text: &str, targets: Targets) -> Result<Url, UrlError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(UrlError::Empty);
@@ -333,9 +332,15 @@ pub fn validate_url(text: &str) -> Result<Url, UrlError> {
         .parse()
         .ok();
     let loopback = match ip {
-        Some(ip) => ip.is_loopback(),
-        None => host.eq_ignore_ascii_case("localhost"),
+        Some(ip) => internal(ip) == Some(Internal::Loopback),
+        None => {
+            let h = host.trim_end_matches('.').to_ascii_lowercase();
+            h == "localhost" || h.ends_with(".localhost")
+        }
     };
+    if loopback && !targets.allow_loopback {
+        return Err(UrlError::ForbiddenAddress(host.to_string()));
+    }
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -343,26 +348,11 @@ pub fn validate_url(text: &str) -> Result<Url, UrlError> {
         other => return Err(UrlError::Scheme(other.to_owned())),
     }
     if let Some(ip) = ip
-        && forbidden(ip)
+        && !targets.allows(ip)
     {
         return Err(UrlError::ForbiddenAddress(ip.to_string()));
     }
     Ok(url)
-}
-
-fn forbidden(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            a.is_unspecified() || a.is_link_local() || a.is_multicast() || a.is_broadcast()
-        }
-        IpAddr::V6(a) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return forbidden(IpAddr::V4(v4));
-            }
-            // fe80::/10 link-local
-            a.is_unspecified() || a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -435,15 +425,30 @@ mod tests {
         for ok in [
             "https://hooks.example.com/cubby",
             "https://hooks.example.com:8443/a?b=c",
+            "https://93.184.215.14/hook",
+        ] {
+            assert!(validate_url(ok, Targets::PUBLIC).is_ok(), "{ok}");
+        }
+        // This machine only with the test flag, then also over plain http.
+        for local in [
             "http://localhost:8080/hook",
             "http://127.0.0.1:9/x",
             "http://127.8.9.10/x",
             "http://[::1]:8080/x",
-            "https://10.1.2.3/internal",
         ] {
-            assert!(validate_url(ok).is_ok(), "{ok}");
+            assert!(
+                validate_url(local, Targets::WITH_LOOPBACK).is_ok(),
+                "{local}"
+            );
+            assert!(
+                matches!(
+                    validate_url(local, Targets::PUBLIC),
+                    Err(UrlError::ForbiddenAddress(_))
+                ),
+                "{local}"
+            );
         }
-        let err = |s: &str| validate_url(s).unwrap_err();
+        let err = |s: &str| validate_url(s, Targets::WITH_LOOPBACK).unwrap_err();
         assert_eq!(err(""), UrlError::Empty);
         assert_eq!(err("http://hooks.example.com/x"), UrlError::PlainHttp);
         assert_eq!(err("http://10.0.0.1/x"), UrlError::PlainHttp);
@@ -452,26 +457,22 @@ mod tests {
         assert_eq!(err("https://u@example.com/x"), UrlError::Credentials);
         assert_eq!(err("https://example.com/x#frag"), UrlError::Fragment);
         assert!(matches!(err("/relative"), UrlError::Invalid(_)));
-        assert!(matches!(
-            err("https://169.254.169.254/latest"),
-            UrlError::ForbiddenAddress(_)
-        ));
-        assert!(matches!(
-            err("https://0.0.0.0/"),
-            UrlError::ForbiddenAddress(_)
-        ));
-        assert!(matches!(
-            err("https://[fe80::1]/"),
-            UrlError::ForbiddenAddress(_)
-        ));
-        assert!(matches!(
-            err("https://[::ffff:169.254.1.1]/"),
-            UrlError::ForbiddenAddress(_)
-        ));
-        assert!(matches!(
-            err("https://224.0.0.1/"),
-            UrlError::ForbiddenAddress(_)
-        ));
+        for internal in [
+            "https://169.254.169.254/latest",
+            "https://0.0.0.0/",
+            "https://[fe80::1]/",
+            "https://[::ffff:169.254.1.1]/",
+            "https://224.0.0.1/",
+            "https://10.1.2.3/internal",
+            "https://172.20.0.5/",
+            "https://192.168.0.1/",
+            "https://[fd00::1]/",
+        ] {
+            assert!(
+                matches!(err(internal), UrlError::ForbiddenAddress(_)),
+                "{internal}"
+            );
+        }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert_eq!(err(&long), UrlError::TooLong(long.len()));
         assert!(err("http://example.com").to_string().contains("https"));

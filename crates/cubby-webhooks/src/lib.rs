@@ -20,11 +20,12 @@ mod events;
 mod filter;
 mod secret;
 mod signing;
+mod targets;
 
 pub use delivery::{
     CONNECT_TIMEOUT, DeliveryOutcome, MAX_ATTEMPTS, MAX_RETRY_DELAY, MAX_URL_LEN, MIN_RETRY_DELAY,
-    REQUEST_TIMEOUT, RETRY_CEILINGS, USER_AGENT, UrlError, classify, client, deliver, deliver_body,
-    deliver_with_timeout, next_attempt_delay, validate_url,
+    REQUEST_TIMEOUT, RETRY_CEILINGS, USER_AGENT, UrlError, WebhookClient, classify, client,
+    deliver, deliver_body, deliver_with_timeout, next_attempt_delay, validate_url,
 };
 pub use events::{
     AccessDenied, AccessGranted, AccessMethod, DenialReason, Event, EventData, EventType,
@@ -41,6 +42,7 @@ pub use signing::{
     SIGNATURE_VERSION, VerifyError, WebhookHeaders, sign, signature_header, validate_msg_id,
     verify,
 };
+pub use targets::Targets;
 
 /// A new event id: `evt_` and 32 hex characters (128 random bits).
 pub fn new_event_id<R: rand::RngCore + ?Sized>(rng: &mut R) -> String {

@@ -63,6 +63,68 @@ async fn demo_runs_agents_that_open_doors_for_couriers_and_residents() {
         .unwrap()
         .count();
     assert_eq!(agents, 2);
+    no_secret_left_in_plaintext(dir.path(), &stdout);
+}
+
+/// After the demo ran, no pick-up code, QR token or the admin token is
+/// anywhere in the data directory in plain text — not in any table of the
+/// database (nor its write-ahead log), not in the agents' caches and
+/// journals. Only the residents' mailbox (the demo's file outbox) holds
+/// the codes, as a resident's email would.
+fn no_secret_left_in_plaintext(data: &std::path::Path, stdout: &str) {
+    let outbox = data.join("outbox");
+    let mut secrets: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(&outbox).unwrap().flatten() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(e.path()).unwrap_or_default(),
+        ) else {
+            continue;
+        };
+        for field in ["code", "qr_token"] {
+            if let Some(s) = msg["payload"][field].as_str() {
+                secrets.push(s.to_string());
+            }
+        }
+    }
+    let codes = secrets.len();
+    assert!(codes >= 10, "the demo sent codes: {codes}");
+    let token = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Admin token:"))
+        .map(|t| t.trim().to_string())
+        .expect("the demo prints its admin token");
+    secrets.push(token);
+    let mut files = Vec::new();
+    let mut dirs = vec![data.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = e.path();
+            if path == outbox {
+                continue;
+            } else if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("cubby.db")), "{files:?}");
+    let mut found = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        for secret in &secrets {
+            if bytes.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+                found.push(format!("{} holds {secret}", f.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "{} of {} secrets found in {} files: {found:?}",
+        found.len(),
+        secrets.len(),
+        files.len()
+    );
 }
 
 /// The README's promise: after `cubby demo`, the printed console address and

@@ -377,7 +377,8 @@ async fn a_courier_with_a_pass_deposits_pre_advised_parcels_while_the_server_is_
     // Let the caches the announcements caused settle, so that the next new
     // version is the one that carries the pass.
     let version_before = settled_cache(&w.admin, &w.locker_id, &agent).await;
-    // Staff must name the carrier; the pass is shown once.
+    // Staff must name the carrier and the courier; the pass is shown once.
+    let courier = w.courier_account("dhl").await;
     let (status, body) = w
         .admin
         .post(
@@ -389,11 +390,32 @@ async fn a_courier_with_a_pass_deposits_pre_advised_parcels_while_the_server_is_
         (status, body["code"].as_str()),
         (422, Some("invalid_input"))
     );
+    // A pass is for one courier and one visit: no courier, or a whole day, is refused.
+    for (asked, field) in [
+        (json!({"carrier": "dhl"}), "courier_id"),
+        (
+            json!({"carrier": "dhl", "courier_id": courier["courier_id"], "valid_minutes": 241}),
+            "valid_minutes",
+        ),
+    ] {
+        let (status, body) = w
+            .admin
+            .post(
+                &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+                asked,
+            )
+            .await;
+        assert_eq!(
+            (status, body["details"]["field"].as_str()),
+            (422, Some(field)),
+            "{body}"
+        );
+    }
     let pass = w
         .admin
         .created(
             &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
-            json!({"carrier": "DHL", "valid_minutes": 120}),
+            json!({"carrier": "DHL", "courier_id": courier["courier_id"], "valid_minutes": 120}),
         )
         .await;
     assert_eq!(pass["carrier"], "dhl");
@@ -511,6 +533,20 @@ async fn a_courier_with_a_pass_deposits_pre_advised_parcels_while_the_server_is_
     let kinds = journal_kinds(&admin, &device_id).await;
     assert_eq!(kinds.iter().filter(|k| *k == "deposit_made").count(), 2);
     assert_eq!(kinds.iter().filter(|k| *k == "deposit_refused").count(), 3);
+    // Each use of the pass is in the security audit log, with the pass and door.
+    let (_, used) = admin
+        .get("/api/v1/audit-events?action=courier_pass.used")
+        .await;
+    let used = used["events"].as_array().unwrap();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(
+        used.iter()
+            .all(|e| e["actor"] == format!("courier_pass:{}", pass["pass_id"].as_str().unwrap()))
+    );
+    let (_, issued) = admin
+        .get("/api/v1/audit-events?action=courier_pass.issued")
+        .await;
+    assert_eq!(issued["events"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -565,7 +601,7 @@ async fn with_its_disk_nearly_full_the_locker_stops_deposits_but_keeps_handing_o
         .admin
         .created(
             &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
-            json!({"carrier": "dhl"}),
+            json!({"carrier": "dhl", "courier_id": w.courier_account("dhl").await["courier_id"]}),
         )
         .await;
     let (status, body) = agent

@@ -23,7 +23,7 @@ async fn resident_client(p: &CubbyProcess, w: &World, resident_id: &str) -> Clie
         .admin
         .created(
             "/api/v1/tokens",
-            json!({"role": "resident", "resident_id": resident_id, "organisation_id": org_of(w).await, "label": "portal"}),
+            json!({"role": "resident", "resident_id": resident_id, "organisation_id": org_of(w).await, "label": "resident app"}),
         )
         .await;
     Client::new(&p.base, t["token"].as_str().unwrap())
@@ -157,8 +157,24 @@ async fn a_resident_adds_and_removes_household_members_who_get_their_own_parcels
         )
         .await;
     assert_eq!(status, 204);
-    let (status, _) = piotr_client.get("/api/v1/me").await;
-    assert_eq!(status, 401);
+    let (status, body) = piotr_client.get("/api/v1/me").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_revoked"))
+    );
+    // The token list says when his token was revoked.
+    let (_, tokens) = w.admin.get("/api/v1/tokens").await;
+    let revoked: Vec<i64> = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["role"] == "resident" && !t["revoked_at_ms"].is_null())
+        .map(|t| t["revoked_at_ms"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !revoked.is_empty() && revoked.iter().all(|&ms| ms > 0),
+        "{tokens}"
+    );
     let d = w
         .admin
         .created(

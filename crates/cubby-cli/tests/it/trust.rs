@@ -35,6 +35,13 @@ async fn a_courier_never_opens_a_compartment_holding_another_delivery() {
     let dhl = Client::new(&p.base, &carrier_token(&w, &org, "dhl").await);
     let ups = Client::new(&p.base, &carrier_token(&w, &org, "ups").await);
     let deposits = format!("/api/v1/lockers/{}/deposits", w.locker_id);
+    for (tracking, carrier) in [
+        ("DHLFIRST01", "dhl"),
+        ("UPSSECOND1", "ups"),
+        ("DHLSECOND2", "dhl"),
+    ] {
+        w.pre_advise(tracking, carrier).await;
+    }
     let first = dhl.created(&deposits, flat("DHLFIRST01")).await;
     let door = first["compartment"]["id"].clone();
     let by_ups = ups.created(&deposits, flat("UPSSECOND1")).await;
@@ -233,4 +240,150 @@ async fn a_delivered_notice_leaves_no_code_in_the_data_directory() {
         left = scan();
     }
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Webhooks cannot be aimed inward (SSRF): a server started without the
+/// test flag refuses loopback, private and link-local targets when the
+/// subscription is made, and a name that resolves to this machine is
+/// dropped at delivery — the listener there sees no connection, and the
+/// delivery log says why without telling whether a port is open.
+#[tokio::test]
+async fn webhooks_never_reach_loopback_or_private_networks() {
+    let p = CubbyProcess::start_with_env(
+        bin(),
+        None,
+        Vec::new(),
+        vec![("CUBBY_WEBHOOKS_ALLOW_LOOPBACK".into(), "0".into())],
+    );
+    let w = seed(&p, small_bank()).await;
+    // Something internal listens: count whoever connects.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    for url in [
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+        "https://10.0.0.1/hook".to_string(),
+        "https://10.20.30.40:8443/hook".to_string(),
+        "https://192.168.1.1/hook".to_string(),
+        "https://169.254.169.254/latest/meta-data".to_string(),
+        "https://[fd00::1]/hook".to_string(),
+    ] {
+        let (status, body) = w
+            .admin
+            .post(
+                "/api/v1/webhooks",
+                json!({"url": url, "events": ["parcel.*"], "site_id": w.site_id}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["details"]["field"].as_str()),
+            (422, Some("url")),
+            "{url}: {body}"
+        );
+    }
+    // DNS rebinding: a name that is not an address literal, resolving here.
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let resolves_here = !host.is_empty()
+        && std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+            .is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()));
+    if !resolves_here {
+        eprintln!("skipping the rebinding half: this machine's name does not resolve to loopback");
+        return;
+    }
+    let hook = w
+        .admin
+        .created(
+            "/api/v1/webhooks",
+            json!({"url": format!("https://{host}:{port}/hook"), "events": ["parcel.*"], "site_id": w.site_id}),
+        )
+        .await;
+    w.admin
+        .created(
+            &format!("/api/v1/sites/{}/announcements", w.site_id),
+            json!({"tracking_number": "SSRF00001", "carrier": "dhl", "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+        )
+        .await;
+    let deliveries = format!(
+        "/api/v1/webhooks/{}/deliveries",
+        hook["id"].as_str().unwrap()
+    );
+    let attempted = cubby_testkit::eventually(20, "a delivery attempt", || async {
+        let (_, d) = w.admin.get(&deliveries).await;
+        d.as_array()?
+            .iter()
+            .find(|d| d["attempts"].as_i64() > Some(0))
+            .cloned()
+    })
+    .await;
+    assert!(attempted["last_status"].is_null(), "{attempted}");
+    let error = attempted["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("public address"), "{error}");
+    assert!(
+        listener.accept().is_err(),
+        "the webhook connected to this machine"
+    );
+}
+
+/// Slow and idle clients are cut off at the header deadline (and the
+/// server keeps serving): a slowloris client trickling header lines, and
+/// sockets that never send a byte.
+#[tokio::test]
+async fn slowloris_and_idle_sockets_are_closed() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let p = CubbyProcess::start_with_env(
+        bin(),
+        None,
+        Vec::new(),
+        vec![
+            ("CUBBY_HTTP_HEADER_TIMEOUT_MS".into(), "1500".into()),
+            ("CUBBY_HTTP_MAX_CONNECTIONS".into(), "64".into()),
+        ],
+    );
+    let addr = p.base.trim_start_matches("http://").to_string();
+    let started = Instant::now();
+    let idle: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let slow_cut = loop {
+        let mut b = [0u8; 256];
+        match slow.read(&mut b) {
+            Ok(0) => break Some(started.elapsed()),
+            Ok(_) => break None,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                break Some(started.elapsed());
+            }
+            Err(_) => {}
+        }
+        if slow.write_all(b"X-Slow: 1\r\n").is_err() {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            break None;
+        }
+    };
+    assert!(
+        slow_cut.is_some_and(|t| t < Duration::from_secs(5)),
+        "the slowloris client was held: {slow_cut:?}"
+    );
+    for mut s in idle {
+        s.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+        let mut b = [0u8; 16];
+        let closed = matches!(s.read(&mut b), Ok(0))
+            || matches!(s.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset);
+        assert!(closed, "an idle socket was held open");
+    }
+    let (status, _) = Client::new(&p.base, cubby_testkit::ADMIN_TOKEN)
+        .get("/api/v1/sites")
+        .await;
+    assert_eq!(status, 200);
 }

@@ -442,7 +442,7 @@ pub async fn revoke_grant(
 ) -> ApiResult<Response> {
     caller.require(STAFF)?;
     let grant = grant_for(&state, &caller, &grant_id).await?;
-    revoke_and_push(&state, &grant).await?;
+    revoke_and_push(&state, &caller, &grant).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

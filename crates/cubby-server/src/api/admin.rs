@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cubby_domain::ids;
 use cubby_domain::model::{Role, clean_text};
 use cubby_store as db;
@@ -198,6 +198,18 @@ pub async fn create_token(
     let token = new_api_token();
     let mac = token_mac(&state.secret, &token);
     let id = new_id(ids::TOKEN);
+    let mut audit = crate::auth::Audit::new(
+        &caller,
+        cubby_domain::audit::AuditAction::TokenIssued,
+        format!("token:{id}"),
+        match &site_ids {
+            Some(sites) => format!("role {role}, sites {}", sites.join(" ")),
+            None => format!("role {role}"),
+        },
+    );
+    if let Some(org) = &org_id {
+        audit = audit.in_org(org.clone());
+    }
     let (answer, fresh) = app::commit_withholding(
         &state,
         key,
@@ -232,6 +244,7 @@ pub async fn create_token(
                     }
                     cubby_store::tokens::bind_token(conn, &id, Some(rid), None).await?;
                 }
+                audit.record(conn, now).await?;
                 Ok((
                     IssuedToken {
                         id,
@@ -422,11 +435,52 @@ pub async fn revoke_token(
     )))
 }
 
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// When the new token stops working (default: its role's lifetime).
+    pub expires_at_ms: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RotatedToken {
+    /// The new bearer token. Shown once; only its MAC is stored.
+    pub token: String,
+    /// The token it replaces, revoked in the same step.
+    pub replaces: String,
+    #[serde(flatten)]
+    pub info: TokenInfo,
+}
+
+/// Rotate a token: a new one acting exactly as the old (role, organisation,
+/// carrier, resident or courier, sites), and the old one revoked at once.
+#[utoipa::path(post, path = "/api/v1/tokens/{token_id}/rotate", params(("token_id" = String, Path)), request_body = RotateBody,
+    responses((status = 201, body = RotatedToken), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(token_id): axum::extract::Path<String>,
+    body: Option<JsonBody<RotateBody>>,
+) -> ApiResult<Response> {
+    let req = body.map(|b| b.value).unwrap_or_default();
+    let rotated = app::tokens::rotate(&state, &caller, &token_id, req.expires_at_ms).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RotatedToken {
+            token: rotated.token,
+            replaces: rotated.replaces,
+            info: TokenInfo::from(rotated.line),
+        }),
+    )
+        .into_response())
+}
+
 /// This module's endpoints, each registered once with its OpenAPI entry.
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organisation, list_organisations))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
+        .routes(routes!(rotate_token))
         .routes(routes!(create_carrier, list_carriers))
 }

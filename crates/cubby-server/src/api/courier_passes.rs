@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cubby_domain::audit::AuditAction;
 use cubby_domain::credentials::new_keypad_code;
 use cubby_domain::ids;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
@@ -27,8 +28,9 @@ use crate::{AppState, new_id, now_ms, os_rng};
 /// Digits of a courier pass code: longer than a resident's code, because a
 /// pass opens any empty door for any pre-advised parcel of its carrier.
 pub const PASS_DIGITS: u32 = 10;
-pub const DEFAULT_PASS_MINUTES: u32 = 240;
-pub const MAX_PASS_MINUTES: u32 = 24 * 60;
+/// A pass covers one visit: at most four hours (security.md).
+pub const DEFAULT_PASS_MINUTES: u32 = 120;
+pub const MAX_PASS_MINUTES: u32 = 4 * 60;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +38,11 @@ pub struct PassBody {
     /// The carrier whose parcels the pass deposits. Carrier and courier tokens
     /// may leave it out (their own carrier); staff must give it.
     pub carrier: Option<String>,
-    /// How long the pass is valid, 1 to 1440 minutes (default 240).
+    /// The courier account the pass is for (one courier, one visit). A
+    /// courier's own token may leave it out; carrier and staff tokens must
+    /// name one of the carrier's couriers.
+    pub courier_id: Option<String>,
+    /// How long the visit may last, 1 to 240 minutes (default 120).
     pub valid_minutes: Option<u32>,
 }
 
@@ -46,6 +52,7 @@ pub struct IssuedPass {
     pub pass_id: String,
     pub locker_id: String,
     pub carrier: String,
+    pub courier_id: String,
     /// Type it at the locker's kiosk (`POST /kiosk/api/deposit`).
     pub code: String,
     pub expires_ms: i64,
@@ -66,7 +73,7 @@ pub async fn issue_pass(
     body: JsonBody<PassBody>,
 ) -> ApiResult<Response> {
     caller.require(DEPOSITORS)?;
-    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    let (locker, site) = locker_for(&state, &caller, &locker_id).await?;
     let req = body.value;
     let carrier = match (&caller.carrier, &req.carrier) {
         (Some(own), Some(given)) if crate::app::couriers::carrier_code(given)? != *own => {
@@ -84,6 +91,9 @@ pub async fn issue_pass(
             ));
         }
     };
+    let courier =
+        app::couriers::pass_holder(&state, &caller, &carrier, req.courier_id.as_deref()).await?;
+    app::couriers::require_enabled(&state, &site.id, &carrier).await?;
     let minutes = req.valid_minutes.unwrap_or(DEFAULT_PASS_MINUTES);
     if !(1..=MAX_PASS_MINUTES).contains(&minutes) {
         return Err(ApiError::invalid(
@@ -101,19 +111,32 @@ pub async fn issue_pass(
         local_mac: local_credential_mac(&locker_key, CredentialKind::Courier, &code),
         expires_ms: now + i64::from(minutes) * 60_000,
         created_by: caller.actor(),
+        courier_id: Some(courier.clone()),
     };
     let issued = IssuedPass {
         pass_id: pass.id.clone(),
         locker_id: locker.id,
         carrier,
+        courier_id: courier,
         code,
         expires_ms: pass.expires_ms,
     };
     // The locker learns the pass now, while it is still online.
     let changes = Changes::locker(issued.locker_id.clone());
+    let audit = crate::auth::Audit::new(
+        &caller,
+        AuditAction::CourierPassIssued,
+        format!("courier_pass:{}", pass.id),
+        format!(
+            "locker {} carrier {} courier {} for {minutes} min",
+            issued.locker_id, issued.carrier, issued.courier_id
+        ),
+    )
+    .in_org(site.org_id.clone());
     app::commit(&state, move |conn| {
         Box::pin(async move {
             db::couriers::issue_courier_pass(conn, &pass, now).await?;
+            audit.record(conn, now).await?;
             Ok(((), changes))
         })
     })
@@ -143,15 +166,23 @@ pub async fn revoke_pass(
             .ok_or(ApiError::not_found("courier pass"))?
     };
     // The caller must see the locker; a carrier only its own passes.
-    locker_for(&state, &caller, &pass.locker_id).await?;
+    let (_, site) = locker_for(&state, &caller, &pass.locker_id).await?;
     if !STAFF.contains(&caller.role) && caller.carrier.as_deref().is_some_and(|c| c != pass.carrier)
     {
         return Err(ApiError::not_found("courier pass"));
     }
     let changes = Changes::locker(pass.locker_id.clone());
+    let audit = crate::auth::Audit::new(
+        &caller,
+        AuditAction::CourierPassRevoked,
+        format!("courier_pass:{pass_id}"),
+        format!("locker {}", pass.locker_id),
+    )
+    .in_org(site.org_id.clone());
     app::commit(&state, move |conn| {
         Box::pin(async move {
             db::couriers::revoke_courier_pass(conn, &pass_id).await?;
+            audit.record(conn, now_ms()).await?;
             Ok(((), changes))
         })
     })

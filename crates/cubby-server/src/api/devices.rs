@@ -19,11 +19,12 @@ use super::lockers::locker_for;
 use super::sites::site_for;
 use crate::app::{self, Changes};
 use crate::auth::step_up::STEP_UP_HEADER;
-use crate::auth::{Caller, MANAGERS, STAFF};
+use crate::auth::{Audit, Caller, MANAGERS, STAFF};
 use crate::devices::{device_secret_mac, locker_credential_key, signing_key};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{JsonBody, QueryParams, answer, idempotency_key};
 use crate::{AppState, new_id, now_ms, os_random};
+use cubby_domain::audit::AuditAction;
 
 /// The identity file of a new device. The secret is shown once.
 #[derive(Serialize, ToSchema)]
@@ -47,7 +48,7 @@ pub async fn add_device(
     Path(locker_id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
-    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
+    let (locker, site) = locker_for(&state, &caller, &locker_id).await?;
     let device_id = new_id(ids::DEVICE);
     let mut raw = [0u8; 24];
     os_random(&mut raw);
@@ -56,9 +57,17 @@ pub async fn add_device(
     let now = now_ms();
     let (dev, lck) = (device_id.clone(), locker.id.clone());
     let changes = Changes::none().and_device(device_id.clone());
+    let audit = Audit::new(
+        &caller,
+        AuditAction::DeviceChanged,
+        format!("device:{device_id}"),
+        format!("provisioned for locker {}", locker.id),
+    )
+    .in_org(site.org_id.clone());
     app::commit(&state, move |conn| {
         Box::pin(async move {
             db::devices::add_device(conn, &dev, &lck, &mac, now).await?;
+            audit.record(conn, now).await?;
             Ok(((), changes))
         })
     })
@@ -145,9 +154,21 @@ pub async fn revoke_device(
     caller.require(MANAGERS)?;
     let dev = device_for(&state, &caller, &device_id).await?;
     let id = dev.id.clone();
+    let audit = Audit::new(
+        &caller,
+        AuditAction::DeviceChanged,
+        format!("device:{id}"),
+        "revoked",
+    )
+    .in_org(dev.org_id.clone());
     state
         .store
-        .transact(move |conn| Box::pin(async move { db::devices::revoke_device(conn, &id).await }))
+        .transact(move |conn| {
+            Box::pin(async move {
+                db::devices::revoke_device(conn, &id).await?;
+                audit.record(conn, now_ms()).await
+            })
+        })
         .await?;
     state.devices.remove_credential(&dev.id);
     let dev = device_for(&state, &caller, &device_id).await?;

@@ -391,7 +391,7 @@ pub async fn revoke_my_grant(
             })
             .ok_or_else(|| ApiError::not_found("grant"))?
     };
-    super::access::revoke_and_push(&state, &grant).await?;
+    super::access::revoke_and_push(&state, &caller, &grant).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -2,6 +2,8 @@
 
 pub(crate) mod access;
 pub(crate) mod admin;
+mod audit;
+mod carriers;
 mod courier_passes;
 pub(crate) mod devices;
 pub(crate) mod lockers;
@@ -87,6 +89,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(area("", OpenApiRouter::new().routes(routes!(healthz))))
         .merge(area("access", access::routes()))
         .merge(area("admin", admin::routes()))
+        .merge(area("audit", audit::routes()))
+        .merge(area("carriers", carriers::routes()))
         .merge(area("courier_passes", courier_passes::routes()))
         .merge(area("devices", devices::routes()))
         .merge(area("lockers", lockers::routes()))

@@ -21,7 +21,7 @@ use super::check_id;
 use crate::AppState;
 use crate::auth::passkeys::{Challenge, Invite, create_invite};
 use crate::auth::step_up::{StepUp, begin_step_up, finish_step_up, require_step_up};
-use crate::auth::{Caller, STAFF};
+use crate::auth::{Caller, MANAGERS};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::JsonBody;
 
@@ -115,26 +115,27 @@ pub struct PortalInvite {
 }
 
 /// Invite a resident to the portal: a one-time link (valid 7 days) that
-/// registers their first passkey.
+/// registers their first passkey. Managers only (of the resident's site),
+/// and audited: whoever holds the link becomes the resident in the portal.
 #[utoipa::path(post, path = "/api/v1/residents/{resident_id}/portal-invites", params(("resident_id" = String, Path)),
-    responses((status = 201, body = PortalInvite), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = PortalInvite), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
     Path(resident_id): Path<String>,
 ) -> ApiResult<Response> {
-    caller.require(STAFF)?;
+    caller.require(MANAGERS)?;
     check_id(ids::RESIDENT, &resident_id, "resident")?;
-    {
+    let site = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
         let resident = db::residents::resident(&mut conn, &resident_id)
             .await?
             .ok_or_else(|| ApiError::not_found("resident"))?;
         db::tenants::site(&mut conn, &resident.site_id)
             .await?
-            .filter(|s| caller.sees_org(&s.org_id))
-            .ok_or_else(|| ApiError::not_found("resident"))?;
-    }
+            .filter(|s| caller.sees_org(&s.org_id) && caller.sees_site(&s.id))
+            .ok_or_else(|| ApiError::not_found("resident"))?
+    };
     let Invite { path, expires_ms } = create_invite(
         &state.store,
         &state.secret,
@@ -142,6 +143,15 @@ pub async fn invite(
         &resident_id,
         &caller.actor(),
     )
+    .await?;
+    crate::auth::Audit::new(
+        &caller,
+        cubby_domain::audit::AuditAction::InviteIssued,
+        format!("resident:{resident_id}"),
+        "portal invitation",
+    )
+    .in_org(site.org_id)
+    .record_alone(&state.store, crate::now_ms())
     .await?;
     Ok((StatusCode::CREATED, Json(PortalInvite { path, expires_ms })).into_response())
 }

@@ -64,10 +64,21 @@ pub async fn put_policy(
     let policy = body.value;
     policy.validate()?;
     let (sid, p, actor, now) = (site.id.clone(), policy.clone(), caller.actor(), now_ms());
+    let audit = crate::auth::Audit::new(
+        &caller,
+        cubby_domain::audit::AuditAction::PolicyChanged,
+        format!("site:{}/policy", site.id),
+        "new version",
+    )
+    .in_org(site.org_id.clone());
     let version = state
         .store
         .transact(move |conn| {
-            Box::pin(async move { db::schedule::save_policy(conn, &sid, &p, &actor, now).await })
+            Box::pin(async move {
+                let version = db::schedule::save_policy(conn, &sid, &p, &actor, now).await?;
+                audit.record(conn, now).await?;
+                Ok(version)
+            })
         })
         .await?;
     Ok(Json(VersionedPolicy {

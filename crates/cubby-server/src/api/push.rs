@@ -84,7 +84,7 @@ pub async fn subscribe(
         .await
         .map_err(|_| ApiError::not_found("resident"))?;
     let req = body.value;
-    let endpoint = cubby_webhooks::validate_url(&req.endpoint)
+    let endpoint = cubby_webhooks::validate_url(&req.endpoint, state.policies.webhook_targets)
         .map_err(|e| ApiError::invalid("endpoint", e))?
         .to_string();
     let sub = cubby_notify::PushSubscription {

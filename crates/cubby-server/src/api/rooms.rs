@@ -442,15 +442,6 @@ fn room_code_message(
     code: Option<&str>,
 ) -> Message {
     let (channel, recipient) = resident.contact(&site.name);
-    let code_line = match code {
-        Some(c) => format!(
-            "Your room code: {c}. It lets you in once; take all your parcels on that visit."
-        ),
-        None => {
-            "Your room code from before has not been used yet; it lets you in for this parcel too."
-                .to_string()
-        }
-    };
     let place = format!("{room}, shelf {zone}");
     Message {
         id,
@@ -458,8 +449,10 @@ fn room_code_message(
         channel: channel.to_string(),
         recipient,
         subject: "A parcel is waiting for you".to_string(),
+        // No code in the stored body: it is rendered from the notice at
+        // send time, and the notice's code is erased once sent.
         body: format!(
-            "Hello {name},\n\nA parcel is waiting for you in the parcel room \"{room}\" at {site}, on shelf {zone}.\n{code_line}",
+            "Hello {name},\n\nA parcel is waiting for you in the parcel room \"{room}\" at {site}, on shelf {zone}.",
             name = resident.name,
             site = site.name,
         ),

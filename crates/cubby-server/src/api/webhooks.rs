@@ -16,7 +16,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::sites::site_for;
-use crate::auth::Caller;
+use crate::auth::{Audit, Caller};
+use cubby_domain::audit::AuditAction;
 use cubby_domain::model::Role;
 
 /// Who may subscribe: managers for their organisation, carriers for their
@@ -100,7 +101,7 @@ pub async fn create_webhook(
 ) -> ApiResult<Response> {
     caller.require(SUBSCRIBERS)?;
     let req = body.value;
-    let url = cubby_webhooks::validate_url(&req.url)
+    let url = cubby_webhooks::validate_url(&req.url, state.policies.webhook_targets)
         .map_err(|e| ApiError::invalid("url", e))?
         .to_string();
     let filter = EventFilter::parse(&req.events).map_err(|e| ApiError::invalid("events", e))?;
@@ -149,10 +150,21 @@ pub async fn create_webhook(
         created_ms: now_ms(),
     };
     let stored = row.clone();
+    let audit = Audit::new(
+        &caller,
+        AuditAction::WebhookChanged,
+        format!("webhook:{}", row.id),
+        format!("created for {}", row.url),
+    )
+    .in_org(row.org_id.clone());
+    let now = row.created_ms;
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { db::webhooks::create_subscription(conn, &stored).await })
+            Box::pin(async move {
+                db::webhooks::create_subscription(conn, &stored).await?;
+                audit.record(conn, now).await
+            })
         })
         .await?;
     let mut answer = Webhook::from(row);
@@ -205,10 +217,20 @@ pub async fn disable_webhook(
 ) -> ApiResult<Response> {
     let s = own_subscription(&state, &caller, &webhook_id).await?;
     let reason = format!("disabled by {}", caller.actor());
+    let audit = Audit::new(
+        &caller,
+        AuditAction::WebhookChanged,
+        format!("webhook:{}", s.id),
+        "disabled",
+    )
+    .in_org(s.org_id.clone());
     state
         .store
         .transact(move |conn| {
-            Box::pin(async move { db::webhooks::disable_subscription(conn, &s.id, &reason).await })
+            Box::pin(async move {
+                db::webhooks::disable_subscription(conn, &s.id, &reason).await?;
+                audit.record(conn, now_ms()).await
+            })
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

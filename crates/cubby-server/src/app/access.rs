@@ -18,8 +18,10 @@ use utoipa::ToSchema;
 
 use super::{AppResult, Changes, check_id, commit};
 use crate::auth::keys::locker_credential_key;
+use crate::auth::{Audit, Caller};
 use crate::error::ApiError;
 use crate::{AppState, new_id, now_ms, os_rng};
+use cubby_domain::audit::AuditAction;
 
 /// Digits of a door PIN: a PIN alone selects the grant, so 8 (security.md).
 pub const PIN_DIGITS: u32 = 8;
@@ -241,9 +243,19 @@ pub async fn store_grant(state: &AppState, draft: &GrantDraft) -> AppResult<Issu
             .iter()
             .fold(Changes::none(), |c, d| c.and_device(d.clone()));
         let now = now_ms();
+        let audit = grant_audit(
+            state,
+            &grant.site_id,
+            &grant.created_by,
+            AuditAction::GrantIssued,
+            &grant.id,
+            format!("{} grant {:?}", grant.kind, grant.label),
+        )
+        .await?;
         let stored = commit(state, move |conn| {
             Box::pin(async move {
                 db::access::issue_grant(conn, &grant, now).await?;
+                audit.record(conn, now).await?;
                 Ok(((), changes))
             })
         })
@@ -282,14 +294,50 @@ pub async fn visitor_rule(
     Ok((label, rule))
 }
 
+/// An audit event about a grant of `site_id`, in the site's organisation.
+async fn grant_audit(
+    state: &AppState,
+    site_id: &str,
+    actor: &str,
+    action: AuditAction,
+    grant_id: &str,
+    reason: String,
+) -> AppResult<Audit> {
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let site = db::tenants::site(&mut conn, site_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
+    Ok(Audit::of_actor(
+        actor,
+        action,
+        format!("site:{site_id}/grant:{grant_id}"),
+        reason,
+    )
+    .in_org(site.org_id))
+}
+
 /// Revokes a grant; the changed caches go out to its doors' controllers.
-pub async fn revoke_and_push(state: &AppState, grant: &db::access::GrantRow) -> AppResult<()> {
+pub async fn revoke_and_push(
+    state: &AppState,
+    caller: &Caller,
+    grant: &db::access::GrantRow,
+) -> AppResult<()> {
     let now = now_ms();
     let id = grant.id.clone();
     let doors: Vec<String> = grant.rule.doors.iter().cloned().collect();
+    let audit = grant_audit(
+        state,
+        &grant.site_id,
+        &caller.actor(),
+        AuditAction::GrantRevoked,
+        &grant.id,
+        "revoked".into(),
+    )
+    .await?;
     commit(state, move |conn| {
         Box::pin(async move {
             db::access::revoke_grant(conn, &id, now).await?;
+            audit.record(conn, now).await?;
             let changes = db::access::devices_of_doors(conn, &doors)
                 .await?
                 .into_iter()

@@ -16,9 +16,10 @@ use utoipa::ToSchema;
 use super::places::locker_for;
 use super::{AppResult, Changes, Committed, commit_idempotent};
 use crate::auth::step_up::check_step_up;
-use crate::auth::{Caller, MANAGERS, STAFF};
+use crate::auth::{Audit, Caller, MANAGERS, STAFF};
 use crate::error::ApiError;
 use crate::{AppState, new_id, now_ms};
+use cubby_domain::audit::AuditAction;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct OpenQueued {
@@ -74,8 +75,21 @@ pub async fn remote_open(
     key: Option<IdempotencyKey>,
 ) -> AppResult<Committed<OpenQueued>> {
     caller.require(MANAGERS)?;
-    let (locker, _) = locker_for(state, caller, locker_id).await?;
-    authorise_release(state, caller, Release::RemoteOpen, step_up)?;
+    let (locker, site) = locker_for(state, caller, locker_id).await?;
+    if let Err(refused) = authorise_release(state, caller, Release::RemoteOpen, step_up) {
+        if step_up.is_some() {
+            let failed = Audit::new(
+                caller,
+                AuditAction::StepUpFailed,
+                format!("locker:{}/{label}", locker.id),
+                "remote open with a step-up proof that is not valid",
+            );
+            if let Err(e) = failed.record_alone(&state.store, now_ms()).await {
+                tracing::warn!("audit event not recorded: {e}");
+            }
+        }
+        return Err(refused);
+    }
     let reason = clean_text("reason", reason, 500)?;
     let known = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
@@ -87,6 +101,13 @@ pub async fn remote_open(
     let cmd_id = new_id(ids::COMMAND);
     let actor = caller.actor();
     let now = now_ms();
+    let audit = Audit::new(
+        caller,
+        AuditAction::RemoteOpen,
+        format!("locker:{}/{label}", locker.id),
+        reason.clone(),
+    )
+    .in_org(site.org_id.clone());
     commit_idempotent(state, key, StatusCode::ACCEPTED, move |conn| {
         Box::pin(async move {
             let device = db::devices::queue_unlock(
@@ -108,6 +129,7 @@ pub async fn remote_open(
                 code: Code::NoDevice,
                 message: "this locker has no agent to open it".into(),
             })?;
+            audit.record(conn, now).await?;
             Ok((
                 OpenQueued {
                     command_id: cmd_id,

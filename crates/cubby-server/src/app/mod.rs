@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod analytics;
+pub mod audit;
 pub mod couriers;
 pub mod credentials;
 pub mod devices;

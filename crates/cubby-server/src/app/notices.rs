@@ -40,19 +40,13 @@ pub fn code_message(
     qr_token: Option<&str>,
 ) -> Message {
     let (channel, recipient) = resident.contact(&site.name);
-    let code_line = if code.is_empty() {
-        "Your existing pick-up code for this locker opens it too.".to_string()
-    } else {
-        format!("Your pick-up code: {code} (it opens all your parcels in this locker).")
-    };
+    // The stored body carries no code: the message is rendered from its
+    // notice when it is sent, and the notice's code is erased once it is.
     let body = format!(
-        "Hello {name},\n\nA parcel is waiting for you in locker \"{locker}\" at {site}.\n{code_line}\n{qr}\nCollect it at any time.",
+        "Hello {name},\n\nA parcel is waiting for you in locker \"{locker}\" at {site}.",
         name = resident.name,
         locker = locker.name,
         site = site.name,
-        qr = qr_token
-            .map(|t| format!("Or scan your pick-up QR code: {t}"))
-            .unwrap_or_default(),
     );
     Message {
         id,

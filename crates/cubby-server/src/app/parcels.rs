@@ -197,6 +197,15 @@ pub async fn deposit(
             let cmd_id = new_id(ids::COMMAND);
             commit_idempotent(state, key.clone(), StatusCode::CREATED, move |conn| {
                 Box::pin(async move {
+                    if let (true, Some(carrier)) = (carrier_side, &request.carrier) {
+                        super::couriers::authorise_carrier_deposit(
+                            conn,
+                            &site.id,
+                            carrier,
+                            &request.tracking_number,
+                        )
+                        .await?;
+                    }
                     let out = db::parcels::deposit(conn, &request, &secrets).await?;
                     // Open the door for the courier when the locker has an agent.
                     let unlock = db::devices::queue_unlock(
@@ -377,6 +386,10 @@ pub async fn announce(
     )?;
     if let Some(rid) = &req.resident_id {
         check_id(ids::RESIDENT, rid, "resident")?;
+    }
+    // A carrier pre-advises only where the site lets it deposit.
+    if let (Some(carrier), true) = (&v.carrier, caller.is_carrier_side()) {
+        super::couriers::require_enabled(state, &site.id, carrier).await?;
     }
     let a = Announcement {
         parcel_id: new_id(ids::PARCEL),

@@ -3,10 +3,14 @@
 //! tokens, passkey ceremonies for residents and staff, and the step-up proof
 //! every remote open needs. Nothing here depends on `api/`, `web/` or `app/`.
 
+pub mod audit;
 pub mod keys;
 pub mod passkeys;
 pub mod sessions;
 pub mod step_up;
-mod tokens;
+pub mod throttle;
+pub(crate) mod tokens;
 
+pub use audit::Audit;
+pub use throttle::Source;
 pub use tokens::{Caller, DEPOSITORS, MANAGERS, STAFF, token_mac};

@@ -182,6 +182,7 @@ mod tests {
             resident_id: None,
             courier_id: None,
             site_ids: None,
+            source: "127.0.0.1".into(),
         }
     }
 

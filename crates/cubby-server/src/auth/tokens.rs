@@ -9,8 +9,11 @@ use cubby_domain::model::Role;
 use cubby_store as db;
 use cubby_store::tokens::TokenRow;
 
+use super::Audit;
+use super::throttle::{AfterFailure, FAILURES_PER_WINDOW, Source, source_of, too_many};
 use crate::AppState;
 use crate::error::ApiError;
+use cubby_domain::audit::AuditAction;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub struct Caller {
     pub courier_id: Option<String>,
     /// The sites of its organisation this token acts at (`None`: every one).
     pub site_ids: Option<Vec<String>>,
+    /// Where the request came from (the peer address), for the audit log.
+    pub source: String,
 }
 
 pub fn token_mac(secret: &[u8], token: &str) -> [u8; 32] {
@@ -41,6 +46,7 @@ impl Caller {
             resident_id: row.resident_id,
             courier_id: row.courier_id,
             site_ids: row.site_ids,
+            source: "unknown".into(),
         }
     }
 
@@ -91,29 +97,83 @@ impl FromRequestParts<AppState> for Caller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(unauthorised)?;
+        let source = source_of(parts);
+        let now = crate::now_ms();
+        // A source that guessed too often waits, right or wrong this time.
+        state.failures.check(&source, now)?;
         let token = header
             .strip_prefix("Bearer ")
             .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or_else(unauthorised)?;
-        let mac = token_mac(&state.secret, token);
-        let mut conn = state
-            .store
-            .reader()
-            .await
-            .map_err(|e| ApiError::from(cubby_store::OpError::Store(e)))?;
-        let row = db::tokens::token_by_mac(&mut conn, &mac).await?;
-        match row {
-            None => Err(unauthorised()),
-            Some(r) if r.revoked => Err(ApiError::new(
+            .filter(|t| !t.is_empty() && t.len() <= 200);
+        let row = match token {
+            Some(token) => {
+                let mac = token_mac(&state.secret, token);
+                let mut conn = state
+                    .store
+                    .reader()
+                    .await
+                    .map_err(|e| ApiError::from(cubby_store::OpError::Store(e)))?;
+                db::tokens::token_by_mac(&mut conn, &mac).await?
+            }
+            None => None,
+        };
+        let refusal = match &row {
+            None => unauthorised(),
+            Some(r) if r.revoked => ApiError::new(
                 Code::TokenRevoked,
                 "this token was revoked: it opens nothing any more",
-            )),
-            Some(r) if !r.live(crate::now_ms()) => Err(ApiError::new(
+            ),
+            Some(r) if !r.live(now) => ApiError::new(
                 Code::TokenExpired,
                 "this token has expired: ask for a new one",
-            )),
-            Some(r) => Ok(Caller::from_row(r)),
+            ),
+            Some(r) => {
+                let mut caller = Caller::from_row(r.clone());
+                caller.source = source.0;
+                return Ok(caller);
+            }
+        };
+        let target = row.map_or_else(
+            || "token:unknown".to_string(),
+            |r| format!("token:{}", r.id),
+        );
+        Err(credential_failed(state, &source, target, refusal, now).await)
+    }
+}
+
+/// Counts and audits a failed credential from `source`; the answer to send
+/// (429 once the source used its allowance up).
+pub(crate) async fn credential_failed(
+    state: &AppState,
+    source: &Source,
+    target: String,
+    refusal: ApiError,
+    now: cubby_domain::Millis,
+) -> ApiError {
+    let after = state.failures.fail(source, now);
+    let mut audit = vec![Audit::unknown(
+        source,
+        AuditAction::AuthFailed,
+        target.clone(),
+        refusal.code.name(),
+    )];
+    let answer = match after {
+        AfterFailure::Counted => refusal,
+        AfterFailure::NowThrottled { retry_after_secs } => {
+            audit.push(Audit::unknown(
+                source,
+                AuditAction::AuthThrottled,
+                target,
+                format!("{FAILURES_PER_WINDOW} failures within a minute"),
+            ));
+            too_many(retry_after_secs)
+        }
+    };
+    for a in audit {
+        // The refusal stands even when the log cannot be written now.
+        if let Err(e) = a.record_alone(&state.store, now).await {
+            tracing::warn!("audit event not recorded: {e}");
         }
     }
+    answer
 }

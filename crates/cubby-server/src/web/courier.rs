@@ -91,15 +91,19 @@ struct SignInForm {
 async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
+    source: crate::auth::Source,
     Form(form): Form<SignInForm>,
 ) -> Response {
     super::open_portal_session(
         &state,
         &headers,
+        &source,
         &form.token,
-        &COURIER,
-        |role| matches!(role, Role::Courier | Role::Carrier),
-        "These screens are for couriers: sign in with your courier token.",
+        super::SignInRule {
+            portal: &COURIER,
+            allowed: |role| matches!(role, Role::Courier | Role::Carrier),
+            refusal: "These screens are for couriers: sign in with your courier token.",
+        },
         |error| render(&SignInPage { error: Some(error) }),
     )
     .await

@@ -5,6 +5,7 @@
 //! only, nothing inline), and a locker's compartment grid kept live over
 //! server-sent events.
 
+mod audit;
 mod charts;
 mod live;
 mod lockers;
@@ -92,6 +93,7 @@ pub fn router() -> Router<AppState> {
         .merge(residents::router())
         .merge(people::router())
         .merge(passkey_pages::router())
+        .route("/console/audit", get(audit::audit_page))
         .layer(middleware::from_fn(console_headers))
 }
 
@@ -158,6 +160,14 @@ pub(crate) fn not_found(what: &str) -> Response {
     )
 }
 
+/// A use case's refusal, as a page with its status and message.
+pub(crate) fn refused(e: &crate::error::ApiError) -> Response {
+    if e.status.is_server_error() {
+        return unavailable(&e.message);
+    }
+    error_page(e.status, "Refused", &e.message)
+}
+
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::warn!("console: {e}");
     error_page(
@@ -220,36 +230,73 @@ impl FromRequestParts<AppState> for Session {
 
 /// Opens a session for `portal` with an API token whose role `allowed`
 /// accepts; `page` re-renders the sign-in form with a refusal.
+/// Who may sign in to a portal, and what the others are told.
+pub(crate) struct SignInRule<'a> {
+    pub portal: &'a Portal,
+    pub allowed: fn(Role) -> bool,
+    pub refusal: &'a str,
+}
+
 pub(crate) async fn open_portal_session(
     state: &AppState,
     headers: &HeaderMap,
+    source: &crate::auth::Source,
     token: &str,
-    portal: &Portal,
-    allowed: fn(Role) -> bool,
-    refusal: &str,
+    rule: SignInRule<'_>,
     page: impl Fn(String) -> Response,
 ) -> Response {
+    let SignInRule {
+        portal,
+        allowed,
+        refusal,
+    } = rule;
     if !same_origin(headers) {
         return forbidden_form();
     }
-    let refused = |msg: &str| {
+    let now = crate::now_ms();
+    let with_status = |msg: &str, e: &crate::error::ApiError| {
         let mut res = page(msg.to_string());
-        *res.status_mut() = StatusCode::UNAUTHORIZED;
+        *res.status_mut() = e.status;
+        if let Some(secs) = e.retry_after_secs
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         res
     };
+    if let Err(e) = state.failures.check(source, now) {
+        return with_status("Too many failed sign-ins from here: wait a minute.", &e);
+    }
     let row = match sessions::token_row(state, token).await {
         Ok(row) => row,
         Err(e) => return unavailable(e),
     };
-    let Some(row) = row else {
-        return refused("That is not a valid token.");
+    let (msg, target) = match &row {
+        None => ("That is not a valid token.", "token:unknown".to_string()),
+        Some(row) if !allowed(row.role) => (refusal, format!("token:{}", row.id)),
+        Some(row) => match session_cookie(state, portal, &row.id).await {
+            Ok(cookie) => {
+                return ([(header::SET_COOKIE, cookie)], Redirect::to(portal.path)).into_response();
+            }
+            Err(e) => return unavailable(e),
+        },
     };
-    if !allowed(row.role) {
-        return refused(refusal);
-    }
-    match session_cookie(state, portal, &row.id).await {
-        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(portal.path)).into_response(),
-        Err(e) => unavailable(e),
+    let refused = crate::error::ApiError::new(cubby_domain::codes::Code::Unauthorized, msg);
+    let answer = crate::auth::tokens::credential_failed(
+        state,
+        source,
+        format!("{} sign-in {target}", portal.path),
+        refused,
+        now,
+    )
+    .await;
+    if answer.retry_after_secs.is_some() {
+        with_status(
+            "Too many failed sign-ins from here: wait a minute.",
+            &answer,
+        )
+    } else {
+        with_status(msg, &answer)
     }
 }
 

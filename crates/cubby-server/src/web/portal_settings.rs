@@ -300,7 +300,7 @@ async fn revoke_visitor(
         },
         Err(e) => return unavailable(e),
     };
-    let notice = match revoke_and_push(&state, &grant).await {
+    let notice = match revoke_and_push(&state, &session.caller, &grant).await {
         Ok(()) => format!("The code for {} is revoked.", grant.label),
         Err(e) => e.message,
     };

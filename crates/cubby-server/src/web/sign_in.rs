@@ -30,15 +30,19 @@ pub(super) struct SignInForm {
 pub(super) async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
+    source: crate::auth::Source,
     Form(form): Form<SignInForm>,
 ) -> Response {
     open_portal_session(
         &state,
         &headers,
+        &source,
         &form.token,
-        &CONSOLE,
-        |role| matches!(role, Role::Admin | Role::Manager | Role::Concierge),
-        "The console is for staff: sign in with a manager or concierge token.",
+        super::SignInRule {
+            portal: &CONSOLE,
+            allowed: |role| matches!(role, Role::Admin | Role::Manager | Role::Concierge),
+            refusal: "The console is for staff: sign in with a manager or concierge token.",
+        },
         |error| render(&SignInPage { error: Some(error) }),
     )
     .await

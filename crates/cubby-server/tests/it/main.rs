@@ -3,6 +3,7 @@
 //! tests (the real binary, brokers, agents, browsers) live in
 //! `cubby-cli/tests/it`.
 
+mod authority;
 mod carriers;
 mod codes;
 mod input;

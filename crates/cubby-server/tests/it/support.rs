@@ -17,6 +17,7 @@ pub struct App {
     /// The data directory (SQLite files, as on a server's disk).
     pub data_dir: std::path::PathBuf,
     server: tokio::task::JoinHandle<()>,
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -31,10 +32,14 @@ impl App {
             .await
             .expect("open store");
         let state = AppState {
-            store,
+            store: store.clone(),
             secret: Arc::new(vec![7u8; 32]),
-            policies: Arc::new(Policies::default()),
+            policies: Arc::new(Policies {
+                webhook_targets: cubby_webhooks::Targets::WITH_LOOPBACK,
+                ..Policies::default()
+            }),
             devices: DeviceHub::new(),
+            failures: Default::default(),
             clock: Clock::System,
         };
         cubby_server::bootstrap(&state, Some(ADMIN_TOKEN))
@@ -46,14 +51,37 @@ impl App {
         let addr = listener.local_addr().expect("address");
         let app = cubby_server::router(state);
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = cubby_http::serve(
+                listener,
+                app,
+                cubby_http::Limits::default(),
+                std::future::pending(),
+            )
+            .await;
         });
         App {
             base: format!("http://{addr}"),
             data_dir: dir.path().to_path_buf(),
             server,
+            store,
             _dir: dir,
         }
+    }
+
+    /// The security audit log as stored, oldest first: `(action, source)`.
+    pub async fn audit_events(&self) -> Vec<(String, String)> {
+        let mut conn = self.store.reader().await.expect("reader");
+        let mut events = cubby_store::audit::events(
+            &mut conn,
+            &cubby_store::audit::AuditQuery {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit events");
+        events.reverse();
+        events.into_iter().map(|e| (e.action, e.source)).collect()
     }
 
     pub fn url(&self, path: &str) -> String {

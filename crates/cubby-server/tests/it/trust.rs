@@ -124,6 +124,9 @@ async fn a_carrier_is_never_told_whether_a_recipient_lives_here() {
         json!({"tracking_number": tracking, "recipient": {"unit": unit, "name": name},
                "width_mm": 300, "height_mm": 60, "depth_mm": 200})
     };
+    for tracking in ["PROBE00001", "PROBE00002"] {
+        w.pre_advise(tracking, "dhl").await;
+    }
     let known = dhl
         .created(&deposits, label("PROBE00001", "A-1", "Anna Kowalska"))
         .await;

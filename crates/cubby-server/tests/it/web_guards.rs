@@ -128,6 +128,15 @@ async fn forms_without_their_sessions_token_or_from_elsewhere_change_nothing() {
     let w = seed(&p.base, small_bank()).await;
     let http = no_redirects();
     let origin = p.base.clone();
+    w.pre_advise("CSRF00001", "dhl").await;
+    let in_lockers = |parcels: &serde_json::Value| {
+        parcels
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["state"] != "announced")
+            .count()
+    };
     // A courier signs in to the courier screens with a personal token.
     let carrier = w
         .admin
@@ -198,11 +207,7 @@ async fn forms_without_their_sessions_token_or_from_elsewhere_change_nothing() {
         .admin
         .get(&format!("/api/v1/sites/{}/parcels", w.site_id))
         .await;
-    assert_eq!(
-        parcels.as_array().unwrap().len(),
-        0,
-        "a forged form deposits nothing"
-    );
+    assert_eq!(in_lockers(&parcels), 0, "a forged form deposits nothing");
     // The page's own form goes through.
     let res = deposit(&csrf, Some(&origin)).await.unwrap();
     assert_eq!(res.status(), 200);
@@ -211,7 +216,7 @@ async fn forms_without_their_sessions_token_or_from_elsewhere_change_nothing() {
         .admin
         .get(&format!("/api/v1/sites/{}/parcels", w.site_id))
         .await;
-    assert_eq!(parcels.as_array().unwrap().len(), 1);
+    assert_eq!(in_lockers(&parcels), 1);
     // Without a session there is no form to forge: back to sign-in.
     let res = http
         .post(format!("{}/courier/lockers/{}", p.base, w.locker_id))

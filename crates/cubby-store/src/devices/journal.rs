@@ -238,6 +238,27 @@ pub(super) async fn act_on(
                 hooks,
             )
             .await?;
+            // Every use of a courier pass is in the security audit log,
+            // whether or not the deposit could be reconciled.
+            let org_id = crate::tenants::site(conn, &place.site_id)
+                .await?
+                .map(|s| s.org_id);
+            crate::audit::append(
+                conn,
+                &crate::audit::NewAuditEvent {
+                    at_ms: e.at_ms,
+                    action: cubby_domain::audit::AuditAction::CourierPassUsed.as_str(),
+                    actor: format!("courier_pass:{pass_id}"),
+                    source: format!("device:{device_id}"),
+                    target: format!("locker:{}/{compartment}", place.locker_id),
+                    org_id,
+                    reason: match &problem {
+                        None => format!("deposited parcel {parcel_id}"),
+                        Some((_, detail)) => detail.clone(),
+                    },
+                },
+            )
+            .await?;
             recorded = outcome;
             problem.map(|(kind, detail)| incident(kind, Some(compartment), detail))
         }

@@ -337,6 +337,7 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
                         local_mac: [3; 32],
                         expires_ms: 1_000_000,
                         created_by: "test".into(),
+                        courier_id: None,
                     };
                     db::couriers::issue_courier_pass(conn, &pass, 50).await?;
                     if revoked {

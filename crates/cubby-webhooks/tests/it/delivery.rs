@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::Utc;
 use cubby_webhooks::{
-    DEFAULT_TOLERANCE, Event, EventData, EventType, WebhookHeaders, client, deliver,
+    DEFAULT_TOLERANCE, Event, EventData, EventType, Targets, WebhookHeaders, client, deliver,
     deliver_with_timeout, verify,
 };
 
@@ -86,7 +86,7 @@ async fn delivered_requests_carry_verifiable_standard_webhooks_headers() {
     let event = event();
     let now = Utc::now();
     let out = deliver(
-        &client().expect("client"),
+        &client(Targets::WITH_LOOPBACK).expect("client"),
         &format!("{base}/ok"),
         &keys,
         &event,
@@ -151,7 +151,7 @@ async fn delivered_requests_carry_verifiable_standard_webhooks_headers() {
 async fn answers_are_classified() {
     let (base, seen) = start().await;
     let keys = secrets(33, 1);
-    let c = client().expect("client");
+    let c = client(Targets::WITH_LOOPBACK).expect("client");
     let event = event();
     let send = |kind: &str| {
         let url = format!("{base}/{kind}");
@@ -165,8 +165,8 @@ async fn answers_are_classified() {
     assert_eq!(out.retry_after, Some(Duration::from_secs(30)));
     let err = out.error.expect("error");
     assert!(
-        err.starts_with("HTTP 503 Service Unavailable") && err.contains("down for maintenance"),
-        "{err}"
+        err.starts_with("HTTP 503 Service Unavailable") && !err.contains("down for maintenance"),
+        "the answer's body is never echoed: {err}"
     );
 
     let out = send("throttled").await;
@@ -212,7 +212,7 @@ async fn connection_refused_is_retryable() {
         l.local_addr().expect("addr").port()
     };
     let out = deliver(
-        &client().expect("client"),
+        &client(Targets::WITH_LOOPBACK).expect("client"),
         &format!("http://127.0.0.1:{port}/hooks/ok?token=s3cr3t"),
         &secrets(34, 1),
         &event(),
@@ -234,7 +234,7 @@ async fn connection_refused_is_retryable() {
 async fn timeouts_are_retryable() {
     let (base, _seen) = start().await;
     let out = deliver_with_timeout(
-        &client().expect("client"),
+        &client(Targets::WITH_LOOPBACK).expect("client"),
         &format!("{base}/slow"),
         &secrets(35, 1),
         &event(),
@@ -257,7 +257,7 @@ async fn timeouts_are_retryable() {
 #[tokio::test]
 async fn refused_before_sending() {
     let (base, seen) = start().await;
-    let c = client().expect("client");
+    let c = client(Targets::WITH_LOOPBACK).expect("client");
     let e = event();
     let now = Utc::now();
     // Not https and not loopback.
@@ -279,4 +279,31 @@ async fn refused_before_sending() {
     let out = deliver(&c, &format!("{base}/ok"), &[], &e, "msg_x", now).await;
     assert!(!out.retryable && out.status.is_none(), "{out:?}");
     assert!(seen.take().is_empty(), "nothing may be sent");
+}
+
+#[tokio::test]
+async fn a_public_only_client_never_connects_to_this_machine() {
+    let (base, seen) = start().await;
+    let port = base
+        .trim_end_matches("/hooks")
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .to_string();
+    let c = client(Targets::PUBLIC).expect("client");
+    let e = event();
+    // By literal (refused before any connection) and by a name that
+    // resolves to loopback (dropped by the resolver at connect time).
+    for url in [
+        format!("{base}/ok"),
+        format!("http://localhost:{port}/hooks/ok"),
+        format!("https://localhost:{port}/hooks/ok"),
+    ] {
+        let out = deliver(&c, &url, &secrets(33, 1), &e, "msg_ssrf", Utc::now()).await;
+        assert!(!out.delivered && out.status.is_none(), "{url}: {out:?}");
+    }
+    assert!(
+        seen.0.lock().unwrap().is_empty(),
+        "a request reached this machine"
+    );
 }
