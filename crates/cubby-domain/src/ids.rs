@@ -36,6 +36,7 @@ pub const DEVICE: &str = "dev";
 pub const COMMAND: &str = "cmd";
 pub const INCIDENT: &str = "inc";
 pub const COURIER_PASS: &str = "cps";
+pub const BULK_OPEN: &str = "bulk";
 pub const DOOR: &str = "door";
 pub const DOOR_PATH: &str = "dpath";
 pub const ACCESS_GRANT: &str = "agr";

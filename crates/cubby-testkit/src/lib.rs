@@ -216,6 +216,8 @@ pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
     pub token: String,
+    /// A step-up proof sent with every request (`Cubby-Step-Up`).
+    pub step_up: Option<String>,
 }
 
 impl Client {
@@ -224,14 +226,32 @@ impl Client {
             http: http_client(),
             base: base.to_string(),
             token: token.to_string(),
+            step_up: None,
+        }
+    }
+
+    /// The same caller, sending `proof` as its step-up.
+    pub fn with_step_up(&self, proof: &str) -> Client {
+        Client {
+            step_up: Some(proof.to_string()),
+            ..self.clone()
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        match &self.step_up {
+            Some(p) => req.header("Cubby-Step-Up", p),
+            None => req,
         }
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .expect("GET");
@@ -250,11 +270,7 @@ impl Client {
         body: Value,
         key: Option<&str>,
     ) -> ((u16, Value), reqwest::header::HeaderMap) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body);
+        let mut req = self.request(reqwest::Method::POST, path).json(&body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
@@ -266,9 +282,7 @@ impl Client {
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         let res = self
-            .http
-            .delete(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::DELETE, path)
             .send()
             .await
             .expect("DELETE");
@@ -278,9 +292,7 @@ impl Client {
 
     pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
         let res = self
-            .http
-            .put(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::PUT, path)
             .json(&body)
             .send()
             .await

@@ -27,6 +27,62 @@ use crate::{AppState, new_id, now_ms, os_random};
 use cubby_domain::audit::AuditAction;
 
 /// The identity file of a new device. The secret is shown once.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkOpenBody {
+    /// The compartments to open (2 to 100 labels).
+    pub labels: Vec<String>,
+    /// Why; kept with the request, the commands and the audit log.
+    pub reason: String,
+}
+
+pub use crate::app::devices::BulkOpen;
+
+/// Ask to open several compartments at once (managers, with a step-up in
+/// `Cubby-Step-Up`). Nothing opens until a second staff member approves.
+#[utoipa::path(post, path = "/api/v1/lockers/{locker_id}/bulk-opens",
+    params(("locker_id" = String, Path),
+        ("Cubby-Step-Up" = String, Header, description = "A step-up proof from /api/v1/step-up/finish")),
+    request_body = BulkOpenBody,
+    responses((status = 202, body = BulkOpen), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn request_bulk_open(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locker_id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<BulkOpenBody>,
+) -> ApiResult<Response> {
+    let step_up = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
+    let req = body.value;
+    let asked = app::devices::request_bulk_open(
+        &state,
+        &caller,
+        &locker_id,
+        req.labels,
+        &req.reason,
+        step_up,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(asked)).into_response())
+}
+
+/// Approve a bulk open: a second staff member (not the one who asked), with
+/// their own step-up. Every door of the request is queued.
+#[utoipa::path(post, path = "/api/v1/bulk-opens/{bulk_open_id}/approve",
+    params(("bulk_open_id" = String, Path),
+        ("Cubby-Step-Up" = String, Header, description = "A step-up proof from /api/v1/step-up/finish")),
+    responses((status = 202, body = BulkOpen), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve_bulk_open(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(bulk_open_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let step_up = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
+    let done = app::devices::approve_bulk_open(&state, &caller, &bulk_open_id, step_up).await?;
+    Ok((StatusCode::ACCEPTED, Json(done)).into_response())
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ProvisionedDevice {
     pub device_id: String,
@@ -321,5 +377,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_device))
         .routes(routes!(device_events))
         .routes(routes!(open_compartment))
+        .routes(routes!(request_bulk_open))
+        .routes(routes!(approve_bulk_open))
         .routes(routes!(list_incidents))
 }

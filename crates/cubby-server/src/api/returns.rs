@@ -4,11 +4,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use cubby_domain::codes::Code;
-use cubby_domain::ids::{self};
-use cubby_domain::lifecycle::{ParcelState, Transition};
 use cubby_store as db;
 use cubby_store::OpError;
 use serde::Serialize;
@@ -17,13 +14,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::lockers::locker_for;
-use crate::app::places::parcel_for;
-use crate::app::{self, Changes};
+use crate::AppState;
+use crate::app;
 use crate::auth::step_up::STEP_UP_HEADER;
 use crate::auth::{Caller, DEPOSITORS};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::write::{idempotency_key, write_json_with};
-use crate::{AppState, new_id, now_ms};
+use crate::error::{ApiResult, ErrorBody};
+use crate::write::{answer, idempotency_key};
 
 #[derive(Serialize, ToSchema)]
 pub struct ReturnItem {
@@ -59,14 +55,7 @@ pub async fn list_returns(
     ))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Returned {
-    pub parcel_id: String,
-    pub state: String,
-    pub compartment: Option<String>,
-    /// The signed unlock sent to the locker's agent; absent without an agent.
-    pub unlock_command_id: Option<String>,
-}
+pub use crate::app::devices::Returned;
 
 /// Take an expired parcel back. A carrier's token may take only its own
 /// parcels (another carrier's answer 404); the door opens for the courier.
@@ -79,76 +68,10 @@ pub async fn return_parcel(
     Path(parcel_id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    caller.require(DEPOSITORS)?;
-    // The parcel's site is the tenant check; a carrier sees only its parcels.
-    let (parcel, _) = parcel_for(&state, &caller, &parcel_id).await?;
-    let Some(locker_id) = parcel.locker_id.clone() else {
-        return Err(ApiError::not_found("parcel"));
-    };
-    // Staff returning a parcel open a door from afar: their passkey step-up.
     let step_up = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
-    app::devices::authorise_release(
-        &state,
-        &caller,
-        app::devices::Release::ReturnToCarrier {
-            parcel_carrier: parcel.carrier.as_deref(),
-        },
-        step_up,
-    )?;
-    if parcel.state != ParcelState::Expired {
-        return Err(ApiError::new(
-            Code::NotInReturnQueue,
-            format!("the parcel is {}, not waiting to be returned", parcel.state),
-        ));
-    }
     let key = idempotency_key(&headers, &caller, [2; 32])?;
-    let actor = caller.actor();
-    let cmd_id = new_id(ids::COMMAND);
-    let now = now_ms();
-    write_json_with(&state, key, StatusCode::OK, move |conn| {
-        Box::pin(async move {
-            let (after, _) = db::parcels::transition(
-                conn,
-                &parcel.id,
-                Transition::Return,
-                None,
-                &actor,
-                "taken back by the carrier",
-                now,
-            )
-            .await?;
-            let unlock = match &parcel.compartment_label {
-                Some(label) => db::devices::queue_unlock(
-                    conn,
-                    &db::devices::NewUnlock {
-                        cmd_id: cmd_id.clone(),
-                        tx_id: parcel.id.clone(),
-                        locker_id: locker_id.clone(),
-                        compartment_label: label.clone(),
-                        purpose: "return",
-                        parcel_id: Some(parcel.id.clone()),
-                        actor: actor.clone(),
-                        reason: "return to carrier".into(),
-                    },
-                    now,
-                )
-                .await?
-                .map(|_| cmd_id),
-                None => None,
-            };
-            Ok((
-                Returned {
-                    parcel_id: after.id,
-                    state: after.state.to_string(),
-                    compartment: parcel.compartment_label.clone(),
-                    unlock_command_id: unlock,
-                },
-                // The unlock goes out now, and the locker's cache drops the parcel.
-                Changes::locker(locker_id).and_command(),
-            ))
-        })
-    })
-    .await
+    let done = app::devices::return_to_carrier(&state, &caller, &parcel_id, step_up, key).await?;
+    Ok(answer(done))
 }
 
 /// This module's endpoints, each registered once with its OpenAPI entry.

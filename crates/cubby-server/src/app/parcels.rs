@@ -25,7 +25,7 @@ use super::credentials::{fresh_secrets, retrying};
 use super::notices::code_message;
 use super::places::{locker_for, parcel_for, site_for};
 use super::{AppResult, Changes, Committed, check_id, commit, commit_idempotent};
-use crate::auth::{Caller, DEPOSITORS, STAFF};
+use crate::auth::{Caller, STAFF};
 use crate::error::ApiError;
 use crate::{AppState, new_id, now_ms};
 
@@ -164,7 +164,7 @@ pub async fn deposit(
     req: DepositBody,
     key: Option<IdempotencyKey>,
 ) -> AppResult<Committed<Deposited>> {
-    caller.require(DEPOSITORS)?;
+    super::devices::authorise_release(state, caller, super::devices::Release::Deposit, None)?;
     let (locker, site) = locker_for(state, caller, locker_id).await?;
     let v = validate_parcel(
         &req.tracking_number,

@@ -381,3 +381,211 @@ async fn the_console_shows_the_audit_log() {
     let rows = only.matches("<tr><td>").count();
     assert_eq!(rows, 2, "dhl and ups were enabled: {only}");
 }
+
+/// Every route that can queue an unlock (the list `tidy.rs` derives from
+/// the source) refuses without its authority, and queues nothing: a
+/// resident or an unannounced carrier depositing, a remote open without a
+/// step-up, a return by staff without one or by another carrier, a bulk
+/// open asked without a step-up or approved by the one who asked. With two
+/// staff members each proving a passkey, the bulk open goes through.
+#[tokio::test]
+async fn no_route_queues_an_unlock_without_its_authority() {
+    use cubby_testkit::softkey::StaffBrowser;
+    let app = App::start().await;
+    let w = seed(&app.base, small_bank()).await;
+    let org = org_of(&w).await;
+    // An agent's identity, so that unlocks would be queued for it.
+    w.admin
+        .created(
+            &format!("/api/v1/lockers/{}/devices", w.locker_id),
+            json!({}),
+        )
+        .await;
+    let token = |body: Value| {
+        let admin = w.admin.clone();
+        async move {
+            let t = admin.created("/api/v1/tokens", body).await;
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["token"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let (_, resident) = token(json!({"role": "resident", "resident_id": w.residents[0], "organisation_id": org, "label": "r"})).await;
+    let (_, concierge) =
+        token(json!({"role": "concierge", "organisation_id": org, "label": "desk"})).await;
+    let (manager_id, manager) =
+        token(json!({"role": "manager", "organisation_id": org, "label": "boss"})).await;
+    let resident = Client::new(&app.base, &resident);
+    let concierge = Client::new(&app.base, &concierge);
+    let manager = Client::new(&app.base, &manager);
+    let ups = carrier_token(&app, &w, "ups").await;
+    // One parcel in A01, expired, waiting to go back to DHL.
+    let deposits = format!("/api/v1/lockers/{}/deposits", w.locker_id);
+    let d = w
+        .admin
+        .created(
+            &deposits,
+            cubby_testkit::world::parcel("RETURN0001", &w.residents[0], 60),
+        )
+        .await;
+    let pid = d["parcel_id"].as_str().unwrap().to_string();
+    let (status, _) = w
+        .admin
+        .post(
+            &format!("/api/v1/parcels/{pid}/transitions"),
+            json!({"action": "expire"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let before = app.open_unlocks().await;
+    assert_eq!(before, 1, "the staff deposit queued its unlock");
+
+    let open = format!("/api/v1/lockers/{}/compartments/A01/open", w.locker_id);
+    let give_back = format!("/api/v1/parcels/{pid}/return");
+    let bulk = format!("/api/v1/lockers/{}/bulk-opens", w.locker_id);
+    let bulk_body = json!({"labels": ["A01", "A02"], "reason": "move-out"});
+    let attempts: Vec<(&str, &Client, &str, Value, u16, &str)> = vec![
+        (
+            "deposit as a resident",
+            &resident,
+            &deposits,
+            parcel("RES0000001"),
+            403,
+            "forbidden",
+        ),
+        (
+            "unannounced carrier deposit",
+            &ups,
+            &deposits,
+            parcel("1ZSNEAKY01"),
+            403,
+            "not_pre_advised",
+        ),
+        (
+            "remote open without a step-up",
+            &w.admin,
+            &open,
+            json!({"reason": "x"}),
+            403,
+            "step_up_required",
+        ),
+        (
+            "remote open by a concierge",
+            &concierge,
+            &open,
+            json!({"reason": "x"}),
+            403,
+            "forbidden",
+        ),
+        (
+            "return by staff without a step-up",
+            &manager,
+            &give_back,
+            json!({}),
+            403,
+            "step_up_required",
+        ),
+        (
+            "return by another carrier",
+            &ups,
+            &give_back,
+            json!({}),
+            404,
+            "not_found",
+        ),
+        (
+            "bulk open without a step-up",
+            &w.admin,
+            &bulk,
+            bulk_body.clone(),
+            403,
+            "step_up_required",
+        ),
+        (
+            "bulk open by a concierge",
+            &concierge,
+            &bulk,
+            bulk_body.clone(),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (what, who, path, body, status, code) in attempts {
+        let (got, answer) = who.post(path, body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {answer}"
+        );
+        assert_eq!(app.open_unlocks().await, before, "{what} queued an unlock");
+    }
+
+    // Two staff members with passkeys.
+    let browser = StaffBrowser::new(&app.base);
+    let mut admin_key = browser
+        .enrol(&app.admin_passkey_invite)
+        .await
+        .expect("the admin enrols");
+    let admin_proof = browser
+        .step_up(ADMIN_TOKEN, &mut admin_key)
+        .await
+        .expect("step-up");
+    let admin = w.admin.with_step_up(&admin_proof);
+    let invite = admin
+        .created(
+            &format!("/api/v1/tokens/{manager_id}/passkey-invites"),
+            json!({}),
+        )
+        .await;
+    let mut manager_key = browser
+        .enrol(invite["path"].as_str().unwrap())
+        .await
+        .expect("the manager enrols");
+    let manager_proof = browser
+        .step_up(&manager.token, &mut manager_key)
+        .await
+        .expect("step-up");
+    let manager = manager.with_step_up(&manager_proof);
+
+    let (status, asked) = admin.post(&bulk, bulk_body.clone()).await;
+    assert_eq!(
+        (status, asked["state"].as_str()),
+        (202, Some("awaiting_second_staff")),
+        "{asked}"
+    );
+    assert_eq!(app.open_unlocks().await, before, "asking opens nothing");
+    let approve = format!(
+        "/api/v1/bulk-opens/{}/approve",
+        asked["bulk_open_id"].as_str().unwrap()
+    );
+    // The one who asked cannot approve; the second, without a step-up, neither.
+    let (status, body) = admin.post(&approve, json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("second_staff_required")),
+        "{body}"
+    );
+    let bare = Client::new(&app.base, &manager.token);
+    let (status, body) = bare.post(&approve, json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("step_up_required")),
+        "{body}"
+    );
+    assert_eq!(app.open_unlocks().await, before);
+    let (status, done) = manager.post(&approve, json!({})).await;
+    assert_eq!(
+        (status, done["state"].as_str()),
+        (202, Some("approved")),
+        "{done}"
+    );
+    assert_eq!(done["command_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(app.open_unlocks().await, before + 2);
+    // Once only.
+    let (status, _) = manager.post(&approve, json!({})).await;
+    assert_eq!(status, 409);
+    assert_eq!(app.open_unlocks().await, before + 2);
+    let events = audit(&w.admin, "bulk_open").await;
+    assert_eq!(events.len(), 2, "asked and approved: {events:?}");
+}

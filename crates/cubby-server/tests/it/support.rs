@@ -16,6 +16,8 @@ pub struct App {
     pub base: String,
     /// The data directory (SQLite files, as on a server's disk).
     pub data_dir: std::path::PathBuf,
+    /// The first admin's one-time passkey enrolment path (`…#code=…`).
+    pub admin_passkey_invite: String,
     server: tokio::task::JoinHandle<()>,
     store: Store,
     _dir: tempfile::TempDir,
@@ -42,7 +44,7 @@ impl App {
             failures: Default::default(),
             clock: Clock::System,
         };
-        cubby_server::bootstrap(&state, Some(ADMIN_TOKEN))
+        let boot = cubby_server::bootstrap(&state, Some(ADMIN_TOKEN))
             .await
             .expect("bootstrap");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -62,10 +64,20 @@ impl App {
         App {
             base: format!("http://{addr}"),
             data_dir: dir.path().to_path_buf(),
+            admin_passkey_invite: boot.admin_passkey_invite.expect("first-start invite"),
             server,
             store,
             _dir: dir,
         }
+    }
+
+    /// Unlocks queued for lockers' agents and not yet answered.
+    pub async fn open_unlocks(&self) -> usize {
+        let mut conn = self.store.reader().await.expect("reader");
+        cubby_store::devices::open_commands(&mut conn)
+            .await
+            .expect("commands")
+            .len()
     }
 
     /// The security audit log as stored, oldest first: `(action, source)`.

@@ -172,3 +172,89 @@ fn the_layering_check_catches_a_page_calling_an_api_handler() {
         "a circle went unseen"
     );
 }
+
+/// The functions of `text`, as `(name, body)`: each `fn` up to the next.
+fn functions(text: &str) -> Vec<(String, String)> {
+    let starts: Vec<usize> = text.match_indices("fn ").map(|(i, _)| i).collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &i)| {
+            let end = starts.get(n + 1).copied().unwrap_or(text.len());
+            let name: String = text[i + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            (name, text[i..end].to_string())
+        })
+        .collect()
+}
+
+/// The use cases that can queue an unlock; each asks `authorise_release`.
+const UNLOCKING_USE_CASES: &[&str] = &[
+    "app::parcels::deposit",
+    "app::devices::remote_open",
+    "app::devices::return_to_carrier",
+    "app::devices::approve_bulk_open",
+];
+
+/// Every unlock the server queues is queued by one of the
+/// [`UNLOCKING_USE_CASES`], after `authorise_release` said yes; and the
+/// HTTP entry points into them are exactly those `authority.rs` attacks.
+#[test]
+fn every_path_that_queues_an_unlock_asks_authorise_release_first() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut queuing = BTreeSet::new();
+    let mut entry_points = BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source");
+        let rel = file
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        for (name, body) in functions(&text) {
+            if let Some(at) = body.find("queue_unlock(")
+                && !name.starts_with("queue_unlock")
+            {
+                let module = rel.trim_end_matches(".rs").replace('/', "::");
+                queuing.insert(format!("{module}::{name}"));
+                let asked = body.find("authorise_release(");
+                assert!(
+                    asked.is_some_and(|a| a < at),
+                    "{rel}: {name} queues an unlock without asking authorise_release first"
+                );
+            }
+            if rel.starts_with("api/") || rel.starts_with("web/") {
+                for use_case in UNLOCKING_USE_CASES {
+                    let short = use_case.trim_start_matches("app::");
+                    if body.contains(&format!("{short}(")) || body.contains(&format!("{use_case}("))
+                    {
+                        entry_points.insert(format!("{rel}::{name}"));
+                    }
+                }
+            }
+        }
+    }
+    let expected: BTreeSet<String> = UNLOCKING_USE_CASES.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        queuing, expected,
+        "the use cases that queue unlocks changed"
+    );
+    // Each of these is tried without its authority in authority.rs
+    // (`no_route_queues_an_unlock_without_its_authority`); the web forms
+    // reach the same use cases.
+    let expected_entry_points: BTreeSet<String> = [
+        "api/parcels.rs::deposit",
+        "api/devices.rs::open_compartment",
+        "api/returns.rs::return_parcel",
+        "api/devices.rs::approve_bulk_open",
+        "web/courier.rs::deposit",
+        "web/lockers.rs::open_remotely",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(entry_points, expected_entry_points);
+}
