@@ -197,11 +197,13 @@ try {
   await page.fill("#carrier-name", "DHL Parcel");
   await Promise.all([page.waitForEvent("load"), page.click("form.narrow button[type=submit]")]);
   check("a carrier added", (await page.textContent("#notice")).includes("DHL Parcel (dhl) added"), await page.textContent("#notice"));
+  // A courier account comes with a token: it needs the manager's passkey,
+  // and this manager has none, so nothing is opened.
   await page.fill("section input[name=name]", "Marek");
-  await Promise.all([page.waitForEvent("load"), page.click("text=Open the account")]);
-  const opened = await page.textContent("#notice");
-  check("a courier account with its token shown once", /Marek's account is open\. Their token \(shown once\): \S{20,}/.test(opened), opened);
-  check("the courier is listed", (await page.textContent("section")).includes("Marek"), "");
+  await page.click("text=Open the account");
+  await page.waitForFunction(() => (document.getElementById("message")?.textContent || "").startsWith("Not confirmed"));
+  check("a courier account needs a passkey step-up", (await page.textContent("#message")).startsWith("Not confirmed"), await page.textContent("#message"));
+  check("no courier account was opened", !(await page.textContent("section")).includes("Marek"), "");
   await audit(page, "carriers");
   await page.screenshot({ path: join(shots, "console-carriers.png"), fullPage: true });
 

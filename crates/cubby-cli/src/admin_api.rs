@@ -9,15 +9,54 @@ pub struct AdminApi {
     pub client: Client,
     pub base: String,
     pub token: String,
+    /// This process runs the server: it holds the server secret, and so
+    /// mints the admin's step-up proof itself (`secret`, admin token id)
+    /// where a person would prove a passkey. Only the demo and the
+    /// benchmarks do this, against the server they started.
+    pub step_up: Option<(std::sync::Arc<Vec<u8>>, String)>,
 }
 
 impl AdminApi {
+    /// The admin API of a server this process started, acting as `token`.
+    pub async fn of_running(
+        running: &crate::serve::Running,
+        client: Client,
+        token: String,
+    ) -> anyhow::Result<AdminApi> {
+        let secret = running.state.secret.clone();
+        let mac = cubby_server::auth::token_mac(&secret, &token);
+        let mut conn = running.state.store.reader().await?;
+        let row = cubby_store::tokens::token_by_mac(&mut conn, &mac)
+            .await
+            .map_err(cubby_server::anyhow_op)?
+            .ok_or_else(|| anyhow::anyhow!("the admin token is not known to this server"))?;
+        Ok(AdminApi {
+            client,
+            base: format!("http://{}", running.addr),
+            token,
+            step_up: Some((secret, row.id)),
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        match &self.step_up {
+            Some((secret, token_id)) => {
+                let expires = cubby_server::now_ms() + cubby_server::auth::step_up::STEP_UP_MS;
+                let proof = cubby_server::auth::step_up::step_up_proof(secret, token_id, expires);
+                req.header(cubby_server::auth::step_up::STEP_UP_HEADER, proof)
+            }
+            None => req,
+        }
+    }
+
     /// POSTs JSON; any status is an answer, only transport failures are errors.
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
         let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::POST, path)
             .json(&body)
             .send()
             .await?;
@@ -34,12 +73,7 @@ impl AdminApi {
 
     /// GETs JSON that must answer 200.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
+        let res = self.request(reqwest::Method::GET, path).send().await?;
         let status = res.status().as_u16();
         let v = res.json().await.unwrap_or(Value::Null);
         anyhow::ensure!(status == 200, "GET {path} answered {status}: {v}");

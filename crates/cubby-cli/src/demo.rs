@@ -163,11 +163,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
         )?,
     };
     let base = format!("http://{}", running.addr);
-    let api = AdminApi {
-        client: reqwest::Client::new(),
-        base: base.clone(),
-        token: token.clone(),
-    };
+    let api = AdminApi::of_running(&running, reqwest::Client::new(), token.clone()).await?;
 
     let site = api
         .created(

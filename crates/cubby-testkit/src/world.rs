@@ -3,20 +3,44 @@
 
 use serde_json::{Value, json};
 
+use crate::softkey::{SoftPasskey, StaffBrowser};
 use crate::{ADMIN_TOKEN, Client};
 
 /// A seeded site: one locker with small (A), medium (B) and one chilled compartment,
 /// three residents, a parcel room.
 pub struct World {
+    /// The test admin with a fresh step-up proof (changing security
+    /// settings needs one, as opening doors does).
     pub admin: Client,
     pub site_id: String,
     pub locker_id: String,
     pub residents: Vec<String>,
+    /// The admin's passkey, enrolled from the first-start invitation, and the
+    /// browser that proves it.
+    pub browser: StaffBrowser,
+    pub admin_key: tokio::sync::Mutex<SoftPasskey>,
 }
 
-/// Seeds a site on the server at `base` as the test admin.
-pub async fn seed(base: &str, compartments: Value) -> World {
-    let admin = Client::new(base, ADMIN_TOKEN);
+/// Enrols the first admin's passkey from the first-start invitation and
+/// proves it: the browser, the passkey and a step-up proof.
+pub async fn admin_with_passkey(base: &str, invite: &str) -> (StaffBrowser, SoftPasskey, String) {
+    let browser = StaffBrowser::new(base);
+    let mut key = browser
+        .enrol(invite)
+        .await
+        .unwrap_or_else(|e| panic!("the first admin enrols a passkey: {e:?}"));
+    let proof = browser
+        .step_up(ADMIN_TOKEN, &mut key)
+        .await
+        .unwrap_or_else(|e| panic!("the first admin steps up: {e:?}"));
+    (browser, key, proof)
+}
+
+/// Seeds a site on the server at `base` as the test admin, who first enrols
+/// a passkey from the server's first-start `invite`.
+pub async fn seed(base: &str, invite: &str, compartments: Value) -> World {
+    let (browser, key, proof) = admin_with_passkey(base, invite).await;
+    let admin = Client::new(base, ADMIN_TOKEN).with_step_up(&proof);
     let site = admin
         .created(
             "/api/v1/sites",
@@ -66,10 +90,29 @@ pub async fn seed(base: &str, compartments: Value) -> World {
         site_id,
         locker_id: locker["id"].as_str().unwrap().to_string(),
         residents,
+        browser,
+        admin_key: tokio::sync::Mutex::new(key),
     }
 }
 
 impl World {
+    /// A fresh step-up proof of the admin's passkey.
+    pub async fn admin_proof(&self) -> String {
+        let mut key = self.admin_key.lock().await;
+        self.browser
+            .step_up(ADMIN_TOKEN, &mut key)
+            .await
+            .unwrap_or_else(|e| panic!("the admin steps up: {e:?}"))
+    }
+
+    /// The admin on `base` (a restarted server's new address) with the
+    /// seed's step-up proof: a proof is bound to the token and the server's
+    /// secret, not to the address, and lasts five minutes.
+    pub fn admin_at(&self, base: &str) -> Client {
+        let proof = self.admin.step_up.clone().unwrap_or_default();
+        Client::new(base, ADMIN_TOKEN).with_step_up(&proof)
+    }
+
     /// Registers `carrier` with the site's organisation and opens one
     /// courier account for it: `{courier_id, carrier, name, token}`.
     pub async fn courier_account(&self, carrier: &str) -> Value {

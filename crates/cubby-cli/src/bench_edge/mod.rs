@@ -185,13 +185,10 @@ async fn start_server(
         None => std::env::var("CUBBY_ADMIN_TOKEN")
             .context("no admin token was generated: set CUBBY_ADMIN_TOKEN")?,
     };
-    let api = AdminApi {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .build()?,
-        base: format!("http://{}", running.addr),
-        token,
-    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let api = AdminApi::of_running(&running, client, token).await?;
     Ok((running, api))
 }
 

@@ -239,10 +239,28 @@ async fn an_admin_enrols_a_passkey_signs_in_with_it_and_opens_a_door_after_a_ste
         &[],
     );
     crate::edge::wait_ready(&w.admin, &w.locker_id, &agent).await;
-    let invite = p
-        .admin_passkey_invite
-        .clone()
-        .expect("the first start prints an enrolment link");
+    // The first-start link was used in `seed`; the admin invites itself to
+    // enrol this browser's passkey too (an admin with a fresh step-up).
+    let (_, tokens) = w.admin.get("/api/v1/tokens").await;
+    let admin_id = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["role"] == "admin")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_string();
+    let invite = w
+        .admin
+        .created(
+            &format!("/api/v1/tokens/{admin_id}/passkey-invites"),
+            serde_json::json!({}),
+        )
+        .await["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let invite = format!("{}{invite}", p.base.replace("127.0.0.1", "localhost"));
     let shots = tempfile::tempdir().unwrap();
     crate::kiosk_browser::run_journey(
         "staff_passkey.mjs",

@@ -41,7 +41,11 @@ pub use cubby_testkit::world::{World, parcel, small_bank};
 
 /// A seeded site on a running server (see [`cubby_testkit::world::seed`]).
 pub async fn seed(p: &CubbyProcess, compartments: Value) -> World {
-    cubby_testkit::world::seed(&p.base, compartments).await
+    let invite = p
+        .admin_passkey_invite
+        .as_deref()
+        .expect("a fresh server has a first-start invitation");
+    cubby_testkit::world::seed(&p.base, invite, compartments).await
 }
 
 /// Wall-clock time in milliseconds, as the server sees it.

@@ -48,9 +48,20 @@ async fn a_remote_open_needs_a_fresh_passkey_proof_of_the_same_staff_token() {
         (403, Some("step_up_required")),
         "{body}"
     );
-    // Without a passkey there is nothing to step up with.
+    // Without a passkey there is nothing to step up with (a new manager).
+    let fresh = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "manager", "organisation_id": crate::console_browser::site_org(&w).await, "label": "new"}),
+        )
+        .await;
     let (status, body) = browser
-        .post("/api/v1/step-up/start", Some(admin_token), json!({}))
+        .post(
+            "/api/v1/step-up/start",
+            Some(fresh["token"].as_str().unwrap()),
+            json!({}),
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -58,13 +69,13 @@ async fn a_remote_open_needs_a_fresh_passkey_proof_of_the_same_staff_token() {
         "{body}"
     );
 
-    // The first admin enrols from the link printed at first start, once.
+    // The first admin enrolled from the link printed at first start (in
+    // `seed`); the link enrols once.
     let invite = p
         .admin_passkey_invite
         .clone()
         .expect("the first start prints an enrolment link");
     assert!(invite.starts_with("http://localhost:"), "{invite}");
-    let mut admin_key = browser.enrol(&invite).await.expect("enrolment");
     let again = browser
         .enrol(&invite)
         .await
@@ -86,10 +97,7 @@ async fn a_remote_open_needs_a_fresh_passkey_proof_of_the_same_staff_token() {
             "{forged}: {body}"
         );
     }
-    let proof = browser
-        .step_up(admin_token, &mut admin_key)
-        .await
-        .expect("step-up");
+    let proof = w.admin_proof().await;
     let (_, rest) = proof.split_once('.').unwrap();
     let (expires, mac) = rest.split_once('.').unwrap();
     let stretched = format!("v1.{}.{mac}", expires.parse::<i64>().unwrap() + 3_600_000);
@@ -155,7 +163,7 @@ async fn a_remote_open_needs_a_fresh_passkey_proof_of_the_same_staff_token() {
         .post("/api/v1/step-up/start", Some(&manager_token), json!({}))
         .await;
     assert_eq!(status, 200, "{start}");
-    let answer = admin_key.assert(&start["options"]);
+    let answer = w.admin_key.lock().await.assert(&start["options"]);
     let (status, body) = browser
         .post(
             "/api/v1/step-up/finish",

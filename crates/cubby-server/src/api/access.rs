@@ -88,10 +88,16 @@ impl From<DoorRow> for Door {
 pub async fn create_door(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(site_id): Path<String>,
     body: JsonBody<NewDoor>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let site = site_for(&state, &caller, &site_id).await?;
     let req = body.value;
     let name = clean_text("name", &req.name, 80)?;
@@ -207,10 +213,16 @@ impl From<PathRow> for DoorPath {
 pub async fn create_path(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(site_id): Path<String>,
     body: JsonBody<NewPath>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let site = site_for(&state, &caller, &site_id).await?;
     let req = body.value;
     let name = clean_text("name", &req.name, 80)?;

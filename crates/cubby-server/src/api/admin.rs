@@ -125,6 +125,11 @@ pub async fn create_token(
     body: JsonBody<NewToken>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let req = body.value;
     let role: Role = req.role.parse().map_err(|_| {
         ApiError::invalid(
@@ -428,8 +433,14 @@ pub async fn list_tokens(
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     axum::extract::Path(token_id): axum::extract::Path<String>,
 ) -> ApiResult<Json<TokenInfo>> {
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     Ok(Json(TokenInfo::from(
         app::tokens::revoke(&state, &caller, &token_id).await?,
     )))
@@ -459,9 +470,15 @@ pub struct RotatedToken {
 pub async fn rotate_token(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     axum::extract::Path(token_id): axum::extract::Path<String>,
     body: Option<JsonBody<RotateBody>>,
 ) -> ApiResult<Response> {
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let req = body.map(|b| b.value).unwrap_or_default();
     let rotated = app::tokens::rotate(&state, &caller, &token_id, req.expires_at_ms).await?;
     Ok((

@@ -33,8 +33,14 @@ pub async fn list_site_carriers(
 pub async fn enable_site_carrier(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path((site_id, carrier)): Path<(String, String)>,
 ) -> ApiResult<Json<SiteCarriers>> {
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     Ok(Json(
         couriers::set_site_carrier(&state, &caller, &site_id, &carrier, true).await?,
     ))
@@ -47,8 +53,14 @@ pub async fn enable_site_carrier(
 pub async fn disable_site_carrier(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path((site_id, carrier)): Path<(String, String)>,
 ) -> ApiResult<Response> {
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     couriers::set_site_carrier(&state, &caller, &site_id, &carrier, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -101,9 +101,15 @@ pub struct ProvisionedDevice {
 pub async fn add_device(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(locker_id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let (locker, site) = locker_for(&state, &caller, &locker_id).await?;
     let device_id = new_id(ids::DEVICE);
     let mut raw = [0u8; 24];
@@ -205,9 +211,15 @@ async fn device_for(
 pub async fn revoke_device(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(device_id): Path<String>,
 ) -> ApiResult<Json<Device>> {
     caller.require(MANAGERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let dev = device_for(&state, &caller, &device_id).await?;
     let id = dev.id.clone();
     let audit = Audit::new(

@@ -56,10 +56,16 @@ pub async fn get_policy(
 pub async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(site_id): Path<String>,
     body: JsonBody<SitePolicy>,
 ) -> ApiResult<Json<VersionedPolicy>> {
     caller.require(MANAGERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let site = site_for(&state, &caller, &site_id).await?;
     let policy = body.value;
     policy.validate()?;

@@ -97,9 +97,15 @@ impl From<SubscriptionRow> for Webhook {
 pub async fn create_webhook(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     body: JsonBody<NewWebhook>,
 ) -> ApiResult<Response> {
     caller.require(SUBSCRIBERS)?;
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let req = body.value;
     let url = cubby_webhooks::validate_url(&req.url, state.policies.webhook_targets)
         .map_err(|e| ApiError::invalid("url", e))?
@@ -213,8 +219,14 @@ async fn own_subscription(
 pub async fn disable_webhook(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(webhook_id): Path<String>,
 ) -> ApiResult<Response> {
+    crate::auth::step_up::require_settings_step_up(
+        &state,
+        &caller,
+        crate::auth::step_up::step_up_header(&headers),
+    )?;
     let s = own_subscription(&state, &caller, &webhook_id).await?;
     let reason = format!("disabled by {}", caller.actor());
     let audit = Audit::new(

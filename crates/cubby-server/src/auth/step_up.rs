@@ -77,6 +77,33 @@ pub fn check_step_up(
     Ok(())
 }
 
+/// Changing a site's security settings (policy, tokens, webhooks, doors and
+/// paths, devices, carriers, courier accounts) needs the same fresh step-up
+/// from staff (security.md: phishing-resistant MFA for anyone who can change
+/// site security settings). Carrier-side tokens changing their own
+/// integration (their webhooks, their couriers) are machines without
+/// passkeys and need none.
+pub fn require_settings_step_up(
+    state: &AppState,
+    caller: &Caller,
+    proof: Option<&str>,
+) -> Result<(), ApiError> {
+    if !is_staff(caller.role) {
+        return Ok(());
+    }
+    check_step_up(&state.secret, caller, proof, now_ms()).map_err(|mut e| {
+        e.message = e
+            .message
+            .replace("this opens doors", "this changes security settings");
+        e
+    })
+}
+
+/// The `Cubby-Step-Up` header's value, if any.
+pub fn step_up_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok())
+}
+
 /// The step-up proof of a request's `Cubby-Step-Up` header, checked.
 pub fn require_step_up(
     state: &AppState,

@@ -224,6 +224,10 @@ async fn add_carrier(
 #[derive(Deserialize)]
 struct CourierForm {
     name: String,
+    /// The page's script fills it after the passkey step-up: a courier
+    /// account comes with a token.
+    #[serde(default)]
+    step_up: String,
 }
 
 async fn add_courier(
@@ -243,6 +247,11 @@ async fn add_courier(
         },
         Err(e) => return unavailable(e),
     };
+    if let Err(e) =
+        crate::auth::step_up::require_settings_step_up(&state, &session.caller, Some(&form.step_up))
+    {
+        return carriers_view(&state, session, Some(e.message)).await;
+    }
     let notice = match crate::app::couriers::open_courier_account(&state, carrier, &form.name).await
     {
         Ok(c) => format!(

@@ -45,7 +45,7 @@ async fn audit(admin: &Client, action: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_courier_deposits_only_pre_advised_parcels_where_its_carrier_is_enabled() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let deposits = format!("/api/v1/lockers/{}/deposits", w.locker_id);
     let ups = carrier_token(&app, &w, "ups").await;
     // Unannounced: refused, and nothing is placed.
@@ -142,7 +142,7 @@ async fn a_courier_deposits_only_pre_advised_parcels_where_its_carrier_is_enable
 #[tokio::test]
 async fn a_rotated_token_stops_working_and_its_successor_acts_alike() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let issued = w
         .admin
@@ -255,7 +255,7 @@ async fn wrong_bearer_tokens_are_throttled_per_source_and_audited() {
 #[tokio::test]
 async fn the_audit_log_is_read_by_managers_and_admins_only() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let concierge = w
         .admin
@@ -300,7 +300,7 @@ async fn the_audit_log_is_read_by_managers_and_admins_only() {
 #[tokio::test]
 async fn a_concierge_cannot_mint_a_portal_invitation() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let concierge = w
         .admin
@@ -333,7 +333,7 @@ async fn a_concierge_cannot_mint_a_portal_invitation() {
 #[tokio::test]
 async fn the_console_shows_the_audit_log() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     w.admin
         .created(
@@ -392,7 +392,7 @@ async fn the_console_shows_the_audit_log() {
 async fn no_route_queues_an_unlock_without_its_authority() {
     use cubby_testkit::softkey::StaffBrowser;
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     // An agent's identity, so that unlocks would be queued for it.
     w.admin
@@ -445,6 +445,8 @@ async fn no_route_queues_an_unlock_without_its_authority() {
     let give_back = format!("/api/v1/parcels/{pid}/return");
     let bulk = format!("/api/v1/lockers/{}/bulk-opens", w.locker_id);
     let bulk_body = json!({"labels": ["A01", "A02"], "reason": "move-out"});
+    // The admin's token alone, without its passkey's proof.
+    let bare_admin = Client::new(&app.base, ADMIN_TOKEN);
     let attempts: Vec<(&str, &Client, &str, Value, u16, &str)> = vec![
         (
             "deposit as a resident",
@@ -464,7 +466,7 @@ async fn no_route_queues_an_unlock_without_its_authority() {
         ),
         (
             "remote open without a step-up",
-            &w.admin,
+            &bare_admin,
             &open,
             json!({"reason": "x"}),
             403,
@@ -496,7 +498,7 @@ async fn no_route_queues_an_unlock_without_its_authority() {
         ),
         (
             "bulk open without a step-up",
-            &w.admin,
+            &bare_admin,
             &bulk,
             bulk_body.clone(),
             403,
@@ -521,17 +523,9 @@ async fn no_route_queues_an_unlock_without_its_authority() {
         assert_eq!(app.open_unlocks().await, before, "{what} queued an unlock");
     }
 
-    // Two staff members with passkeys.
+    // Two staff members with passkeys (the admin enrolled one in `seed`).
     let browser = StaffBrowser::new(&app.base);
-    let mut admin_key = browser
-        .enrol(&app.admin_passkey_invite)
-        .await
-        .expect("the admin enrols");
-    let admin_proof = browser
-        .step_up(ADMIN_TOKEN, &mut admin_key)
-        .await
-        .expect("step-up");
-    let admin = w.admin.with_step_up(&admin_proof);
+    let admin = w.admin.clone();
     let invite = admin
         .created(
             &format!("/api/v1/tokens/{manager_id}/passkey-invites"),
@@ -588,4 +582,122 @@ async fn no_route_queues_an_unlock_without_its_authority() {
     assert_eq!(app.open_unlocks().await, before + 2);
     let events = audit(&w.admin, "bulk_open").await;
     assert_eq!(events.len(), 2, "asked and approved: {events:?}");
+}
+
+/// Changing a site's security settings needs a fresh passkey step-up from
+/// staff: the admin's or a manager's token alone is refused with 403
+/// `step_up_required` and nothing changes; the same calls with a proof pass.
+#[tokio::test]
+async fn security_settings_change_only_after_a_step_up() {
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let org = org_of(&w).await;
+    let bare = Client::new(&app.base, ADMIN_TOKEN);
+    let site = w.site_id.clone();
+    let (_, policy) = w.admin.get(&format!("/api/v1/sites/{site}/policy")).await;
+    let tokens_before = w.admin.get("/api/v1/tokens").await.1["tokens"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (_, some_token) = w.admin.get("/api/v1/tokens").await;
+    let first = some_token["tokens"][0]["id"].as_str().unwrap().to_string();
+    let changes: Vec<(&str, String, Value)> = vec![
+        (
+            "PUT",
+            format!("/api/v1/sites/{site}/policy"),
+            policy["policy"].clone(),
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            json!({"role": "manager", "organisation_id": org, "label": "x"}),
+        ),
+        ("POST", format!("/api/v1/tokens/{first}/revoke"), json!({})),
+        ("POST", format!("/api/v1/tokens/{first}/rotate"), json!({})),
+        (
+            "POST",
+            "/api/v1/webhooks".into(),
+            json!({"url": "https://hooks.example.com/x", "events": ["parcel.*"], "site_id": site}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/sites/{site}/doors"),
+            json!({"name": "Side gate", "kind": "perimeter"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/lockers/{}/devices", w.locker_id),
+            json!({}),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/sites/{site}/carriers/gls"),
+            json!({}),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/sites/{site}/carriers/dhl"),
+            json!({}),
+        ),
+    ];
+    for (method, path, body) in &changes {
+        let (status, answer) = match *method {
+            "PUT" => bare.put(path, body.clone()).await,
+            "DELETE" => bare.delete(path).await,
+            _ => bare.post(path, body.clone()).await,
+        };
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("step_up_required")),
+            "{method} {path}: {answer}"
+        );
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("security settings"),
+            "{answer}"
+        );
+    }
+    // Nothing changed.
+    let (_, after) = w.admin.get("/api/v1/tokens").await;
+    assert_eq!(after["tokens"].as_array().unwrap().len(), tokens_before);
+    assert!(after["tokens"][0]["revoked_at_ms"].is_null());
+    let (_, carriers) = w.admin.get(&format!("/api/v1/sites/{site}/carriers")).await;
+    assert_eq!(
+        carriers["carriers"].as_array().unwrap().len(),
+        2,
+        "{carriers}"
+    );
+    let (_, devices) = w
+        .admin
+        .get(&format!("/api/v1/lockers/{}/devices", w.locker_id))
+        .await;
+    assert_eq!(devices, json!([]));
+    // With the proof, the same changes go through (the last three shown).
+    w.admin
+        .created(
+            &format!("/api/v1/lockers/{}/devices", w.locker_id),
+            json!({}),
+        )
+        .await;
+    let (status, _) = w
+        .admin
+        .put(&format!("/api/v1/sites/{site}/carriers/gls"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = w
+        .admin
+        .delete(&format!("/api/v1/sites/{site}/carriers/dhl"))
+        .await;
+    assert_eq!(status, 204);
+    // A carrier's own integration is not a site setting: no passkey there.
+    let dhl = carrier_token(&app, &w, "dhl").await;
+    let (status, body) = dhl
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": "https://hooks.example.com/dhl", "events": ["parcel.deposited"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 }

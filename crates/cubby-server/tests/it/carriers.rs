@@ -18,7 +18,7 @@ fn codes(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn managers_list_their_own_carriers_only() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
     let org_a = site["organisation_id"].clone();
     let org_b = w

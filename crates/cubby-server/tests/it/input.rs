@@ -10,7 +10,7 @@ use crate::support::App;
 #[tokio::test]
 async fn bad_input_is_refused_clearly_and_changes_nothing() {
     let p = App::start().await;
-    let w = seed(&p.base, small_bank()).await;
+    let w = seed(&p.base, &p.admin_passkey_invite, small_bank()).await;
     let (site, locker, r0) = (
         w.site_id.clone(),
         w.locker_id.clone(),
@@ -188,7 +188,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
 #[tokio::test]
 async fn organisations_never_see_each_other() {
     let p = App::start().await;
-    let w = seed(&p.base, small_bank()).await;
+    let w = seed(&p.base, &p.admin_passkey_invite, small_bank()).await;
     let d = w
         .admin
         .created(

@@ -25,7 +25,7 @@ async fn token(w: &World, body: Value) -> String {
 #[tokio::test]
 async fn a_resident_in_an_unknown_or_foreign_building_is_refused() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let other = w
         .admin
         .created(
@@ -81,7 +81,7 @@ async fn a_resident_in_an_unknown_or_foreign_building_is_refused() {
 #[tokio::test]
 async fn only_staff_read_a_sites_policy() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let path = format!("/api/v1/sites/{}/policy", w.site_id);
     for body in [
@@ -109,7 +109,7 @@ async fn only_staff_read_a_sites_policy() {
 #[tokio::test]
 async fn a_carrier_is_never_told_whether_a_recipient_lives_here() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let dhl = Client::new(
         &app.base,
@@ -166,7 +166,7 @@ async fn a_broken_step_up_answers_with_a_code() {
 #[tokio::test]
 async fn a_keypad_locked_at_the_api_raises_one_incident() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let pickups = format!("/api/v1/lockers/{}/pickups", w.locker_id);
     let mut statuses = Vec::new();
     for i in 0..12 {
@@ -197,7 +197,7 @@ async fn a_keypad_locked_at_the_api_raises_one_incident() {
 #[tokio::test]
 async fn visitor_and_courier_pins_stay_out_of_doors_not_theirs() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let site = &w.site_id;
     let door = |name: &str, kind: &str| json!({"name": name, "kind": kind});
@@ -266,8 +266,8 @@ async fn visitor_and_courier_pins_stay_out_of_doors_not_theirs() {
         .await;
     assert_eq!(status, 201, "the gym is fine: {body}");
 
-    let (status, body) = w
-        .admin
+    // Staff's token alone (no passkey proof) gets no parcel-room PIN.
+    let (status, body) = Client::new(&app.base, ADMIN_TOKEN)
         .post(
             &format!("/api/v1/sites/{site}/access-grants"),
             json!({"label": "Cleaner", "doors": [room_door], "not_after_ms": soon}),
@@ -342,7 +342,7 @@ fn holds(haystack: &[u8], needle: &str) -> bool {
 #[tokio::test]
 async fn an_idempotent_token_issue_keeps_no_secret() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let body = json!({"role": "manager", "organisation_id": org, "label": "night desk"});
     let ((status, first), _) = w
@@ -378,7 +378,7 @@ async fn an_idempotent_token_issue_keeps_no_secret() {
 #[tokio::test]
 async fn tokens_are_listed_revoked_expired_and_scoped() {
     let app = App::start().await;
-    let w = seed(&app.base, small_bank()).await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
     let org = org_of(&w).await;
     let now = cubby_server::now_ms();
     let issued = w

@@ -18,7 +18,7 @@ async fn site_org(w: &World) -> String {
 #[tokio::test]
 async fn console_sessions_are_guarded_against_forgery() {
     let p = App::start().await;
-    let w = seed(&p.base, small_bank()).await;
+    let w = seed(&p.base, &p.admin_passkey_invite, small_bank()).await;
     let http = no_redirects();
     let origin = p.base.clone();
     let sign_in = |token: &str, origin: Option<&str>| {
@@ -125,7 +125,7 @@ fn hidden(html: &str, name: &str) -> String {
 #[tokio::test]
 async fn forms_without_their_sessions_token_or_from_elsewhere_change_nothing() {
     let p = App::start().await;
-    let w = seed(&p.base, small_bank()).await;
+    let w = seed(&p.base, &p.admin_passkey_invite, small_bank()).await;
     let http = no_redirects();
     let origin = p.base.clone();
     w.pre_advise("CSRF00001", "dhl").await;
