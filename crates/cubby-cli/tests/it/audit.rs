@@ -24,7 +24,8 @@ async fn tamper(db: &std::path::Path, sql: &'static str) {
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    conn.execute("DROP TRIGGER IF EXISTS custody_events_no_update; DROP TRIGGER IF EXISTS custody_events_no_delete;").await.unwrap();
+    conn.execute("DROP TRIGGER IF EXISTS custody_events_no_update; DROP TRIGGER IF EXISTS custody_events_no_delete; \
+                  DROP TRIGGER IF EXISTS security_events_no_update; DROP TRIGGER IF EXISTS security_events_no_delete;").await.unwrap();
     conn.execute(sql).await.unwrap();
     conn.close().await.unwrap();
 }
@@ -50,6 +51,8 @@ async fn audit_verify_detects_edits_deletions_and_reordering() {
     let (ok, out) = verify(&dir);
     assert!(ok, "{out}");
     assert!(out.contains("4 events"), "{out}");
+    // The seed enabled two carriers: the security audit log holds them.
+    assert!(out.contains("security audit log: 2 events"), "{out}");
 
     // The database itself refuses to change history.
     {
@@ -60,16 +63,44 @@ async fn audit_verify_detects_edits_deletions_and_reordering() {
             .execute("UPDATE custody_events SET reason = 'x' WHERE seq = 1")
             .await;
         assert!(refused.unwrap_err().to_string().contains("append-only"));
+        let refused = conn
+            .execute("DELETE FROM security_events WHERE seq = 1")
+            .await;
+        assert!(refused.unwrap_err().to_string().contains("append-only"));
         conn.close().await.unwrap();
     }
 
-    let cases: [&'static str; 4] = [
-        "UPDATE custody_events SET reason = reason || '!' WHERE seq = 2",
-        "DELETE FROM custody_events WHERE seq = 2",
-        "UPDATE custody_events SET seq = 100 WHERE seq = 2; UPDATE custody_events SET seq = 2 WHERE seq = 3; UPDATE custody_events SET seq = 3 WHERE seq = 100;",
-        "DELETE FROM custody_events WHERE seq = 4",
+    let cases: [(&'static str, &'static str); 8] = [
+        (
+            "site",
+            "UPDATE custody_events SET reason = reason || '!' WHERE seq = 2",
+        ),
+        ("site", "DELETE FROM custody_events WHERE seq = 2"),
+        (
+            "site",
+            "UPDATE custody_events SET seq = 100 WHERE seq = 2; UPDATE custody_events SET seq = 2 WHERE seq = 3; UPDATE custody_events SET seq = 3 WHERE seq = 100;",
+        ),
+        ("site", "DELETE FROM custody_events WHERE seq = 4"),
+        // The security audit log: an edited actor, a deleted event, two
+        // swapped, the last one gone.
+        (
+            "security audit",
+            "UPDATE security_events SET actor = 'admin:tok_someone_else' WHERE seq = 1",
+        ),
+        (
+            "security audit",
+            "DELETE FROM security_events WHERE seq = 1",
+        ),
+        (
+            "security audit",
+            "UPDATE security_events SET seq = 100 WHERE seq = 1; UPDATE security_events SET seq = 1 WHERE seq = 2; UPDATE security_events SET seq = 2 WHERE seq = 100;",
+        ),
+        (
+            "security audit",
+            "DELETE FROM security_events WHERE seq = 2",
+        ),
     ];
-    for sql in cases {
+    for (chain, sql) in cases {
         std::fs::write(&db, &pristine.0).unwrap();
         let _ = std::fs::remove_file(dir.join("cubby.db-shm"));
         match &pristine.1 {
@@ -81,6 +112,10 @@ async fn audit_verify_detects_edits_deletions_and_reordering() {
         tamper(&db, sql).await;
         let (ok, out) = verify(&dir);
         assert!(!ok, "tampering went unnoticed: {sql}\n{out}");
-        assert!(out.contains("BROKEN"), "{out}");
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("BROKEN") && l.contains(chain)),
+            "{sql}: {out}"
+        );
     }
 }

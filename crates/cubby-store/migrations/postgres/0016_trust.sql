@@ -46,3 +46,12 @@ CREATE TABLE bulk_opens (
     approved_by TEXT,
     approved_ms BIGINT
 );
+
+-- The security audit log is append-only, as custody is.
+CREATE FUNCTION security_events_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'security audit events are append-only';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER security_events_no_change BEFORE UPDATE OR DELETE ON security_events
+FOR EACH ROW EXECUTE FUNCTION security_events_append_only();

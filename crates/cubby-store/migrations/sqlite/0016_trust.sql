@@ -46,3 +46,9 @@ CREATE TABLE bulk_opens (
     approved_by TEXT,
     approved_ms INTEGER
 );
+
+-- The security audit log is append-only, as custody is.
+CREATE TRIGGER security_events_no_update BEFORE UPDATE ON security_events
+BEGIN SELECT RAISE(ABORT, 'security audit events are append-only'); END;
+CREATE TRIGGER security_events_no_delete BEFORE DELETE ON security_events
+BEGIN SELECT RAISE(ABORT, 'security audit events are append-only'); END;
