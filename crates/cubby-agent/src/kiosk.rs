@@ -21,10 +21,13 @@ struct Kiosk {
     sim: Option<SimulatedBank>,
 }
 
+/// Serves the kiosk page and its API on `listener` until the process ends,
+/// within `limits` (header and body deadlines, connection cap).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     engine: mpsc::Sender<Input>,
     sim: Option<SimulatedBank>,
+    limits: cubby_http::Limits,
 ) {
     let mut app = Router::new()
         .route("/", get(page))
@@ -45,12 +48,6 @@ pub async fn serve(
     let app = app
         .layer(axum::middleware::from_fn(kiosk_headers))
         .with_state(Kiosk { engine, sim });
-    // The kiosk sits on the locker's own network: slow or idle clients there
-    // must not hold the touchscreen's server either.
-    let limits = cubby_http::Limits {
-        max_connections: 64,
-        ..cubby_http::Limits::from_env()
-    };
     if let Err(e) = cubby_http::serve(listener, app, limits, std::future::pending()).await {
         tracing::error!("kiosk server stopped: {e}");
     }

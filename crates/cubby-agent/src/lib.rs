@@ -6,7 +6,7 @@
 
 pub mod engine;
 pub mod journal;
-mod kiosk;
+pub mod kiosk;
 mod link;
 pub mod readers;
 
@@ -125,7 +125,13 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .await
         .with_context(|| format!("kiosk listening on {}", config.kiosk_listen))?;
     let kiosk_addr = listener.local_addr()?;
-    tokio::spawn(kiosk::serve(listener, in_tx.clone(), sim.clone()));
+    // The kiosk sits on the locker's own network: slow or idle clients there
+    // must not hold the touchscreen's server either.
+    let limits = cubby_http::Limits {
+        max_connections: 64,
+        ..cubby_http::Limits::from_env()
+    };
+    tokio::spawn(kiosk::serve(listener, in_tx.clone(), sim.clone(), limits));
     for reader in &config.readers {
         tokio::spawn(readers::run(reader.clone(), in_tx.clone()));
     }

@@ -1,8 +1,9 @@
 //! The agent's engine in-process: a real `Engine` over a simulated lock bank
 //! (its real codec, over an in-memory byte stream), a journal in a temporary
 //! directory, and a test that plays the server by signing caches and commands
-//! with its own key. No broker, no HTTP, no second process: each test takes
-//! milliseconds, and doors are counted on the simulated bank itself.
+//! with its own key. No broker and no second process (the kiosk's HTTP server
+//! is tried on loopback in `kiosk.rs`): each test takes milliseconds, and
+//! doors are counted on the simulated bank itself.
 //!
 //! The bank speaks the 0x8A/XOR family because those boards acknowledge an
 //! unlock once the latch has released: when the engine answers, the release is
@@ -13,6 +14,7 @@ mod commands;
 mod deposit;
 mod doors;
 mod journal;
+mod kiosk;
 mod pickup;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -193,7 +193,10 @@ pub(crate) async fn session_of(
     state: &AppState,
     portal: &Portal,
 ) -> Result<Session, Response> {
-    session_in(&parts.headers, state, portal).await
+    let mut session = session_in(&parts.headers, state, portal).await?;
+    // What a session does is audited with where it came from.
+    session.caller.source = crate::auth::throttle::source_of(parts).0;
+    Ok(session)
 }
 
 /// As [`session_of`], from a request's headers.
