@@ -40,10 +40,29 @@ pub async fn token_by_mac(
 ) -> Result<Option<TokenRow>, OpError> {
     // Revoked and expired tokens come back too, so that the caller can say
     // which (`token_revoked`, `token_expired`) instead of "unknown".
+    token_where(conn, "token_mac = $1", mac.to_vec()).await
+}
+
+/// A token by id, with what it acts for (revoked and expired ones too).
+pub async fn token_row_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<TokenRow>, OpError> {
+    token_where(conn, "id = $1", id.to_string()).await
+}
+
+async fn token_where<'q, T>(
+    conn: &mut AnyConnection,
+    condition: &'static str,
+    value: T,
+) -> Result<Option<TokenRow>, OpError>
+where
+    T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_mac = $1"
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE {condition}"
     )))
-    .bind(mac.to_vec())
+    .bind(value)
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref()
@@ -77,23 +96,6 @@ impl TokenRow {
     pub fn live(&self, now: Millis) -> bool {
         !self.revoked && self.expires_ms.is_none_or(|t| t > now)
     }
-}
-
-/// A token by id, with what it acts for (revoked and expired ones too).
-pub async fn token_row_by_id(
-    conn: &mut AnyConnection,
-    id: &str,
-) -> Result<Option<TokenRow>, OpError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
-    )))
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref()
-        .map(token_row)
-        .transpose()
-        .map_err(OpError::from)
 }
 
 pub async fn count_tokens(conn: &mut AnyConnection) -> Result<i64, OpError> {

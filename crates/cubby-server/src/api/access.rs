@@ -93,11 +93,7 @@ pub async fn create_door(
     body: JsonBody<NewDoor>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let req = body.value;
     let name = clean_text("name", &req.name, 80)?;
@@ -218,11 +214,7 @@ pub async fn create_path(
     body: JsonBody<NewPath>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let req = body.value;
     let name = clean_text("name", &req.name, 80)?;

@@ -125,11 +125,7 @@ pub async fn create_token(
     body: JsonBody<NewToken>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let req = body.value;
     let role: Role = req.role.parse().map_err(|_| {
         ApiError::invalid(
@@ -436,11 +432,7 @@ pub async fn revoke_token(
     headers: axum::http::HeaderMap,
     axum::extract::Path(token_id): axum::extract::Path<String>,
 ) -> ApiResult<Json<TokenInfo>> {
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     Ok(Json(TokenInfo::from(
         app::tokens::revoke(&state, &caller, &token_id).await?,
     )))
@@ -474,11 +466,7 @@ pub async fn rotate_token(
     axum::extract::Path(token_id): axum::extract::Path<String>,
     body: Option<JsonBody<RotateBody>>,
 ) -> ApiResult<Response> {
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let req = body.map(|b| b.value).unwrap_or_default();
     let rotated = app::tokens::rotate(&state, &caller, &token_id, req.expires_at_ms).await?;
     Ok((

@@ -36,11 +36,7 @@ pub async fn enable_site_carrier(
     headers: axum::http::HeaderMap,
     Path((site_id, carrier)): Path<(String, String)>,
 ) -> ApiResult<Json<SiteCarriers>> {
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     Ok(Json(
         couriers::set_site_carrier(&state, &caller, &site_id, &carrier, true).await?,
     ))
@@ -56,11 +52,7 @@ pub async fn disable_site_carrier(
     headers: axum::http::HeaderMap,
     Path((site_id, carrier)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     couriers::set_site_carrier(&state, &caller, &site_id, &carrier, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -105,11 +105,7 @@ pub async fn add_device(
     Path(locker_id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let (locker, site) = locker_for(&state, &caller, &locker_id).await?;
     let device_id = new_id(ids::DEVICE);
     let mut raw = [0u8; 24];
@@ -215,11 +211,7 @@ pub async fn revoke_device(
     Path(device_id): Path<String>,
 ) -> ApiResult<Json<Device>> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let dev = device_for(&state, &caller, &device_id).await?;
     let id = dev.id.clone();
     let audit = Audit::new(

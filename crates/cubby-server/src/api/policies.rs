@@ -61,11 +61,7 @@ pub async fn put_policy(
     body: JsonBody<SitePolicy>,
 ) -> ApiResult<Json<VersionedPolicy>> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let site = site_for(&state, &caller, &site_id).await?;
     let policy = body.value;
     policy.validate()?;

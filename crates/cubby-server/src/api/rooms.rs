@@ -74,11 +74,7 @@ pub async fn add_courier(
     Path(carrier_id): Path<String>,
     body: JsonBody<NewCourierBody>,
 ) -> ApiResult<Response> {
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let carrier = carrier_for(&state, &caller, &carrier_id).await?;
     let issued = open_courier_account(&state, carrier, &body.value.name).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
@@ -263,11 +259,7 @@ pub async fn set_room_path(
     body: JsonBody<RoomPathBody>,
 ) -> ApiResult<Response> {
     caller.require(MANAGERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let (room, _) = room_for(&state, &caller, &room_id).await?;
     let path_id = body.value.path_id;
     check_id(ids::DOOR_PATH, &path_id, "path")?;

@@ -101,11 +101,7 @@ pub async fn create_webhook(
     body: JsonBody<NewWebhook>,
 ) -> ApiResult<Response> {
     caller.require(SUBSCRIBERS)?;
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let req = body.value;
     let url = cubby_webhooks::validate_url(&req.url, state.policies.webhook_targets)
         .map_err(|e| ApiError::invalid("url", e))?
@@ -222,11 +218,7 @@ pub async fn disable_webhook(
     headers: axum::http::HeaderMap,
     Path(webhook_id): Path<String>,
 ) -> ApiResult<Response> {
-    crate::auth::step_up::require_settings_step_up(
-        &state,
-        &caller,
-        crate::auth::step_up::step_up_header(&headers),
-    )?;
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
     let s = own_subscription(&state, &caller, &webhook_id).await?;
     let reason = format!("disabled by {}", caller.actor());
     let audit = Audit::new(

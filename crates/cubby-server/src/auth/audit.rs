@@ -26,17 +26,10 @@ impl Audit {
         target: impl Into<String>,
         reason: impl Into<String>,
     ) -> Audit {
-        Audit {
-            event: db::audit::NewAuditEvent {
-                at_ms: 0,
-                action: action.as_str(),
-                actor: caller.actor(),
-                source: caller.source.clone(),
-                target: target.into(),
-                org_id: caller.org_id.clone(),
-                reason: reason.into(),
-            },
-        }
+        let mut audit = Audit::unknown(&Source(caller.source.clone()), action, target, reason)
+            .by(caller.actor());
+        audit.event.org_id = caller.org_id.clone();
+        audit
     }
 
     /// `actor` (an actor string as custody events carry it) did `action`,

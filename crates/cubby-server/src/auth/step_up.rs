@@ -99,6 +99,16 @@ pub fn require_settings_step_up(
     })
 }
 
+/// [`require_settings_step_up`] with the proof of a request's
+/// `Cubby-Step-Up` header.
+pub fn require_settings_step_up_of(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    require_settings_step_up(state, caller, step_up_header(headers))
+}
+
 /// The `Cubby-Step-Up` header's value, if any.
 pub fn step_up_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok())

@@ -26,6 +26,19 @@ async fn carrier_token(app: &App, w: &World, carrier: &str) -> Client {
     Client::new(&app.base, t["token"].as_str().unwrap())
 }
 
+/// A staff member of the site's organisation with a token of `role`.
+async fn staff(app: &App, w: &World, role: &str) -> Client {
+    let org = org_of(w).await;
+    let t = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": role, "organisation_id": org, "label": role}),
+        )
+        .await;
+    Client::new(&app.base, t["token"].as_str().unwrap())
+}
+
 fn parcel(tracking: &str) -> Value {
     json!({"tracking_number": tracking, "recipient": {"unit": "A-1", "name": "Anna Kowalska"},
            "width_mm": 300, "height_mm": 60, "depth_mm": 200})
@@ -256,15 +269,7 @@ async fn wrong_bearer_tokens_are_throttled_per_source_and_audited() {
 async fn the_audit_log_is_read_by_managers_and_admins_only() {
     let app = App::start().await;
     let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
-    let org = org_of(&w).await;
-    let concierge = w
-        .admin
-        .created(
-            "/api/v1/tokens",
-            json!({"role": "concierge", "organisation_id": org, "label": "desk"}),
-        )
-        .await;
-    let concierge = Client::new(&app.base, concierge["token"].as_str().unwrap());
+    let concierge = staff(&app, &w, "concierge").await;
     let (status, _) = concierge.get("/api/v1/audit-events").await;
     assert_eq!(status, 403);
     let (status, body) = w
@@ -275,14 +280,7 @@ async fn the_audit_log_is_read_by_managers_and_admins_only() {
         (status, body["code"].as_str()),
         (422, Some("invalid_input"))
     );
-    let manager = w
-        .admin
-        .created(
-            "/api/v1/tokens",
-            json!({"role": "manager", "organisation_id": org, "label": "boss"}),
-        )
-        .await;
-    let manager = Client::new(&app.base, manager["token"].as_str().unwrap());
+    let manager = staff(&app, &w, "manager").await;
     let (status, body) = manager.get("/api/v1/audit-events?since_ms=0").await;
     assert_eq!(status, 200, "{body}");
     let events = body["events"].as_array().unwrap();
@@ -301,27 +299,12 @@ async fn the_audit_log_is_read_by_managers_and_admins_only() {
 async fn a_concierge_cannot_mint_a_portal_invitation() {
     let app = App::start().await;
     let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
-    let org = org_of(&w).await;
-    let concierge = w
-        .admin
-        .created(
-            "/api/v1/tokens",
-            json!({"role": "concierge", "organisation_id": org, "label": "desk"}),
-        )
-        .await;
-    let concierge = Client::new(&app.base, concierge["token"].as_str().unwrap());
+    let concierge = staff(&app, &w, "concierge").await;
     let path = format!("/api/v1/residents/{}/portal-invites", w.residents[0]);
     let (status, _) = concierge.post(&path, json!({})).await;
     assert_eq!(status, 403);
     assert!(audit(&w.admin, "invite.issued").await.is_empty());
-    let manager = w
-        .admin
-        .created(
-            "/api/v1/tokens",
-            json!({"role": "manager", "organisation_id": org, "label": "boss"}),
-        )
-        .await;
-    let manager = Client::new(&app.base, manager["token"].as_str().unwrap());
+    let manager = staff(&app, &w, "manager").await;
     let invite = manager.created(&path, json!({})).await;
     assert!(invite["path"].as_str().unwrap().contains("#"), "{invite}");
     let events = audit(&w.admin, "invite.issued").await;
