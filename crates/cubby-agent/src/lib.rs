@@ -129,8 +129,9 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     // must not hold the touchscreen's server either.
     let limits = cubby_http::Limits {
         max_connections: 64,
-        ..cubby_http::Limits::from_env()
-    };
+        ..cubby_http::Limits::default()
+    }
+    .overridden_by_env();
     tokio::spawn(kiosk::serve(listener, in_tx.clone(), sim.clone(), limits));
     for reader in &config.readers {
         tokio::spawn(readers::run(reader.clone(), in_tx.clone()));

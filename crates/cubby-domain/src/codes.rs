@@ -92,6 +92,7 @@ error_codes! {
     TooManyAttempts = "too_many_attempts", 429, "Too many failed attempts from here: wait as Retry-After says.";
     UnsafeWebhookTarget = "unsafe_webhook_target", 422, "Webhook targets must be public https addresses.";
     SecondStaffRequired = "second_staff_required", 403, "Opening several occupied compartments needs a second staff member's step-up.";
+    EditConflict = "edit_conflict", 409, "Someone changed this since you read it: read it again and redo the edit.";
 }
 
 impl std::fmt::Display for Code {

@@ -27,7 +27,8 @@ pub struct Limits {
     /// From the moment a connection may send a request (just accepted, or
     /// idle after the last answer) until its header has fully arrived.
     pub header_timeout: Duration,
-    /// From the header until the whole body has arrived.
+    /// From the header until the whole body has arrived (one deadline, not
+    /// an idle timer: a body trickled a byte at a time is cut off too).
     pub body_timeout: Duration,
     /// Connections served at once; further clients wait in the listen queue.
     pub max_connections: usize,
@@ -48,13 +49,18 @@ impl Limits {
     /// `CUBBY_HTTP_BODY_TIMEOUT_MS` and `CUBBY_HTTP_MAX_CONNECTIONS` applied
     /// when set to a positive number.
     pub fn from_env() -> Limits {
+        Limits::default().overridden_by_env()
+    }
+
+    /// These limits, with the environment's settings (as [`Limits::from_env`]) applied.
+    pub fn overridden_by_env(self) -> Limits {
         let read = |name: &str| {
             std::env::var(name)
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .filter(|v| *v > 0)
         };
-        let d = Limits::default();
+        let d = self;
         Limits {
             header_timeout: read("CUBBY_HTTP_HEADER_TIMEOUT_MS")
                 .map_or(d.header_timeout, Duration::from_millis),
@@ -74,9 +80,6 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_timeout,
-    ));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
@@ -106,7 +109,8 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = tower::service_fn(move |mut req: axum::http::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                app.clone().oneshot(req.map(axum::body::Body::new))
+                let req = req.map(|b| axum::body::Body::new(Deadline::new(b, limits.body_timeout)));
+                app.clone().oneshot(req)
             });
             let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -124,6 +128,61 @@ pub async fn serve(
     let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(Duration::from_secs(5), permits.acquire_many(all)).await;
     Ok(())
+}
+
+/// A request body that fails once its deadline passes, however its bytes
+/// trickle in.
+struct Deadline<B> {
+    inner: std::pin::Pin<Box<B>>,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Deadline<B> {
+    fn new(inner: B, within: Duration) -> Deadline<B> {
+        Deadline {
+            inner: Box::pin(inner),
+            sleep: Box::pin(tokio::time::sleep(within)),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl<B> http_body::Body for Deadline<B>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = B::Data;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.sleep.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
+        }
+        this.inner.as_mut().poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 #[cfg(test)]

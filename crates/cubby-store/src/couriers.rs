@@ -25,8 +25,10 @@ pub async fn cache_courier_passes(
     now: i64,
 ) -> Result<Vec<CachedCourierPass>, OpError> {
     let rows = sqlx::query(
-        "SELECT id, locker_id, carrier, local_mac, expires_ms FROM courier_passes \
-         WHERE locker_id = $1 AND revoked = 0 AND expires_ms > $2 ORDER BY id",
+        "SELECT p.id, p.locker_id, p.carrier, p.local_mac, p.expires_ms FROM courier_passes p \
+         JOIN lockers l ON l.id = p.locker_id \
+         JOIN site_carriers sc ON sc.site_id = l.site_id AND sc.carrier = p.carrier \
+         WHERE p.locker_id = $1 AND p.revoked = 0 AND p.expires_ms > $2 ORDER BY p.id",
     )
     .bind(locker_id.to_string())
     .bind(now)
@@ -71,6 +73,7 @@ pub async fn expected_parcels(
         "SELECT p.id, p.tracking_number, p.carrier, p.width_mm, p.height_mm, p.depth_mm, p.temperature \
          FROM parcels p JOIN lockers l ON l.site_id = p.site_id \
          WHERE l.id = $1 AND p.state = 'announced' AND p.resident_id IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM site_carriers sc WHERE sc.site_id = p.site_id AND sc.carrier = p.carrier) \
          ORDER BY p.created_ms DESC, p.id LIMIT $2",
     )
     .bind(locker_id.to_string())
@@ -191,18 +194,42 @@ pub async fn enable_at_site(
     Ok(())
 }
 
-/// Stops a carrier depositing at a site; false when it was not enabled.
+/// Stops a carrier depositing at a site and revokes its courier passes
+/// there: the lockers whose passes changed, or `None` when the carrier was
+/// not enabled.
 pub async fn disable_at_site(
     conn: &mut AnyConnection,
     site_id: &str,
     carrier: &str,
-) -> Result<bool, OpError> {
+) -> Result<Option<Vec<String>>, OpError> {
     let done = sqlx::query("DELETE FROM site_carriers WHERE site_id = $1 AND carrier = $2")
         .bind(site_id.to_string())
         .bind(carrier.to_string())
         .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let lockers = sqlx::query(
+        "SELECT DISTINCT p.locker_id FROM courier_passes p JOIN lockers l ON l.id = p.locker_id \
+         WHERE l.site_id = $1 AND p.carrier = $2 AND p.revoked = 0 ORDER BY p.locker_id",
+    )
+    .bind(site_id.to_string())
+    .bind(carrier.to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| text(r, "locker_id"))
+    .collect::<Result<Vec<_>, _>>()?;
+    sqlx::query(
+        "UPDATE courier_passes SET revoked = 1 WHERE carrier = $1 AND revoked = 0 \
+         AND locker_id IN (SELECT id FROM lockers WHERE site_id = $2)",
+    )
+    .bind(carrier.to_string())
+    .bind(site_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(lockers))
 }
 
 /// The carriers enabled at a site, with when: `(carrier, enabled_ms)`.

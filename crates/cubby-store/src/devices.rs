@@ -371,6 +371,25 @@ pub async fn queue_unlock(
     Ok(Some(device_id))
 }
 
+/// Remote opens `actor` queued at a locker since `since_ms`.
+pub async fn remote_opens_by(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    actor: &str,
+    since_ms: Millis,
+) -> Result<i64, OpError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM device_commands c JOIN devices d ON d.id = c.device_id \
+         WHERE d.locker_id = $1 AND c.actor = $2 AND c.purpose = 'staff' AND c.created_ms >= $3",
+    )
+    .bind(locker_id.to_string())
+    .bind(actor.to_string())
+    .bind(since_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(int(&row, "n")?)
+}
+
 /// A request to open several compartments at once, waiting for a second
 /// staff member.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 
 use crate::OpError;
-use crate::rows::{int, locked, mm, opt_text, parse, text};
+use crate::rows::{conflict, int, locked, mm, opt_text, parse, text};
 use crate::tenants;
 
 #[derive(Debug, Clone, Serialize)]
@@ -263,6 +263,7 @@ pub async fn set_compartment_status(
     locker_id: &str,
     compartment_id: &str,
     status: CompartmentStatus,
+    reason: Option<&str>,
 ) -> Result<(), OpError> {
     let row = sqlx::query(locked!(
         conn,
@@ -290,12 +291,60 @@ pub async fn set_compartment_status(
             });
         }
     }
-    sqlx::query("UPDATE compartments SET status = $1 WHERE id = $2")
+    // Only a compartment out of service keeps a reason.
+    let reason = reason.filter(|_| status == CompartmentStatus::OutOfService);
+    sqlx::query("UPDATE compartments SET status = $1, status_reason = $2 WHERE id = $3")
         .bind(status.as_str().to_string())
+        .bind(reason.map(str::to_string))
         .bind(compartment_id.to_string())
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// A locker's version (raised by every edit).
+pub async fn locker_version(conn: &mut AnyConnection, id: &str) -> Result<Option<i64>, OpError> {
+    let row = sqlx::query("SELECT version FROM lockers WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| int(&r, "version")).transpose()?)
+}
+
+/// Renames a locker or replaces its per-carrier quotas if it is still at
+/// `expected_version` (else `edit_conflict`); the locker and its new version.
+pub async fn edit_locker(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: i64,
+    name: Option<&str>,
+    quotas: Option<&CarrierQuotas>,
+) -> Result<(LockerRow, i64), OpError> {
+    let mut l = lock_locker(conn, id).await?;
+    let current = locker_version(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "locker" })?;
+    if current != expected_version {
+        return Err(conflict(
+            Code::EditConflict,
+            "the locker was changed since you read it: read again and redo the edit",
+        ));
+    }
+    if let Some(name) = name {
+        l.name = name.to_string();
+    }
+    if let Some(q) = quotas {
+        l.carrier_quotas = q.clone();
+    }
+    let version = expected_version + 1;
+    sqlx::query("UPDATE lockers SET name = $1, carrier_quotas = $2, version = $3 WHERE id = $4")
+        .bind(l.name.clone())
+        .bind(serde_json::to_string(&l.carrier_quotas).unwrap_or_else(|_| "{}".into()))
+        .bind(version)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok((l, version))
 }
 
 pub(crate) async fn lock_locker(

@@ -332,3 +332,18 @@ pub async fn staff_token(
     .await?;
     Ok(row.as_ref().map(tokens::token_row).transpose()?)
 }
+
+/// Moves a staff token's passkeys to the token that replaces it (rotation
+/// keeps the holder's second factor).
+pub async fn move_staff_passkeys(
+    conn: &mut AnyConnection,
+    from_token: &str,
+    to_token: &str,
+) -> Result<(), OpError> {
+    sqlx::query("UPDATE staff_passkeys SET token_id = $1 WHERE token_id = $2")
+        .bind(to_token.to_string())
+        .bind(from_token.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

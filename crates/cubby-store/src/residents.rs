@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 
 use crate::OpError;
 use crate::parcels;
-use crate::rows::{conflict, int, opt_text, text};
+use crate::rows::{conflict, int, locked, opt_text, text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ResidentRow {
@@ -438,6 +438,97 @@ pub async fn set_language(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// What an edit of a resident changes; `None` leaves a field as it is
+/// (`Some(None)` clears an optional one).
+#[derive(Debug, Clone, Default)]
+pub struct ResidentEdit {
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub language: Option<Language>,
+    pub reach: Option<Option<ReachBand>>,
+}
+
+/// A resident's version (raised by every edit), if the resident is live.
+pub async fn resident_version(conn: &mut AnyConnection, id: &str) -> Result<Option<i64>, OpError> {
+    let row = sqlx::query("SELECT version FROM residents WHERE id = $1 AND removed_ms IS NULL")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| int(&r, "version")).transpose()?)
+}
+
+/// Edits a live resident if it is still at `expected_version` (else
+/// `edit_conflict`): the resident as now stored, and its new version. A new
+/// unit label creates the unit, as registration does.
+pub async fn edit_resident(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: i64,
+    edit: &ResidentEdit,
+) -> Result<(ResidentRow, i64), OpError> {
+    let current = sqlx::query(locked!(
+        conn,
+        "SELECT version FROM residents WHERE id = $1 AND removed_ms IS NULL"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(OpError::NotFound { what: "resident" })?;
+    if int(&current, "version")? != expected_version {
+        return Err(conflict(
+            Code::EditConflict,
+            "the resident was changed since you read them: read again and redo the edit",
+        ));
+    }
+    let mut r = resident(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "resident" })?;
+    if let Some(name) = &edit.name {
+        r.name = name.clone();
+    }
+    if let Some(unit) = &edit.unit {
+        sqlx::query("INSERT INTO units (site_id, label) VALUES ($1, $2) ON CONFLICT (site_id, label) DO NOTHING")
+            .bind(r.site_id.clone())
+            .bind(unit.clone())
+            .execute(&mut *conn)
+            .await?;
+        r.unit = unit.clone();
+    }
+    if let Some(email) = &edit.email {
+        r.email = email.clone();
+    }
+    if let Some(phone) = &edit.phone {
+        r.phone = phone.clone();
+    }
+    if let Some(language) = edit.language {
+        r.language = language.as_str().to_string();
+    }
+    if let Some(reach) = edit.reach {
+        r.reach_min_mm = reach.map(|b| i64::from(b.min_mm));
+        r.reach_max_mm = reach.map(|b| i64::from(b.max_mm));
+    }
+    let version = expected_version + 1;
+    sqlx::query(
+        "UPDATE residents SET name = $1, name_key = $2, unit = $3, email = $4, phone = $5, language = $6, \
+         reach_min_mm = $7, reach_max_mm = $8, version = $9 WHERE id = $10",
+    )
+    .bind(r.name.clone())
+    .bind(name_key(&r.name))
+    .bind(r.unit.clone())
+    .bind(r.email.clone())
+    .bind(r.phone.clone())
+    .bind(r.language.clone())
+    .bind(r.reach_min_mm)
+    .bind(r.reach_max_mm)
+    .bind(version)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok((r, version))
 }
 
 #[derive(Debug, Clone)]

@@ -236,6 +236,24 @@ pub async fn token(conn: &mut AnyConnection, id: &str) -> Result<Option<TokenLin
     Ok(row.as_ref().map(token_line).transpose()?)
 }
 
+/// Revokes a token only if it still works at `now`: false when it was
+/// already revoked or had expired (a rotation racing a revocation loses).
+pub async fn revoke_live_token(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: Millis,
+) -> Result<bool, OpError> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked = 1, revoked_ms = $1 \
+         WHERE id = $2 AND revoked = 0 AND (expires_ms IS NULL OR expires_ms > $1)",
+    )
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Revokes a token (once): its row as it is now, or `None` when there is
 /// no such token. Revoking again changes nothing.
 pub async fn revoke_token(

@@ -76,7 +76,7 @@ fn internal_v4(a: Ipv4Addr) -> Option<Internal> {
 }
 
 fn internal_v6(a: Ipv6Addr) -> Option<Internal> {
-    if let Some(v4) = a.to_ipv4_mapped() {
+    if let Some(v4) = embedded_v4(a) {
         return internal_v4(v4);
     }
     if a.is_loopback() {
@@ -88,9 +88,29 @@ fn internal_v6(a: Ipv6Addr) -> Option<Internal> {
         || (s0 & 0xffc0) == 0xfe80 // link-local
         || (s0 & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (s0 & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (s0 == 0x0064 && a.segments()[1] == 0xff9b) // NAT64: an IPv4 address inside
         || (s0 == 0x2001 && a.segments()[1] == 0x0db8); // documentation
     other.then_some(Internal::Other)
+}
+
+/// The IPv4 address an IPv6 address carries, where it carries one: mapped
+/// (`::ffff:a.b.c.d`), translated (`::ffff:0:a.b.c.d`), compatible
+/// (`::a.b.c.d`, not `::` or `::1`) or NAT64 (`64:ff9b::a.b.c.d`). Such an
+/// address reaches that IPv4 host, so it is judged as that host.
+fn embedded_v4(a: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = a.segments();
+    let tail = Ipv4Addr::new(
+        (s[6] >> 8) as u8,
+        (s[6] & 0xff) as u8,
+        (s[7] >> 8) as u8,
+        (s[7] & 0xff) as u8,
+    );
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] => Some(tail),
+        [0, 0, 0, 0, 0xffff, 0, _, _] => Some(tail),
+        [0, 0, 0, 0, 0, 0, hi, lo] if (hi, lo) != (0, 0) && (hi, lo) != (0, 1) => Some(tail),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
+        _ => None,
+    }
 }
 
 /// The resolver webhook clients use: the system's, with every internal
@@ -149,6 +169,8 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
+            "::ffff:0:a00:1",
+            "::10.0.0.1",
         ] {
             let ip: IpAddr = refused.parse().expect("address");
             assert!(!Targets::WITH_LOOPBACK.allows(ip), "{refused} allowed");

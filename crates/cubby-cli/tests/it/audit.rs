@@ -67,6 +67,20 @@ async fn audit_verify_detects_edits_deletions_and_reordering() {
             .execute("DELETE FROM security_events WHERE seq = 1")
             .await;
         assert!(refused.unwrap_err().to_string().contains("append-only"));
+        // Nor may its head be reset to hide a truncated log.
+        for reset in [
+            "UPDATE security_head SET seq = 0, hash = zeroblob(32)",
+            "DELETE FROM security_head",
+        ] {
+            let refused = conn.execute(reset).await;
+            assert!(
+                refused
+                    .unwrap_err()
+                    .to_string()
+                    .contains("only moves forward"),
+                "{reset}"
+            );
+        }
         conn.close().await.unwrap();
     }
 

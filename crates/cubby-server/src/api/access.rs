@@ -470,6 +470,7 @@ pub struct NewOfflineCodeBody {
 pub async fn issue_offline_code(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(door_id): Path<String>,
     body: JsonBody<NewOfflineCodeBody>,
 ) -> ApiResult<Response> {
@@ -487,6 +488,16 @@ pub async fn issue_offline_code(
     let site = site_for(&state, &caller, &door.site_id)
         .await
         .map_err(|_| ApiError::not_found("door"))?;
+    // An offline code cannot be revoked at a door past its cache: into the
+    // parcel room it needs the same fresh step-up as a PIN does.
+    let one_door = std::collections::BTreeSet::from([door.id.clone()]);
+    if !app::access::parcel_room_doors(&state, &one_door)
+        .await?
+        .is_empty()
+    {
+        let proof = headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok());
+        crate::auth::step_up::check_step_up(&state.secret, &caller, proof, now_ms())?;
+    }
     let req = body.value;
     let label = clean_text("label", &req.label, 80)?;
     let hours = req.hours.unwrap_or(MAX_OFFLINE_HOURS);

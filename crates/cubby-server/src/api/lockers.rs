@@ -143,6 +143,9 @@ pub async fn get_locker(
 pub struct StatusBody {
     /// available, reserved or out_of_service.
     pub status: String,
+    /// Why a compartment is out of service (a broken hinge, a stuck lock);
+    /// shown to staff. Kept only while it is out of service.
+    pub reason: Option<String>,
 }
 
 pub use crate::app::Done;
@@ -162,10 +165,23 @@ pub async fn set_compartment_status(
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     check_id(ids::COMPARTMENT, &compartment_id, "compartment")?;
     let status: CompartmentStatus = body.value.status.parse()?;
+    let reason = body
+        .value
+        .reason
+        .as_deref()
+        .map(|r| cubby_domain::model::clean_text("reason", r, 200))
+        .transpose()?;
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
     let done = app::commit_idempotent(&state, key, StatusCode::OK, move |conn| {
         Box::pin(async move {
-            db::lockers::set_compartment_status(conn, &locker.id, &compartment_id, status).await?;
+            db::lockers::set_compartment_status(
+                conn,
+                &locker.id,
+                &compartment_id,
+                status,
+                reason.as_deref(),
+            )
+            .await?;
             // The locker chooses doors for courier deposits from its free list.
             Ok((Done { ok: true }, Changes::locker(locker.id)))
         })

@@ -178,6 +178,10 @@ pub async fn start_visit(
         }
     };
     let site = site_for(&state, &caller, &site_id).await?;
+    // Only a carrier the site lets deposit sends its couriers in.
+    if let Some(carrier) = &caller.carrier {
+        crate::app::couriers::require_enabled(&state, &site.id, carrier).await?;
+    }
     let req = body.value;
     let minutes = req.minutes.unwrap_or(30);
     if !(1..=MAX_VISIT_MINUTES).contains(&minutes) {

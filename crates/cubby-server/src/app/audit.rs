@@ -39,6 +39,11 @@ pub async fn events(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be 1 to 1000"));
     }
+    // Events are kept per organisation: a manager scoped to some sites of it
+    // would see the others' (their remote opens, grants and sources).
+    if caller.site_ids.is_some() {
+        return Err(ApiError::forbidden());
+    }
     let org_id = match caller.role {
         Role::Admin => None,
         _ => Some(caller.org_id.clone().ok_or_else(ApiError::forbidden)?),

@@ -11,7 +11,7 @@ use cubby_store::{AnyConnection, OpError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppResult, check_id};
+use super::{AppResult, Changes, check_id};
 use crate::auth::{Audit, Caller, MANAGERS, token_mac};
 use crate::error::ApiError;
 use crate::{AppState, new_api_token, new_id, now_ms};
@@ -141,6 +141,13 @@ pub async fn pass_holder(
     carrier: &str,
     courier_id: Option<&str>,
 ) -> AppResult<String> {
+    // A courier token issued without an account speaks for no courier.
+    if caller.role == Role::Courier && caller.courier_id.is_none() {
+        return Err(ApiError::new(
+            Code::PersonalCourierTokenRequired,
+            "courier passes are issued to a courier's own account token",
+        ));
+    }
     match (&caller.courier_id, courier_id) {
         (Some(own), Some(given)) if own != given => Err(ApiError::invalid(
             "courier_id",
@@ -285,23 +292,27 @@ pub async fn set_site_carrier(
         },
     )
     .in_org(site.org_id.clone());
-    let changed = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move {
-                let changed = if enabled {
-                    db::couriers::enable_at_site(conn, &sid, &code, &actor, now).await?;
-                    true
-                } else {
-                    db::couriers::disable_at_site(conn, &sid, &code).await?
-                };
-                if changed {
-                    audit.record(conn, now).await?;
-                }
-                Ok(changed)
-            })
+    // Disabling revokes the carrier's passes at the site's lockers, and
+    // every locker learns it (pre-advised parcels and passes leave its cache).
+    let changed = super::commit(state, move |conn| {
+        Box::pin(async move {
+            let changed = if enabled {
+                db::couriers::enable_at_site(conn, &sid, &code, &actor, now).await?;
+                Some(Vec::new())
+            } else {
+                db::couriers::disable_at_site(conn, &sid, &code).await?
+            };
+            if changed.is_some() {
+                audit.record(conn, now).await?;
+            }
+            let changes = match &changed {
+                Some(_) => Changes::site(sid.clone()),
+                None => Changes::none(),
+            };
+            Ok((changed.is_some(), changes))
         })
-        .await?;
+    })
+    .await?;
     if !enabled && !changed {
         return Err(ApiError::not_found("carrier at this site"));
     }

@@ -119,6 +119,21 @@ pub async fn remote_open(
     let cmd_id = new_id(ids::COMMAND);
     let actor = caller.actor();
     let now = now_ms();
+    // One person opens a few doors from afar; more than that, one after the
+    // other, is a bulk open and needs a second staff member.
+    let recent = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::devices::remote_opens_by(&mut conn, &locker.id, &actor, now - SOLO_OPEN_WINDOW_MS)
+            .await?
+    };
+    if recent >= SOLO_OPENS_PER_WINDOW {
+        return Err(ApiError::new(
+            Code::SecondStaffRequired,
+            format!(
+                "you opened {recent} doors of this locker in the last 10 minutes: open more as a bulk open, approved by a second staff member"
+            ),
+        ));
+    }
     let audit = Audit::new(
         caller,
         AuditAction::RemoteOpen,
@@ -249,8 +264,15 @@ pub async fn return_to_carrier(
 
 /// How long a bulk-open request waits for its second staff member.
 pub const BULK_OPEN_WAIT_MS: i64 = 10 * 60_000;
-/// Most compartments one bulk open may release.
-pub const MAX_BULK_OPEN: usize = 100;
+/// Most compartments one bulk open may release: the locker itself opens at
+/// most 10 occupied compartments from afar per 10 minutes unless it is put
+/// in maintenance mode at the locker (security.md), so a larger clear-out is
+/// done there.
+pub const MAX_BULK_OPEN: usize = 10;
+/// Remote opens one staff member may queue at one locker per window before
+/// a second staff member must approve (a bulk open).
+pub const SOLO_OPENS_PER_WINDOW: i64 = 3;
+pub const SOLO_OPEN_WINDOW_MS: i64 = 10 * 60_000;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BulkOpen {

@@ -188,6 +188,14 @@ pub async fn rotate(
     let replaces = old.id.clone();
     let line = commit(state, move |conn| {
         Box::pin(async move {
+            // Revoke first, and only a token that still works: a rotation
+            // racing a revocation (or another rotation) mints nothing.
+            if !db::tokens::revoke_live_token(conn, &old.id, now).await? {
+                return Err(OpError::Conflict {
+                    code: cubby_domain::codes::Code::Conflict,
+                    message: "the token was revoked or expired meanwhile: issue a new one".into(),
+                });
+            }
             db::tokens::create_token(
                 conn,
                 &db::tokens::NewToken {
@@ -210,7 +218,10 @@ pub async fn rotate(
                 old.courier_id.as_deref(),
             )
             .await?;
-            db::tokens::revoke_token(conn, &old.id, now).await?;
+            // Staff keep their passkeys (their second factor) across a rotation.
+            if matches!(old.role, Role::Admin | Role::Manager | Role::Concierge) {
+                db::passkeys::move_staff_passkeys(conn, &old.id, &new_id).await?;
+            }
             audit.record(conn, now).await?;
             let line = db::tokens::token(conn, &new_id)
                 .await?

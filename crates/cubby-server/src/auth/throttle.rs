@@ -51,7 +51,30 @@ struct Window {
 
 #[derive(Debug, Default)]
 pub struct FailureThrottle {
-    windows: Mutex<HashMap<String, Window>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Debug, Default)]
+struct Windows {
+    by_source: HashMap<String, Window>,
+    /// When finished windows were last swept (at most once a second, so a
+    /// flood of new sources costs no scan per request).
+    swept_ms: Millis,
+}
+
+/// What a source is counted by: its IPv4 address, or the /64 an IPv6
+/// address is in (one host holds a whole /64).
+fn key_of(source: &Source) -> String {
+    match source.0.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(a)) if a.to_ipv4_mapped().is_none() => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(a)) => a
+            .to_ipv4_mapped()
+            .map_or(source.0.clone(), |v4| v4.to_string()),
+        _ => source.0.clone(),
+    }
 }
 
 /// What a failure did to its source.
@@ -67,7 +90,7 @@ impl FailureThrottle {
     /// Refuses a source that used up its allowance, saying how long to wait.
     pub fn check(&self, source: &Source, now: Millis) -> Result<(), ApiError> {
         let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        match windows.get(&source.0) {
+        match windows.by_source.get(&key_of(source)) {
             Some(w) if w.failures >= FAILURES_PER_WINDOW && now < w.started_ms + WINDOW_MS => {
                 Err(too_many(retry_after(w, now)))
             }
@@ -78,10 +101,21 @@ impl FailureThrottle {
     /// Counts a failed credential from `source`.
     pub fn fail(&self, source: &Source, now: Millis) -> AfterFailure {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= MAX_SOURCES && !windows.contains_key(&source.0) {
-            windows.retain(|_, w| now < w.started_ms + WINDOW_MS);
+        let key = key_of(source);
+        if windows.by_source.len() >= MAX_SOURCES && !windows.by_source.contains_key(&key) {
+            if now - windows.swept_ms >= 1_000 {
+                windows.swept_ms = now;
+                windows
+                    .by_source
+                    .retain(|_, w| now < w.started_ms + WINDOW_MS);
+            }
+            // Still full: this many sources failing at once is a flood the
+            // audit log records; new ones are not tracked until it ebbs.
+            if windows.by_source.len() >= MAX_SOURCES {
+                return AfterFailure::Counted;
+            }
         }
-        let w = windows.entry(source.0.clone()).or_insert(Window {
+        let w = windows.by_source.entry(key).or_insert(Window {
             started_ms: now,
             failures: 0,
         });
@@ -136,6 +170,16 @@ mod tests {
         let refused = t.check(&a, now + 1_000).expect_err("throttled");
         assert_eq!(refused.status.as_u16(), 429);
         assert_eq!(refused.retry_after_secs, Some(59));
+        // Another address of the same IPv6 /64 is the same source.
+        let v6 = Source("2001:db8:1:2::10".into());
+        for _ in 0..FAILURES_PER_WINDOW {
+            t.fail(&v6, now);
+        }
+        assert!(
+            t.check(&Source("2001:db8:1:2:ffff::1".into()), now)
+                .is_err()
+        );
+        assert!(t.check(&Source("2001:db8:1:3::10".into()), now).is_ok());
         // Another source is not affected; the first is let in after the minute.
         assert!(t.check(&b, now + 1_000).is_ok());
         assert!(t.check(&a, now + WINDOW_MS).is_ok());

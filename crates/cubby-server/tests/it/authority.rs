@@ -122,6 +122,49 @@ async fn a_courier_deposits_only_pre_advised_parcels_where_its_carrier_is_enable
     assert_eq!(status, 200, "{body}");
     ups.created(&deposits, parcel("1ZUNANNOUNCED1")).await;
 
+    // A UPS courier with a pass for the locker, before UPS is disabled.
+    let ups_courier = w.courier_account("ups").await;
+    let ups_courier_client = Client::new(&app.base, ups_courier["token"].as_str().unwrap());
+    ups_courier_client
+        .created(
+            &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+            json!({}),
+        )
+        .await;
+    {
+        let mut conn = app.store().reader().await.unwrap();
+        let passes = cubby_store::couriers::cache_courier_passes(
+            &mut conn,
+            &w.locker_id,
+            cubby_server::now_ms(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(passes.len(), 1, "{passes:?}");
+    }
+    // A courier token without an account names no courier: no pass.
+    let (status, body) = Client::new(
+        &app.base,
+        w.admin
+            .created(
+                "/api/v1/tokens",
+                json!({"role": "courier", "carrier": "ups", "organisation_id": org_of(&w).await, "label": "shared"}),
+            )
+            .await["token"]
+            .as_str()
+            .unwrap(),
+    )
+    .post(
+        &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+        json!({"courier_id": ups_courier["courier_id"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("personal_courier_token_required")),
+        "{body}"
+    );
+
     // Disabling a carrier: its tokens stop depositing there at once.
     let (status, _) = w
         .admin
@@ -139,6 +182,19 @@ async fn a_courier_deposits_only_pre_advised_parcels_where_its_carrier_is_enable
         .get(&format!("/api/v1/sites/{}/carriers", w.site_id))
         .await;
     assert_eq!(listed["carriers"].as_array().unwrap().len(), 1, "{listed}");
+    // Its passes at the site's lockers were revoked with it: they leave the
+    // locker's cache.
+    {
+        let mut conn = app.store().reader().await.unwrap();
+        let passes = cubby_store::couriers::cache_courier_passes(
+            &mut conn,
+            &w.locker_id,
+            cubby_server::now_ms(),
+        )
+        .await
+        .unwrap();
+        assert!(passes.iter().all(|p| p.carrier != "ups"), "{passes:?}");
+    }
     // Enabling and disabling carriers is audited; carriers cannot do it.
     assert_eq!(audit(&w.admin, "carrier.disabled").await.len(), 1);
     let (status, _) = ups
@@ -283,6 +339,18 @@ async fn the_audit_log_is_read_by_managers_and_admins_only() {
     let manager = staff(&app, &w, "manager").await;
     let (status, body) = manager.get("/api/v1/audit-events?since_ms=0").await;
     assert_eq!(status, 200, "{body}");
+    // A manager of some sites only would see the others' events: refused.
+    let scoped = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "manager", "organisation_id": org_of(&w).await, "label": "one site", "site_ids": [w.site_id]}),
+        )
+        .await;
+    let (status, _) = Client::new(&app.base, scoped["token"].as_str().unwrap())
+        .get("/api/v1/audit-events")
+        .await;
+    assert_eq!(status, 403);
     let events = body["events"].as_array().unwrap();
     // Newest first: the manager's own token was the last one issued.
     assert_eq!(events[0]["action"], "token.issued", "{body}");
@@ -565,6 +633,39 @@ async fn no_route_queues_an_unlock_without_its_authority() {
     assert_eq!(app.open_unlocks().await, before + 2);
     let events = audit(&w.admin, "bulk_open").await;
     assert_eq!(events.len(), 2, "asked and approved: {events:?}");
+
+    // One staff member alone opens a few doors from afar, then needs a
+    // second: opening door after door is a bulk open too.
+    for label in ["B01", "C01", "K01"] {
+        let (status, body) = admin
+            .post(
+                &format!("/api/v1/lockers/{}/compartments/{label}/open", w.locker_id),
+                json!({"reason": "checking the hinges"}),
+            )
+            .await;
+        assert_eq!(status, 202, "{label}: {body}");
+    }
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/lockers/{}/compartments/A02/open", w.locker_id),
+            json!({"reason": "and one more"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("second_staff_required")),
+        "{body}"
+    );
+    assert_eq!(app.open_unlocks().await, before + 5);
+
+    // Rotating the manager's token keeps their passkey: the new token steps up.
+    let rotated = admin
+        .created(&format!("/api/v1/tokens/{manager_id}/rotate"), json!({}))
+        .await;
+    browser
+        .step_up(rotated["token"].as_str().unwrap(), &mut manager_key)
+        .await
+        .expect("the rotated token steps up with the same passkey");
 }
 
 /// Changing a site's security settings needs a fresh passkey step-up from

@@ -71,6 +71,11 @@ impl App {
         }
     }
 
+    /// The store, for checks the API does not show.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Unlocks queued for lockers' agents and not yet answered.
     pub async fn open_unlocks(&self) -> usize {
         let mut conn = self.store.reader().await.expect("reader");

@@ -278,6 +278,22 @@ async fn visitor_and_courier_pins_stay_out_of_doors_not_theirs() {
         (403, Some("step_up_required")),
         "{body}"
     );
+    // Nor an offline code for it, which no revocation reaches at a door past
+    // its cache.
+    let (status, body) = Client::new(&app.base, ADMIN_TOKEN)
+        .post(
+            &format!(
+                "/api/v1/doors/{}/offline-codes",
+                room_door.as_str().unwrap()
+            ),
+            json!({"label": "Cleaner"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("step_up_required")),
+        "{body}"
+    );
 
     let carrier = w
         .admin

@@ -55,3 +55,22 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER security_events_no_change BEFORE UPDATE OR DELETE ON security_events
 FOR EACH ROW EXECUTE FUNCTION security_events_append_only();
+CREATE TRIGGER security_events_no_truncate BEFORE TRUNCATE ON security_events
+FOR EACH STATEMENT EXECUTE FUNCTION security_events_append_only();
+
+-- Its head only moves forward, one event at a time, to the hash of the
+-- event it names, and is never deleted: resetting it would hide a
+-- truncated log.
+CREATE FUNCTION security_head_forward() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP <> 'UPDATE' OR NEW.seq <> OLD.seq + 1
+       OR NEW.hash IS DISTINCT FROM (SELECT hash FROM security_events WHERE seq = NEW.seq) THEN
+        RAISE EXCEPTION 'the security audit head only moves forward';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER security_head_moves_forward BEFORE UPDATE OR DELETE ON security_head
+FOR EACH ROW EXECUTE FUNCTION security_head_forward();
+CREATE TRIGGER security_head_no_truncate BEFORE TRUNCATE ON security_head
+FOR EACH STATEMENT EXECUTE FUNCTION security_events_append_only();

@@ -52,3 +52,12 @@ CREATE TRIGGER security_events_no_update BEFORE UPDATE ON security_events
 BEGIN SELECT RAISE(ABORT, 'security audit events are append-only'); END;
 CREATE TRIGGER security_events_no_delete BEFORE DELETE ON security_events
 BEGIN SELECT RAISE(ABORT, 'security audit events are append-only'); END;
+-- Its head only moves forward, one event at a time, to the hash of the
+-- event it names, and is never deleted: resetting it would hide a
+-- truncated log.
+CREATE TRIGGER security_head_forward BEFORE UPDATE ON security_head
+WHEN NEW.seq != OLD.seq + 1
+  OR NEW.hash IS NOT (SELECT hash FROM security_events WHERE seq = NEW.seq)
+BEGIN SELECT RAISE(ABORT, 'the security audit head only moves forward'); END;
+CREATE TRIGGER security_head_no_delete BEFORE DELETE ON security_head
+BEGIN SELECT RAISE(ABORT, 'the security audit head only moves forward'); END;

@@ -383,6 +383,18 @@ pub(super) async fn edge_deposit(
                 "courier pass {pass_id} is for another carrier than parcel {parcel_id}"
             ))
         }
+        Some(r)
+            if !crate::couriers::is_enabled_at_site(
+                conn,
+                &place.site_id,
+                &text(r, "carrier").unwrap_or_default(),
+            )
+            .await? =>
+        {
+            Some(format!(
+                "courier pass {pass_id} is for a carrier this site no longer lets deposit"
+            ))
+        }
         Some(_) => None,
     };
     let Ok(tracking_number) =

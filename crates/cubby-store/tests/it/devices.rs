@@ -326,9 +326,12 @@ pub async fn deposits_made_at_the_locker_are_recorded_where_the_locker_put_them(
     let first = announce(&store, &site, 0, "RB123456785GB").await;
     let second = announce(&store, &site, 1, "1Z5R89390357567127").await;
     let locker = site.locker_id.clone();
+    let site_id = site.site_id.clone();
     store
         .transact(move |conn| {
             Box::pin(async move {
+                // The site lets DHL deposit: only then do its passes count.
+                db::couriers::enable_at_site(conn, &site_id, "dhl", "test", 40).await?;
                 for (id, revoked) in [("cps_1", false), ("cps_2", true)] {
                     let pass = db::couriers::NewCourierPass {
                         id: id.into(),
