@@ -27,6 +27,8 @@ pub struct LockerRow {
     pub site_id: String,
     pub name: String,
     pub carrier_quotas: CarrierQuotas,
+    /// Raised by every edit; an edit names the version it read.
+    pub version: i64,
 }
 
 fn locker_row(r: &AnyRow) -> Result<LockerRow, sqlx::Error> {
@@ -36,19 +38,21 @@ fn locker_row(r: &AnyRow) -> Result<LockerRow, sqlx::Error> {
         site_id: text(r, "site_id")?,
         name: text(r, "name")?,
         carrier_quotas: serde_json::from_str(&quotas).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        version: int(r, "version")?,
     })
 }
 
 pub async fn locker(conn: &mut AnyConnection, id: &str) -> Result<Option<LockerRow>, OpError> {
-    let row = sqlx::query("SELECT id, site_id, name, carrier_quotas FROM lockers WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, site_id, name, carrier_quotas, version FROM lockers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(row.as_ref().map(locker_row).transpose()?)
 }
 
 pub async fn lockers(conn: &mut AnyConnection, site_id: &str) -> Result<Vec<LockerRow>, OpError> {
-    let rows = sqlx::query("SELECT id, site_id, name, carrier_quotas FROM lockers WHERE site_id = $1 ORDER BY created_ms, id")
+    let rows = sqlx::query("SELECT id, site_id, name, carrier_quotas, version FROM lockers WHERE site_id = $1 ORDER BY created_ms, id")
         .bind(site_id.to_string())
         .fetch_all(&mut *conn)
         .await?;
@@ -66,6 +70,8 @@ pub struct CompartmentRow {
     pub temperature: TemperatureZone,
     pub height_above_floor_mm: u32,
     pub status: CompartmentStatus,
+    /// Why it is out of service, when it is.
+    pub status_reason: Option<String>,
     pub state: CompartmentState,
     #[serde(skip)]
     pub holder: Option<Holding>,
@@ -89,7 +95,7 @@ pub async fn compartments(
     locker_id: &str,
 ) -> Result<Vec<CompartmentRow>, OpError> {
     let rows = sqlx::query(
-        "SELECT c.id, c.label, c.width_mm, c.height_mm, c.depth_mm, c.size_class, c.temperature, c.height_above_floor_mm, c.status, \
+        "SELECT c.id, c.label, c.width_mm, c.height_mm, c.depth_mm, c.size_class, c.temperature, c.height_above_floor_mm, c.status, c.status_reason, \
          h.recipient_key, h.carrier, h.opened_by, h.opened_ms FROM compartments c LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
          WHERE c.locker_id = $1 ORDER BY c.label",
     )
@@ -125,6 +131,7 @@ pub async fn compartments(
             temperature: parse(r, "temperature")?,
             height_above_floor_mm: mm(r, "height_above_floor_mm")?,
             status,
+            status_reason: opt_text(r, "status_reason")?,
             state,
             holder,
         });
@@ -250,6 +257,7 @@ pub async fn create_locker(
         site_id: l.site_id.clone(),
         name: l.name.clone(),
         carrier_quotas: l.carrier_quotas.clone(),
+        version: 1,
     };
     let compartments = compartments(conn, &l.id).await?;
     Ok((locker, compartments))
@@ -302,15 +310,6 @@ pub async fn set_compartment_status(
     Ok(())
 }
 
-/// A locker's version (raised by every edit).
-pub async fn locker_version(conn: &mut AnyConnection, id: &str) -> Result<Option<i64>, OpError> {
-    let row = sqlx::query("SELECT version FROM lockers WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.map(|r| int(&r, "version")).transpose()?)
-}
-
 /// Renames a locker or replaces its per-carrier quotas if it is still at
 /// `expected_version` (else `edit_conflict`); the locker and its new version.
 pub async fn edit_locker(
@@ -321,10 +320,7 @@ pub async fn edit_locker(
     quotas: Option<&CarrierQuotas>,
 ) -> Result<(LockerRow, i64), OpError> {
     let mut l = lock_locker(conn, id).await?;
-    let current = locker_version(conn, id)
-        .await?
-        .ok_or(OpError::NotFound { what: "locker" })?;
-    if current != expected_version {
+    if l.version != expected_version {
         return Err(conflict(
             Code::EditConflict,
             "the locker was changed since you read it: read again and redo the edit",
@@ -337,6 +333,7 @@ pub async fn edit_locker(
         l.carrier_quotas = q.clone();
     }
     let version = expected_version + 1;
+    l.version = version;
     sqlx::query("UPDATE lockers SET name = $1, carrier_quotas = $2, version = $3 WHERE id = $4")
         .bind(l.name.clone())
         .bind(serde_json::to_string(&l.carrier_quotas).unwrap_or_else(|_| "{}".into()))

@@ -26,6 +26,8 @@ pub struct ResidentRow {
     pub language: String,
     pub reach_min_mm: Option<i64>,
     pub reach_max_mm: Option<i64>,
+    /// Raised by every edit; an edit names the version it read.
+    pub version: i64,
 }
 
 impl ResidentRow {
@@ -54,11 +56,12 @@ fn resident_row(r: &AnyRow) -> Result<ResidentRow, sqlx::Error> {
         language: text(r, "language")?,
         reach_min_mm: r.try_get("reach_min_mm")?,
         reach_max_mm: r.try_get("reach_max_mm")?,
+        version: int(r, "version")?,
     })
 }
 
 pub async fn resident(conn: &mut AnyConnection, id: &str) -> Result<Option<ResidentRow>, OpError> {
-    let row = sqlx::query("SELECT id, site_id, unit, name, email, phone, language, reach_min_mm, reach_max_mm FROM residents WHERE id = $1")
+    let row = sqlx::query("SELECT id, site_id, unit, name, email, phone, language, reach_min_mm, reach_max_mm, version FROM residents WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
@@ -71,7 +74,7 @@ pub async fn residents_in_unit(
     unit: &str,
 ) -> Result<Vec<(ResidentRow, String)>, OpError> {
     let rows = sqlx::query(
-        "SELECT id, site_id, unit, name, name_key, email, phone, language, reach_min_mm, reach_max_mm FROM residents WHERE site_id = $1 AND unit = $2 AND removed_ms IS NULL ORDER BY id",
+        "SELECT id, site_id, unit, name, name_key, email, phone, language, reach_min_mm, reach_max_mm, version FROM residents WHERE site_id = $1 AND unit = $2 AND removed_ms IS NULL ORDER BY id",
     )
     .bind(site_id.to_string())
     .bind(unit.to_string())
@@ -90,7 +93,7 @@ pub async fn residents(
     after: &str,
 ) -> Result<Vec<ResidentRow>, OpError> {
     let rows = sqlx::query(
-        "SELECT id, site_id, unit, name, email, phone, language, reach_min_mm, reach_max_mm FROM residents WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        "SELECT id, site_id, unit, name, email, phone, language, reach_min_mm, reach_max_mm, version FROM residents WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(site_id.to_string())
     .bind(after.to_string())
@@ -452,15 +455,6 @@ pub struct ResidentEdit {
     pub reach: Option<Option<ReachBand>>,
 }
 
-/// A resident's version (raised by every edit), if the resident is live.
-pub async fn resident_version(conn: &mut AnyConnection, id: &str) -> Result<Option<i64>, OpError> {
-    let row = sqlx::query("SELECT version FROM residents WHERE id = $1 AND removed_ms IS NULL")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.map(|r| int(&r, "version")).transpose()?)
-}
-
 /// Edits a live resident if it is still at `expected_version` (else
 /// `edit_conflict`): the resident as now stored, and its new version. A new
 /// unit label creates the unit, as registration does.
@@ -512,6 +506,7 @@ pub async fn edit_resident(
         r.reach_max_mm = reach.map(|b| i64::from(b.max_mm));
     }
     let version = expected_version + 1;
+    r.version = version;
     sqlx::query(
         "UPDATE residents SET name = $1, name_key = $2, unit = $3, email = $4, phone = $5, language = $6, \
          reach_min_mm = $7, reach_max_mm = $8, version = $9 WHERE id = $10",
@@ -597,5 +592,6 @@ pub async fn create_resident(
         language: r.language.as_str().to_string(),
         reach_min_mm: r.reach.map(|b| i64::from(b.min_mm)),
         reach_max_mm: r.reach.map(|b| i64::from(b.max_mm)),
+        version: 1,
     })
 }

@@ -301,6 +301,17 @@ impl Client {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .request(reqwest::Method::PATCH, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("PATCH");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// POST that must answer 201; returns the body.
     pub async fn created(&self, path: &str, body: Value) -> Value {
         let (status, v) = self.post(path, body).await;

@@ -40,6 +40,9 @@ pub struct Compartment {
     pub height_above_floor_mm: u32,
     /// What the manager set: available, reserved or out_of_service.
     pub status: String,
+    /// Why it is out of service, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     /// What it is now: available, reserved, occupied or out_of_service.
     pub state: String,
 }
@@ -56,6 +59,7 @@ impl From<CompartmentRow> for Compartment {
             temperature: c.temperature.to_string(),
             height_above_floor_mm: c.height_above_floor_mm,
             status: c.status.to_string(),
+            status_reason: c.status_reason,
             state: c.state.to_string(),
         }
     }
@@ -67,6 +71,8 @@ pub struct Locker {
     pub site_id: String,
     pub name: String,
     pub carrier_quotas: std::collections::BTreeMap<String, u32>,
+    /// Send it back with an edit (`PATCH /api/v1/lockers/{locker_id}`).
+    pub version: i64,
     pub compartments: Vec<Compartment>,
 }
 
@@ -76,6 +82,7 @@ fn locker_dto(l: LockerRow, compartments: Vec<CompartmentRow>) -> Locker {
         site_id: l.site_id,
         name: l.name,
         carrier_quotas: l.carrier_quotas,
+        version: l.version,
         compartments: compartments.into_iter().map(Compartment::from).collect(),
     }
 }
@@ -136,6 +143,23 @@ pub async fn get_locker(
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     let c = db::lockers::compartments(&mut conn, &locker.id).await?;
     Ok(Json(locker_dto(locker, c)))
+}
+
+pub use crate::app::lockers::LockerPatch;
+
+/// Rename a locker or change its per-carrier quotas (managers). Send the
+/// `version` you read: if someone edited the locker since, the answer is 409
+/// `edit_conflict` and nothing changes.
+#[utoipa::path(patch, path = "/api/v1/lockers/{locker_id}", params(("locker_id" = String, Path)), request_body = LockerPatch,
+    responses((status = 200, body = Locker), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_locker(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locker_id): Path<String>,
+    body: JsonBody<LockerPatch>,
+) -> ApiResult<Json<Locker>> {
+    let (l, c) = app::lockers::edit_locker(&state, &caller, &locker_id, body.value).await?;
+    Ok(Json(locker_dto(l, c)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -235,7 +259,7 @@ pub async fn reissue_code(
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_locker, list_lockers))
-        .routes(routes!(get_locker))
+        .routes(routes!(get_locker, patch_locker))
         .routes(routes!(set_compartment_status))
         .routes(routes!(reset_keypad))
         .routes(routes!(reissue_code))

@@ -168,6 +168,8 @@ pub struct Resident {
     pub phone: Option<String>,
     pub language: String,
     pub reach: Option<Reach>,
+    /// Send it back with an edit (`PATCH /api/v1/residents/{resident_id}`).
+    pub version: i64,
 }
 
 impl From<ResidentRow> for Resident {
@@ -188,6 +190,7 @@ impl From<ResidentRow> for Resident {
             phone: r.phone,
             language: r.language,
             reach,
+            version: r.version,
         }
     }
 }
@@ -268,6 +271,25 @@ pub async fn get_resident(
         .await
         .map_err(|_| ApiError::not_found("resident"))?;
     Ok(Json(resident.into()))
+}
+
+pub use crate::app::residents::ResidentPatch;
+
+/// Correct or change a resident (staff): name, unit (a move within the
+/// site), contact, language, reach. Send the `version` you read: if someone
+/// edited the resident since, the answer is 409 `edit_conflict` and nothing
+/// changes. `null` clears the email, phone or reach.
+#[utoipa::path(patch, path = "/api/v1/residents/{resident_id}", params(("resident_id" = String, Path)), request_body = ResidentPatch,
+    responses((status = 200, body = Resident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_resident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(resident_id): Path<String>,
+    body: JsonBody<ResidentPatch>,
+) -> ApiResult<Json<Resident>> {
+    let edited =
+        crate::app::residents::edit_resident(&state, &caller, &resident_id, body.value).await?;
+    Ok(Json(edited.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -375,6 +397,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_site))
         .routes(routes!(create_building))
         .routes(routes!(create_resident, list_residents))
-        .routes(routes!(get_resident))
+        .routes(routes!(get_resident, patch_resident))
         .routes(routes!(create_room))
 }

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 use super::credentials::{fresh_keypad_code, retrying};
 use super::notices::code_message;
 use super::{AppResult, Changes, Committed, commit, commit_idempotent};
+use crate::auth::{Caller, MANAGERS};
 use crate::error::ApiError;
 use crate::{AppState, new_id, now_ms};
 
@@ -117,6 +118,57 @@ pub async fn add_locker(
         Box::pin(async move {
             let stored = db::lockers::create_locker(conn, &locker, now).await?;
             Ok((stored, Changes::none()))
+        })
+    })
+    .await
+}
+
+/// An edit of a locker: what is given changes, the rest stays.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockerPatch {
+    /// The version you read (`GET /api/v1/lockers/{locker_id}`).
+    pub version: i64,
+    pub name: Option<String>,
+    /// Most compartments each carrier may occupy at once (replaces them all;
+    /// `{}` removes every quota).
+    pub carrier_quotas: Option<std::collections::BTreeMap<String, u32>>,
+}
+
+/// Renames a locker or replaces its quotas, if nobody edited it since the
+/// caller read it (`edit_conflict` otherwise).
+pub async fn edit_locker(
+    state: &AppState,
+    caller: &Caller,
+    locker_id: &str,
+    patch: LockerPatch,
+) -> AppResult<(LockerRow, Vec<CompartmentRow>)> {
+    caller.require(MANAGERS)?;
+    let (locker, _) = super::places::locker_for(state, caller, locker_id).await?;
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| clean_text("name", n, 200))
+        .transpose()?;
+    let quotas = match patch.carrier_quotas {
+        Some(given) => {
+            let mut quotas = CarrierQuotas::new();
+            for (carrier, limit) in given {
+                quotas.insert(crate::app::couriers::carrier_code(&carrier)?, limit);
+            }
+            Some(quotas)
+        }
+        None => None,
+    };
+    let (id, version) = (locker.id.clone(), patch.version);
+    commit(state, move |conn| {
+        Box::pin(async move {
+            let (l, _) =
+                db::lockers::edit_locker(conn, &id, version, name.as_deref(), quotas.as_ref())
+                    .await?;
+            let c = db::lockers::compartments(conn, &id).await?;
+            // Quotas shape where couriers are let in: the locker hears now.
+            Ok(((l, c), Changes::locker(id.clone())))
         })
     })
     .await

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use super::credentials::{fresh_keypad_code, fresh_secrets, retrying};
 use super::parcels::hold_or_release;
 use super::{AppResult, Changes, commit};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::{AppState, new_id, now_ms};
 
@@ -72,6 +73,96 @@ pub fn new_resident(req: NewResidentBody, site_id: String) -> AppResult<NewResid
             .map(|r| ReachBand::new(r.min_mm, r.max_mm))
             .transpose()?,
     })
+}
+
+/// A field that may be cleared: absent leaves it, `null` clears it.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// An edit of a resident: what is given changes, the rest stays.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentPatch {
+    /// The version you read (`GET /api/v1/residents/{resident_id}`).
+    pub version: i64,
+    pub name: Option<String>,
+    /// Another unit of the site (created on first use).
+    pub unit: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// en, es, pl or de.
+    pub language: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Reach>)]
+    pub reach: Option<Option<Reach>>,
+}
+
+/// Edits a resident of a site the caller sees, every given field checked as
+/// at registration, if nobody edited them since the caller read them.
+pub async fn edit_resident(
+    state: &AppState,
+    caller: &Caller,
+    resident_id: &str,
+    patch: ResidentPatch,
+) -> AppResult<ResidentRow> {
+    caller.require(crate::auth::STAFF)?;
+    super::check_id(ids::RESIDENT, resident_id, "resident")?;
+    let resident = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::residents::resident(&mut conn, resident_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resident"))?
+    };
+    super::places::site_for(state, caller, &resident.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("resident"))?;
+    let edit = db::residents::ResidentEdit {
+        name: patch
+            .name
+            .as_deref()
+            .map(|n| clean_text("name", n, 200))
+            .transpose()?,
+        unit: patch
+            .unit
+            .as_deref()
+            .map(|u| clean_text("unit", u, 40))
+            .transpose()?,
+        email: patch
+            .email
+            .map(|e| e.as_deref().map(clean_email).transpose())
+            .transpose()?,
+        phone: patch
+            .phone
+            .map(|p| p.as_deref().map(clean_phone).transpose())
+            .transpose()?,
+        language: patch
+            .language
+            .as_deref()
+            .map(str::parse::<Language>)
+            .transpose()
+            .map_err(|_| ApiError::invalid("language", "must be en, es, pl or de"))?,
+        reach: patch
+            .reach
+            .map(|r| r.map(|r| ReachBand::new(r.min_mm, r.max_mm)).transpose())
+            .transpose()?,
+    };
+    let (id, version) = (resident.id.clone(), patch.version);
+    commit(state, move |conn| {
+        Box::pin(async move {
+            let (row, _) = db::residents::edit_resident(conn, &id, version, &edit).await?;
+            Ok((row, Changes::none()))
+        })
+    })
+    .await
 }
 
 /// Vacation: until `until`, parcels waiting and parcels that arrive are held

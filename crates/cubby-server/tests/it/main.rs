@@ -7,6 +7,7 @@ mod authority;
 mod carriers;
 mod codes;
 mod input;
+mod lifecycle;
 mod support;
 mod tidy;
 mod trust;
