@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cubby_domain::ids;
-use cubby_domain::model::CompartmentStatus;
 use cubby_store as db;
 use cubby_store::OpError;
 use cubby_store::lockers::CompartmentRow;
@@ -17,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::check_id;
 use super::sites::site_for;
-use crate::app::{self, Changes};
+use crate::app;
 use crate::auth::{Caller, MANAGERS, STAFF};
 use crate::error::{ApiResult, ErrorBody};
 use crate::write::{JsonBody, answer, idempotency_key, write_json};
@@ -185,31 +184,17 @@ pub async fn set_compartment_status(
     headers: HeaderMap,
     body: JsonBody<StatusBody>,
 ) -> ApiResult<Response> {
-    caller.require(STAFF)?;
-    let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
-    check_id(ids::COMPARTMENT, &compartment_id, "compartment")?;
-    let status: CompartmentStatus = body.value.status.parse()?;
-    let reason = body
-        .value
-        .reason
-        .as_deref()
-        .map(|r| cubby_domain::model::clean_text("reason", r, 200))
-        .transpose()?;
     let key = idempotency_key(&headers, &caller, body.fingerprint)?;
-    let done = app::commit_idempotent(&state, key, StatusCode::OK, move |conn| {
-        Box::pin(async move {
-            db::lockers::set_compartment_status(
-                conn,
-                &locker.id,
-                &compartment_id,
-                status,
-                reason.as_deref(),
-            )
-            .await?;
-            // The locker chooses doors for courier deposits from its free list.
-            Ok((Done { ok: true }, Changes::locker(locker.id)))
-        })
-    })
+    let req = body.value;
+    let done = app::lockers::set_compartment_status(
+        &state,
+        &caller,
+        &locker_id,
+        &compartment_id,
+        &req.status,
+        req.reason.as_deref(),
+        key,
+    )
     .await?;
     Ok(answer(done))
 }

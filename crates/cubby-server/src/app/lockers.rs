@@ -174,6 +174,43 @@ pub async fn edit_locker(
     .await
 }
 
+/// Takes a compartment out of service (with why), reserves it, or makes it
+/// available again; the locker hears at once (it picks doors for couriers).
+pub async fn set_compartment_status(
+    state: &AppState,
+    caller: &Caller,
+    locker_id: &str,
+    compartment_id: &str,
+    status: &str,
+    reason: Option<&str>,
+    key: Option<IdempotencyKey>,
+) -> AppResult<Committed<super::Done>> {
+    caller.require(crate::auth::STAFF)?;
+    let (locker, _) = super::places::locker_for(state, caller, locker_id).await?;
+    super::check_id(ids::COMPARTMENT, compartment_id, "compartment")?;
+    let status: cubby_domain::model::CompartmentStatus = status.parse()?;
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| clean_text("reason", r, 200))
+        .transpose()?;
+    let compartment_id = compartment_id.to_string();
+    commit_idempotent(state, key, StatusCode::OK, move |conn| {
+        Box::pin(async move {
+            db::lockers::set_compartment_status(
+                conn,
+                &locker.id,
+                &compartment_id,
+                status,
+                reason.as_deref(),
+            )
+            .await?;
+            Ok((super::Done { ok: true }, Changes::locker(locker.id)))
+        })
+    })
+    .await
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReissuedCode {
     pub resident_id: String,

@@ -80,6 +80,12 @@ pub(super) struct LockerPage {
     site_id: String,
     site_name: String,
     cells: Vec<Cell>,
+    /// The locker's version, for the quotas form.
+    version: i64,
+    /// Quotas as the form shows them: `dhl=2, ups=3`.
+    quotas: String,
+    /// Compartments out of service, with why.
+    out_of_service: Vec<(String, String)>,
 }
 
 /// The locker and its site, if this staff member may see them.
@@ -123,11 +129,29 @@ pub(super) async fn locker_page_with(
         Err(r) => return r,
     };
     let cells = match state.store.reader().await {
-        Ok(mut conn) => grid_cells(&mut conn, &site.id, &locker.id).await,
+        Ok(mut conn) => match grid_cells(&mut conn, &site.id, &locker.id).await {
+            Ok(cells) => db::lockers::compartments(&mut conn, &locker.id)
+                .await
+                .map(|c| (cells, c)),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(OpError::from(e)),
     };
+    let quotas = locker
+        .carrier_quotas
+        .iter()
+        .map(|(c, n)| format!("{c}={n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     match cells {
-        Ok(cells) => render(&LockerPage {
+        Ok((cells, compartments)) => render(&LockerPage {
+            version: locker.version,
+            quotas,
+            out_of_service: compartments
+                .into_iter()
+                .filter(|c| c.state == CompartmentState::OutOfService)
+                .map(|c| (c.label, c.status_reason.unwrap_or_default()))
+                .collect(),
             can_open: session.caller.require(MANAGERS).is_ok(),
             csrf: session.csrf,
             who: session.who,
@@ -141,6 +165,104 @@ pub(super) async fn locker_page_with(
         }),
         Err(e) => unavailable(e),
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct QuotasForm {
+    version: i64,
+    #[serde(default)]
+    quotas: String,
+}
+
+/// Reads `dhl=2, ups=3` (empty: no quotas).
+fn parse_quotas(text: &str) -> Result<std::collections::BTreeMap<String, u32>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (carrier, n) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?}: write carrier=number, e.g. dhl=2"))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("{part:?}: the quota must be a whole number"))?;
+        out.insert(carrier.trim().to_string(), n);
+    }
+    Ok(out)
+}
+
+/// Replaces the locker's per-carrier quotas (managers), through the API's
+/// use case and its version check.
+pub(super) async fn set_quotas(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    Path(locker_id): Path<String>,
+    CsrfForm { session, form }: CsrfForm<Session, QuotasForm>,
+) -> Response {
+    let notice = match parse_quotas(&form.quotas) {
+        Err(e) => e,
+        Ok(quotas) => {
+            let patch = app::lockers::LockerPatch {
+                version: form.version,
+                name: None,
+                carrier_quotas: Some(quotas),
+            };
+            match app::lockers::edit_locker(&state, &session.caller, &locker_id, patch).await {
+                Ok(_) => "The quotas are saved.".to_string(),
+                Err(e) => e.message,
+            }
+        }
+    };
+    locker_page_with(&state, session, &locker_id, Some(notice)).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ServiceForm {
+    label: String,
+    /// `out_of_service` or `available`.
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Takes a compartment out of service with why, or back into service.
+pub(super) async fn set_service(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    Path(locker_id): Path<String>,
+    CsrfForm { session, form }: CsrfForm<Session, ServiceForm>,
+) -> Response {
+    let found = match state.store.reader().await {
+        Ok(mut conn) => db::lockers::compartments(&mut conn, &locker_id).await,
+        Err(e) => Err(OpError::from(e)),
+    };
+    let id = match found {
+        Ok(c) => c.into_iter().find(|c| c.label == form.label).map(|c| c.id),
+        Err(e) => return unavailable(e),
+    };
+    let notice = match id {
+        None => "There is no such compartment in this locker.".to_string(),
+        Some(_) if form.status == "out_of_service" && form.reason.trim().is_empty() => {
+            "Say why the compartment is out of service.".to_string()
+        }
+        Some(id) => match app::lockers::set_compartment_status(
+            &state,
+            &session.caller,
+            &locker_id,
+            &id,
+            &form.status,
+            Some(&form.reason),
+            None,
+        )
+        .await
+        {
+            Ok(_) if form.status == "out_of_service" => {
+                format!("{} is out of service.", form.label)
+            }
+            Ok(_) => format!("{} is back in service.", form.label),
+            Err(e) => e.message,
+        },
+    };
+    locker_page_with(&state, session, &locker_id, Some(notice)).await
 }
 
 #[derive(Deserialize)]

@@ -85,6 +85,14 @@ pub fn router() -> Router<AppState> {
             "/console/lockers/{locker_id}/open",
             post(lockers::open_remotely),
         )
+        .route(
+            "/console/lockers/{locker_id}/quotas",
+            post(lockers::set_quotas),
+        )
+        .route(
+            "/console/lockers/{locker_id}/service",
+            post(lockers::set_service),
+        )
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
         .merge(courier::router())

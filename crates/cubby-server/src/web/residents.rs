@@ -1,6 +1,7 @@
-//! Residents in the console: the count, and an import from CSV that checks
+//! Residents in the console: the list, an import from CSV that checks
 //! every row first and imports all or nothing, with a report of each bad
-//! row (line number and what is wrong).
+//! row (line number and what is wrong), and editing one resident (a typo in
+//! a name, a move to another unit) through the API's own use case.
 
 use askama::Template;
 use axum::Router;
@@ -22,7 +23,21 @@ const MAX_ROWS: usize = 5_000;
 const COLUMNS: [&str; 5] = ["name", "unit", "email", "phone", "language"];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/console/sites/{site_id}/residents", get(page).post(import))
+    Router::new()
+        .route("/console/sites/{site_id}/residents", get(page).post(import))
+        .route(
+            "/console/residents/{resident_id}",
+            get(edit_page).post(edit),
+        )
+}
+
+/// Residents listed on the page at most (the API pages through all).
+const LISTED: i64 = 500;
+
+struct ResidentLine {
+    id: String,
+    name: String,
+    unit: String,
 }
 
 #[derive(Template)]
@@ -33,6 +48,7 @@ struct ResidentsPage {
     site_id: String,
     site_name: String,
     count: u32,
+    residents: Vec<ResidentLine>,
     imported: Option<usize>,
     errors: Vec<RowError>,
     csv: String,
@@ -90,9 +106,21 @@ pub(crate) fn parse_csv(text: &str) -> Result<Vec<Record>, RowError> {
     Ok(records)
 }
 
-async fn count_of(state: &AppState, site_id: &str) -> Result<u32, OpError> {
+async fn count_of(state: &AppState, site_id: &str) -> Result<(u32, Vec<ResidentLine>), OpError> {
     let mut conn = state.store.reader().await?;
-    cubby_store::residents::residents_on_site(&mut conn, site_id).await
+    let count = cubby_store::residents::residents_on_site(&mut conn, site_id).await?;
+    let mut listed: Vec<ResidentLine> =
+        cubby_store::residents::residents(&mut conn, site_id, LISTED, "")
+            .await?
+            .into_iter()
+            .map(|r| ResidentLine {
+                id: r.id,
+                name: r.name,
+                unit: r.unit,
+            })
+            .collect();
+    listed.sort_by(|a, b| (&a.unit, &a.name).cmp(&(&b.unit, &b.name)));
+    Ok((count, listed))
 }
 
 async fn page(
@@ -108,12 +136,13 @@ async fn page(
         return not_found("page");
     }
     match count_of(&state, &site.id).await {
-        Ok(count) => render(&ResidentsPage {
+        Ok((count, residents)) => render(&ResidentsPage {
             csrf: session.csrf,
             who: session.who,
             site_id: site.id,
             site_name: site.name,
             count,
+            residents,
             imported: None,
             errors: Vec::new(),
             csv: String::new(),
@@ -164,7 +193,7 @@ async fn import(
             Err(e) => errors.push((0, crate::error::ApiError::from(e).message)),
         }
     }
-    let count = match count_of(&state, &site.id).await {
+    let (count, residents) = match count_of(&state, &site.id).await {
         Ok(c) => c,
         Err(e) => return unavailable(e),
     };
@@ -175,6 +204,7 @@ async fn import(
         site_id: site.id,
         site_name: site.name,
         count,
+        residents,
         imported,
         errors,
         // A failed import keeps the text for fixing; a good one clears it.
@@ -265,4 +295,113 @@ fn check_rows(
         }
     }
     (rows, errors)
+}
+
+#[derive(Template)]
+#[template(path = "console/resident.html")]
+struct ResidentPage {
+    csrf: String,
+    who: String,
+    site_id: String,
+    resident: cubby_store::residents::ResidentRow,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn resident_page(
+    state: &AppState,
+    session: Session,
+    resident_id: &str,
+    notice: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let found = match state.store.reader().await {
+        Ok(mut conn) => cubby_store::residents::resident(&mut conn, resident_id).await,
+        Err(e) => return unavailable(e),
+    };
+    let resident = match found {
+        Ok(Some(r)) => r,
+        Ok(None) => return not_found("resident"),
+        Err(e) => return unavailable(e),
+    };
+    let site = match site_of(state, &session, &resident.site_id).await {
+        Ok(s) => s,
+        Err(_) => return not_found("resident"),
+    };
+    let status = error.as_ref().map(|(s, _)| *s);
+    let mut res = render(&ResidentPage {
+        csrf: session.csrf,
+        who: session.who,
+        site_id: site.id,
+        resident,
+        notice,
+        error: error.map(|(_, m)| m),
+    });
+    if let Some(s) = status {
+        *res.status_mut() = s;
+    }
+    res
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(resident_id): Path<String>,
+) -> Response {
+    if !cubby_domain::ids::looks_like(cubby_domain::ids::RESIDENT, &resident_id) {
+        return not_found("resident");
+    }
+    resident_page(&state, session, &resident_id, None, None).await
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    version: i64,
+    name: String,
+    unit: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    language: String,
+}
+
+/// An empty field clears an optional value.
+fn given(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    Path(resident_id): Path<String>,
+    CsrfForm { session, form }: CsrfForm<Session, EditForm>,
+) -> Response {
+    let patch = crate::app::residents::ResidentPatch {
+        version: form.version,
+        name: Some(form.name),
+        unit: Some(form.unit),
+        email: Some(given(&form.email)),
+        phone: Some(given(&form.phone)),
+        language: Some(form.language),
+        reach: None,
+    };
+    match crate::app::residents::edit_resident(&state, &session.caller, &resident_id, patch).await {
+        Ok(r) => {
+            let id = r.id.clone();
+            resident_page(&state, session, &id, Some("Saved.".into()), None).await
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found("resident"),
+        Err(e) => {
+            resident_page(
+                &state,
+                session,
+                &resident_id,
+                None,
+                Some((e.status, e.message)),
+            )
+            .await
+        }
+    }
 }

@@ -14,6 +14,28 @@ async fn resident(w: &World, id: &str) -> Value {
     r
 }
 
+/// The admin signed in to the console: a client that follows no redirects,
+/// and the session cookie.
+async fn console_session(app: &App) -> (reqwest::Client, String) {
+    let http = crate::web_guards::no_redirects();
+    let res = http
+        .post(app.url("/console/sign-in"))
+        .header("origin", &app.base)
+        .form(&[("token", cubby_testkit::ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (http, cookie)
+}
+
 #[tokio::test]
 async fn staff_correct_and_move_a_resident_and_concurrent_edits_do_not_overwrite() {
     let app = App::start().await;
@@ -223,4 +245,181 @@ async fn a_locker_gets_new_quotas_and_a_broken_compartment_leaves_service_with_i
         .patch(&locker_path, json!({"version": 2, "carrier_quotas": {}}))
         .await;
     assert_eq!(status, 403);
+}
+
+/// The same edit from the console: the residents page lists her, her page
+/// saves a corrected name, and a page opened before someone else's save is
+/// told so and changes nothing.
+#[tokio::test]
+async fn the_console_corrects_a_residents_name_and_refuses_a_stale_form() {
+    use crate::web_guards::hidden;
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let (http, cookie) = console_session(&app).await;
+    let get = |path: String| {
+        let (http, cookie) = (http.clone(), cookie.clone());
+        async move {
+            let res = http
+                .get(path)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, list) = get(app.url(&format!("/console/sites/{}/residents", w.site_id))).await;
+    assert_eq!(status, 200);
+    let anna = &w.residents[0];
+    assert!(list.contains(&format!("/console/residents/{anna}")) && list.contains("Anna Kowalska"));
+    let page_path = app.url(&format!("/console/residents/{anna}"));
+    let (_, page) = get(page_path.clone()).await;
+    let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+    let save = |name: &'static str, version: String| {
+        let (http, cookie, url, origin, csrf) = (
+            http.clone(),
+            cookie.clone(),
+            page_path.clone(),
+            app.base.clone(),
+            csrf.clone(),
+        );
+        async move {
+            let res = http
+                .post(url)
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("version", version.as_str()),
+                    ("name", name),
+                    ("unit", "A-1"),
+                    ("email", "anna@example.org"),
+                    ("phone", ""),
+                    ("language", "pl"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, saved) = save("Anna Kowalski", version.clone()).await;
+    assert_eq!(status, 200, "{saved}");
+    assert!(saved.contains("Saved."), "{saved}");
+    // A second tab, opened before that save, is refused.
+    let (status, stale) = save("Anna Kovalska", version).await;
+    assert_eq!(status, 409, "{stale}");
+    assert!(stale.contains("changed since you read"), "{stale}");
+    let (_, r) = w.admin.get(&format!("/api/v1/residents/{anna}")).await;
+    assert_eq!(
+        (r["name"].as_str(), r["language"].as_str()),
+        (Some("Anna Kowalski"), Some("pl"))
+    );
+}
+
+/// A manager changes a locker's quotas and takes a compartment out of
+/// service from the locker's console page.
+#[tokio::test]
+async fn the_console_changes_quotas_and_takes_a_compartment_out_of_service() {
+    use crate::web_guards::hidden;
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let (http, cookie) = console_session(&app).await;
+    let page_url = app.url(&format!("/console/lockers/{}", w.locker_id));
+    let page = http
+        .get(&page_url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let (http, cookie, url, origin, csrf) = (
+            http.clone(),
+            cookie.clone(),
+            format!("{page_url}/{path}"),
+            app.base.clone(),
+            csrf.clone(),
+        );
+        async move {
+            let mut form = form;
+            form.push(("csrf", csrf));
+            let res = http
+                .post(url)
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, saved) = post(
+        "quotas",
+        vec![
+            ("version", version.clone()),
+            ("quotas", "DHL=1, ups=2".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(saved.contains("The quotas are saved."), "{saved}");
+    let (_, locker) = w
+        .admin
+        .get(&format!("/api/v1/lockers/{}", w.locker_id))
+        .await;
+    assert_eq!(locker["carrier_quotas"], json!({"dhl": 1, "ups": 2}));
+    // The same form again (its version is now stale) saves nothing.
+    let (_, stale) = post("quotas", vec![("version", version), ("quotas", "".into())]).await;
+    assert!(stale.contains("changed since you read"), "{stale}");
+    let (_, bad) = post(
+        "quotas",
+        vec![("version", "2".into()), ("quotas", "dhl=lots".into())],
+    )
+    .await;
+    assert!(bad.contains("whole number"), "{bad}");
+
+    // Out of service needs a reason; with one, the compartment leaves service.
+    let (_, refused) = post(
+        "service",
+        vec![
+            ("label", "A02".into()),
+            ("status", "out_of_service".into()),
+            ("reason", " ".into()),
+        ],
+    )
+    .await;
+    assert!(refused.contains("Say why"), "{refused}");
+    let (_, done) = post(
+        "service",
+        vec![
+            ("label", "A02".into()),
+            ("status", "out_of_service".into()),
+            ("reason", "door sticks".into()),
+        ],
+    )
+    .await;
+    assert!(
+        done.contains("A02 is out of service.") && done.contains("A02: door sticks"),
+        "{done}"
+    );
+    let (_, locker) = w
+        .admin
+        .get(&format!("/api/v1/lockers/{}", w.locker_id))
+        .await;
+    let a02 = locker["compartments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "A02")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (a02["state"].as_str(), a02["status_reason"].as_str()),
+        (Some("out_of_service"), Some("door sticks"))
+    );
 }

@@ -106,7 +106,7 @@ async fn console_sessions_are_guarded_against_forgery() {
 }
 
 /// A client that shows redirects instead of following them.
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -114,7 +114,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// The value of a hidden form field a page carries (`csrf`, `nonce`).
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|s| s.split('"').next())
