@@ -62,10 +62,12 @@ pub enum AuditAction {
     Export,
     #[serde(rename = "erasure")]
     Erasure,
+    #[serde(rename = "resident.moved_out")]
+    ResidentMovedOut,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::AuthFailed,
         AuditAction::AuthThrottled,
         AuditAction::SignInFailed,
@@ -89,6 +91,7 @@ impl AuditAction {
         AuditAction::InviteIssued,
         AuditAction::Export,
         AuditAction::Erasure,
+        AuditAction::ResidentMovedOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +119,7 @@ impl AuditAction {
             AuditAction::InviteIssued => "invite.issued",
             AuditAction::Export => "export",
             AuditAction::Erasure => "erasure",
+            AuditAction::ResidentMovedOut => "resident.moved_out",
         }
     }
 

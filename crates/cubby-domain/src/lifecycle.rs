@@ -53,6 +53,9 @@ pub enum Transition {
     Return,
     /// The pre-advice was withdrawn before delivery.
     Cancel,
+    /// The recipient moved out: the waiting parcel goes to the manager's
+    /// queue (their codes no longer open it).
+    Unassign,
 }
 
 pub const ALL_STATES: &[ParcelState] = &[
@@ -77,6 +80,7 @@ pub const ALL_TRANSITIONS: &[Transition] = &[
     Transition::Expire,
     Transition::Return,
     Transition::Cancel,
+    Transition::Unassign,
 ];
 
 /// A transition that the lifecycle does not allow from the current state.
@@ -118,6 +122,7 @@ pub fn apply(
         (Some(Deposited | OnHold | Unassigned), Expire) => Some(Expired),
         (Some(Expired), Return) => Some(ReturnedToCarrier),
         (Some(Announced), Cancel) => Some(Cancelled),
+        (Some(Deposited | OnHold), Unassign) => Some(Unassigned),
         _ => None,
     };
     to.ok_or(IllegalTransition {
@@ -189,6 +194,7 @@ impl Transition {
             Transition::Expire => "expired",
             Transition::Return => "returned_to_carrier",
             Transition::Cancel => "cancelled",
+            Transition::Unassign => "recipient_moved_out",
         }
     }
 
@@ -210,6 +216,7 @@ impl Transition {
             Transition::Expire => "expired",
             Transition::Return => "returned to the carrier",
             Transition::Cancel => "cancelled",
+            Transition::Unassign => "sent to the manager's queue (the recipient moved out)",
         }
     }
 }

@@ -595,3 +595,154 @@ pub async fn create_resident(
         version: 1,
     })
 }
+
+// --------------------------------------------------------------- move-out
+
+/// What a move-out ended.
+#[derive(Debug, Clone, Default)]
+pub struct MoveOut {
+    /// Parcels that were waiting for the resident, now in the manager's queue.
+    pub parcels_queued: Vec<String>,
+    /// Lockers whose credential caches changed (codes stopped).
+    pub lockers: Vec<String>,
+    /// Controllers whose door caches changed (visitor PINs stopped).
+    pub devices: Vec<String>,
+    pub tokens_revoked: u64,
+    pub passkeys_removed: u64,
+    pub codes_revoked: u64,
+    pub visitor_grants_revoked: u64,
+}
+
+/// Ends a live resident's tenancy in one transaction: pick-up and delegate
+/// codes, tokens, passkeys, invitations, push subscriptions and the visitor
+/// PINs they host stop; parcels waiting for them go to the manager's queue
+/// (unassigned, their custody saying why) and pre-advised ones lose the
+/// link; household members they added stay, as staff's; the resident is
+/// marked moved out. What is left of their data follows the retention policy.
+pub async fn move_out(
+    conn: &mut AnyConnection,
+    resident_id: &str,
+    actor: &str,
+    now: Millis,
+) -> Result<MoveOut, OpError> {
+    let live = sqlx::query(locked!(
+        conn,
+        "SELECT id FROM residents WHERE id = $1 AND removed_ms IS NULL"
+    ))
+    .bind(resident_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if live.is_none() {
+        return Err(OpError::NotFound { what: "resident" });
+    }
+    let mut out = MoveOut::default();
+    let rid = || resident_id.to_string();
+    // Parcels in lockers go to the manager's queue.
+    let waiting: Vec<String> = sqlx::query(
+        "SELECT id FROM parcels WHERE resident_id = $1 AND state IN ('deposited', 'on_hold') ORDER BY id",
+    )
+    .bind(rid())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| text(r, "id"))
+    .collect::<Result<_, _>>()?;
+    for pid in &waiting {
+        let (p, _) = parcels::transition(
+            conn,
+            pid,
+            cubby_domain::lifecycle::Transition::Unassign,
+            None,
+            actor,
+            "the recipient moved out",
+            now,
+        )
+        .await?;
+        if let Some(cid) = &p.compartment_id {
+            sqlx::query(
+                "UPDATE compartment_holders SET recipient_key = $1 WHERE compartment_id = $2",
+            )
+            .bind(format!("unassigned:{pid}"))
+            .bind(cid.clone())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE parcels SET resident_id = NULL WHERE resident_id = $1 AND state IN ('announced', 'unassigned')",
+    )
+    .bind(rid())
+    .execute(&mut *conn)
+    .await?;
+    out.parcels_queued = waiting;
+    // Their codes stop at every locker.
+    out.lockers = sqlx::query(
+        "SELECT DISTINCT locker_id FROM pickup_credentials WHERE resident_id = $1 AND active = 1 ORDER BY locker_id",
+    )
+    .bind(rid())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| text(r, "locker_id"))
+    .collect::<Result<_, _>>()?;
+    out.codes_revoked = sqlx::query(
+        "UPDATE pickup_credentials SET active = 0, revoked_ms = $1 WHERE resident_id = $2 AND active = 1",
+    )
+    .bind(now)
+    .bind(rid())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    // Their visitor PINs stop at every door.
+    let grants: Vec<String> = sqlx::query(
+        "SELECT id FROM access_grants WHERE host_resident_id = $1 AND revoked_ms IS NULL ORDER BY id",
+    )
+    .bind(rid())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| text(r, "id"))
+    .collect::<Result<_, _>>()?;
+    for gid in &grants {
+        if let Some(g) = crate::access::grant(conn, gid).await? {
+            let doors: Vec<String> = g.rule.doors.iter().cloned().collect();
+            out.devices
+                .extend(crate::access::devices_of_doors(conn, &doors).await?);
+        }
+        crate::access::revoke_grant(conn, gid, now).await?;
+    }
+    out.devices.sort();
+    out.devices.dedup();
+    out.visitor_grants_revoked = grants.len() as u64;
+    out.tokens_revoked = sqlx::query(
+        "UPDATE api_tokens SET revoked = 1, revoked_ms = COALESCE(revoked_ms, $1) WHERE resident_id = $2 AND revoked = 0",
+    )
+    .bind(now)
+    .bind(rid())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    out.passkeys_removed = sqlx::query("DELETE FROM passkeys WHERE resident_id = $1")
+        .bind(rid())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    for table in ["portal_invites", "push_subscriptions"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE resident_id = $1"
+        )))
+        .bind(rid())
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE residents SET added_by = NULL WHERE added_by = $1")
+        .bind(rid())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE residents SET removed_ms = $1, away_until_ms = NULL WHERE id = $2")
+        .bind(now)
+        .bind(rid())
+        .execute(&mut *conn)
+        .await?;
+    Ok(out)
+}

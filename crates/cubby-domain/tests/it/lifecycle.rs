@@ -19,6 +19,7 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state
 ///    └──deposit_unassigned──▶ unassigned ──assign──▶ deposited
 ///  deposited / on_hold / unassigned ──expire──▶ expired ──return──▶ returned_to_carrier
 ///  on_hold / expired ──pick_up──▶ picked_up
+///  deposited / on_hold ──unassign (recipient moved out)──▶ unassigned
 /// ```
 ///
 /// Reading note: the `│` dropping from `announced` (beside its `└──cancel`) joins
@@ -38,10 +39,12 @@ const TABLE: &[(Option<S>, T, S)] = &[
     (Some(S::Deposited), T::PickUp, S::PickedUp),
     (Some(S::Deposited), T::Hold, S::OnHold),
     (Some(S::Deposited), T::Expire, S::Expired),
+    (Some(S::Deposited), T::Unassign, S::Unassigned),
     // on_hold
     (Some(S::OnHold), T::Release, S::Deposited),
     (Some(S::OnHold), T::Expire, S::Expired),
     (Some(S::OnHold), T::PickUp, S::PickedUp),
+    (Some(S::OnHold), T::Unassign, S::Unassigned),
     // unassigned
     (Some(S::Unassigned), T::Assign, S::Deposited),
     (Some(S::Unassigned), T::Expire, S::Expired),

@@ -292,6 +292,23 @@ pub async fn patch_resident(
     Ok(Json(edited.into()))
 }
 
+pub use crate::app::residents::MovedOut;
+
+/// A resident moves out (managers): their codes, tokens, passkeys and the
+/// visitor PINs they host stop at once, parcels waiting for them go to the
+/// manager's queue, and they can no longer be edited. Audited.
+#[utoipa::path(post, path = "/api/v1/residents/{resident_id}/move-out", params(("resident_id" = String, Path)),
+    responses((status = 200, body = MovedOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn move_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(resident_id): Path<String>,
+) -> ApiResult<Json<MovedOut>> {
+    Ok(Json(
+        crate::app::residents::move_out(&state, &caller, &resident_id).await?,
+    ))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewZone {
@@ -398,5 +415,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_building))
         .routes(routes!(create_resident, list_residents))
         .routes(routes!(get_resident, patch_resident))
+        .routes(routes!(move_out))
         .routes(routes!(create_room))
 }

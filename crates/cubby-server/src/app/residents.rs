@@ -165,6 +165,67 @@ pub async fn edit_resident(
     .await
 }
 
+/// What a move-out ended (counts and ids, never personal data).
+#[derive(Serialize, ToSchema)]
+pub struct MovedOut {
+    pub resident_id: String,
+    /// Parcels that were waiting for them, now unassigned in the manager's queue.
+    pub parcels_to_manager_queue: Vec<String>,
+    pub tokens_revoked: u64,
+    pub passkeys_removed: u64,
+    /// Pick-up and delegate codes that stopped.
+    pub codes_revoked: u64,
+    pub visitor_grants_revoked: u64,
+}
+
+/// Ends a resident's tenancy (managers of their site; audited): see
+/// `cubby_store::residents::move_out`. The lockers and doors hear at once.
+pub async fn move_out(state: &AppState, caller: &Caller, resident_id: &str) -> AppResult<MovedOut> {
+    caller.require(crate::auth::MANAGERS)?;
+    super::check_id(ids::RESIDENT, resident_id, "resident")?;
+    let resident = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::residents::resident(&mut conn, resident_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resident"))?
+    };
+    let site = super::places::site_for(state, caller, &resident.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("resident"))?;
+    let audit = crate::auth::Audit::new(
+        caller,
+        cubby_domain::audit::AuditAction::ResidentMovedOut,
+        format!("resident:{}", resident.id),
+        "tenancy ended",
+    )
+    .in_org(site.org_id.clone());
+    let (rid, actor, now) = (resident.id.clone(), caller.actor(), now_ms());
+    let done = commit(state, move |conn| {
+        Box::pin(async move {
+            let out = db::residents::move_out(conn, &rid, &actor, now).await?;
+            audit.record(conn, now).await?;
+            let changes = out
+                .lockers
+                .iter()
+                .fold(Changes::none(), |c, l| c.and_locker(l.clone()));
+            let changes = out
+                .devices
+                .iter()
+                .fold(changes, |c, d| c.and_device(d.clone()));
+            Ok((out, changes))
+        })
+    })
+    .await?;
+    Ok(MovedOut {
+        resident_id: resident.id,
+        parcels_to_manager_queue: done.parcels_queued,
+        tokens_revoked: done.tokens_revoked,
+        passkeys_removed: done.passkeys_removed,
+        codes_revoked: done.codes_revoked,
+        visitor_grants_revoked: done.visitor_grants_revoked,
+    })
+}
+
 /// Vacation: until `until`, parcels waiting and parcels that arrive are held
 /// instead of expiring (`None` ends it now). Answers the parcels put on hold.
 pub async fn apply_vacation(

@@ -29,6 +29,10 @@ pub fn router() -> Router<AppState> {
             "/console/residents/{resident_id}",
             get(edit_page).post(edit),
         )
+        .route(
+            "/console/residents/{resident_id}/move-out",
+            axum::routing::post(move_out),
+        )
 }
 
 /// Residents listed on the page at most (the API pages through all).
@@ -391,6 +395,57 @@ async fn edit(
         Ok(r) => {
             let id = r.id.clone();
             resident_page(&state, session, &id, Some("Saved.".into()), None).await
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found("resident"),
+        Err(e) => {
+            resident_page(
+                &state,
+                session,
+                &resident_id,
+                None,
+                Some((e.status, e.message)),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MoveOutForm {
+    /// The box saying "yes, this resident has moved out".
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Ends a resident's tenancy from their page (managers), through the API's
+/// own use case.
+async fn move_out(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    Path(resident_id): Path<String>,
+    CsrfForm { session, form }: CsrfForm<Session, MoveOutForm>,
+) -> Response {
+    if form.confirm != "yes" {
+        let msg = "Tick the box to confirm the move-out.".to_string();
+        return resident_page(
+            &state,
+            session,
+            &resident_id,
+            None,
+            Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
+        )
+        .await;
+    }
+    match crate::app::residents::move_out(&state, &session.caller, &resident_id).await {
+        Ok(out) => {
+            let notice = format!(
+                "Moved out: {} parcel(s) went to the manager's queue, {} code(s), {} token(s) and {} visitor PIN(s) stopped.",
+                out.parcels_to_manager_queue.len(),
+                out.codes_revoked,
+                out.tokens_revoked,
+                out.visitor_grants_revoked
+            );
+            resident_page(&state, session, &resident_id, Some(notice), None).await
         }
         Err(e) if e.status == StatusCode::NOT_FOUND => not_found("resident"),
         Err(e) => {

@@ -423,3 +423,183 @@ async fn the_console_changes_quotas_and_takes_a_compartment_out_of_service() {
         (Some("out_of_service"), Some("door sticks"))
     );
 }
+
+/// A resident moves out: her token, codes and the visitor PIN she hosts
+/// stop, the parcel waiting for her goes to the manager's queue (where staff
+/// can give it to someone else), she can no longer be edited, and the
+/// move-out is audited.
+#[tokio::test]
+async fn a_resident_moves_out_and_everything_of_hers_stops() {
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    let org = site["organisation_id"].clone();
+    let anna = w.residents[0].clone();
+    let token = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "resident", "resident_id": anna, "organisation_id": org, "label": "anna's app"}),
+        )
+        .await;
+    let anna_client = Client::new(&app.base, token["token"].as_str().unwrap());
+    let door = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/doors", w.site_id),
+            json!({"name": "Gym", "kind": "shared"}),
+        )
+        .await;
+    let path = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/door-paths", w.site_id),
+            json!({"name": "To the gym", "doors": [door["id"]]}),
+        )
+        .await;
+    anna_client
+        .created(
+            "/api/v1/me/access-grants",
+            json!({"label": "Trainer", "path_id": path["id"], "not_after_ms": cubby_server::now_ms() + 3_600_000}),
+        )
+        .await;
+    let d = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            cubby_testkit::world::parcel("MOVEOUT001", &anna, 60),
+        )
+        .await;
+    let pid = d["parcel_id"].as_str().unwrap().to_string();
+
+    let (status, out) = w
+        .admin
+        .post(&format!("/api/v1/residents/{anna}/move-out"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["parcels_to_manager_queue"], json!([pid]));
+    assert_eq!(out["tokens_revoked"], 1);
+    assert_eq!(out["visitor_grants_revoked"], 1);
+    assert!(out["codes_revoked"].as_u64() >= Some(1), "{out}");
+
+    let (status, body) = anna_client.get("/api/v1/me").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_revoked"))
+    );
+    let (_, parcel) = w.admin.get(&format!("/api/v1/parcels/{pid}")).await;
+    assert_eq!(parcel["state"], "unassigned", "{parcel}");
+    assert!(
+        parcel["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "recipient_moved_out"),
+        "{parcel}"
+    );
+    // Staff give the parcel to someone else.
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/parcels/{pid}/transitions"),
+            json!({"action": "assign", "resident_id": w.residents[1], "reason": "her flatmate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // She is no longer edited or moved out again; the move-out is audited.
+    let (status, _) = w
+        .admin
+        .patch(
+            &format!("/api/v1/residents/{anna}"),
+            json!({"version": 1, "name": "x"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = w
+        .admin
+        .post(&format!("/api/v1/residents/{anna}/move-out"), json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let (_, events) = w
+        .admin
+        .get("/api/v1/audit-events?action=resident.moved_out")
+        .await;
+    assert_eq!(events["events"][0]["target"], format!("resident:{anna}"));
+    // A concierge does not move people out.
+    let concierge = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "organisation_id": org, "label": "desk"}),
+        )
+        .await;
+    let (status, _) = Client::new(&app.base, concierge["token"].as_str().unwrap())
+        .post(
+            &format!("/api/v1/residents/{}/move-out", w.residents[2]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+/// The console's move-out asks for a confirmation, then ends the tenancy.
+#[tokio::test]
+async fn the_console_moves_a_resident_out_after_a_confirmation() {
+    use crate::web_guards::hidden;
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let (http, cookie) = console_session(&app).await;
+    let jan = w.residents[1].clone();
+    let page_url = app.url(&format!("/console/residents/{jan}"));
+    let page = http
+        .get(&page_url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    let send = |confirm: &'static str| {
+        let (http, cookie, url, origin, csrf) = (
+            http.clone(),
+            cookie.clone(),
+            format!("{page_url}/move-out"),
+            app.base.clone(),
+            csrf.clone(),
+        );
+        async move {
+            let res = http
+                .post(url)
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .form(&[("csrf", csrf.as_str()), ("confirm", confirm)])
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, _) = send("").await;
+    assert_eq!(status, 422);
+    let (_, r) = w
+        .admin
+        .patch(
+            &format!("/api/v1/residents/{jan}"),
+            json!({"version": 1, "language": "de"}),
+        )
+        .await;
+    assert_eq!(r["language"], "de", "unconfirmed, nothing happened: {r}");
+    let (status, done) = send("yes").await;
+    assert_eq!(status, 200, "{done}");
+    assert!(done.contains("Moved out:"), "{done}");
+    let (status, _) = w
+        .admin
+        .patch(
+            &format!("/api/v1/residents/{jan}"),
+            json!({"version": 2, "language": "en"}),
+        )
+        .await;
+    assert_eq!(status, 404, "moved out");
+}

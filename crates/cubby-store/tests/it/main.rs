@@ -75,6 +75,7 @@ use self_service::{
 conformance!(households_vacation_delegates_and_rooms);
 conformance!(invitations_ceremonies_and_passkeys);
 conformance!(parcels_are_found_by_tracking_unit_or_name);
+conformance!(a_move_out_queues_parcels_and_stops_codes);
 
 struct Site {
     site_id: String,
@@ -526,4 +527,58 @@ async fn policies_are_versioned_and_the_schedule_is_durable(config: StoreConfig)
     assert_eq!(after.reminded, vec!["24h-before-expiry".to_string()]);
     assert_eq!((after.hold_ms, after.hold_since_ms), (40_000, None));
     assert_eq!(after.next_ms, Some(100_000), "looked at again after a hold");
+}
+
+/// A move-out sends the waiting parcel to the manager's queue with its
+/// custody event, stops the resident's codes, keeps the custody chain
+/// whole, and happens once.
+async fn a_move_out_queues_parcels_and_stops_codes(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 2, 1).await;
+    deposit(&store, &site, 0).await.unwrap();
+    let resident = site.residents[0].clone();
+    let again = resident.clone();
+    let out = store
+        .transact(move |conn| {
+            Box::pin(
+                async move { db::residents::move_out(conn, &resident, "staff:test", 5_000).await },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.parcels_queued, vec![format!("par_{:032}", 0)]);
+    assert_eq!(out.lockers, vec![site.locker_id.clone()]);
+    assert!(out.codes_revoked >= 1, "{out:?}");
+    let twice = store
+        .transact(move |conn| {
+            Box::pin(
+                async move { db::residents::move_out(conn, &again, "staff:test", 6_000).await },
+            )
+        })
+        .await;
+    assert!(matches!(twice, Err(OpError::NotFound { .. })), "{twice:?}");
+    let mut conn = store.reader().await.unwrap();
+    let parcel = db::parcels::parcel(&mut conn, &format!("par_{:032}", 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        parcel.state,
+        cubby_domain::lifecycle::ParcelState::Unassigned
+    );
+    assert_eq!(parcel.resident_id, None);
+    let kinds: Vec<String> = db::custody::custody_events(&mut conn, &parcel.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["deposited", "recipient_moved_out"]);
+    let verdicts = db::custody::verify_custody(&mut conn).await.unwrap();
+    assert_eq!(verdicts, vec![(site.site_id.clone(), Ok(2))]);
+    assert!(
+        !db::residents::resident_is_live(&mut conn, &site.residents[0])
+            .await
+            .unwrap()
+    );
 }
