@@ -11,6 +11,8 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+pub mod export;
+
 use crate::OpError;
 use crate::parcels;
 use crate::rows::{conflict, int, locked, opt_text, text};

@@ -67,6 +67,19 @@ pub async fn get_me(State(state): State<AppState>, caller: Caller) -> ApiResult<
     }))
 }
 
+/// Everything held about the resident (GDPR Art. 15): the same document
+/// staff get from `GET /api/v1/residents/{resident_id}/export`.
+#[utoipa::path(get, path = "/api/v1/me/export", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+pub async fn my_export(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    let me = me(&state, &caller).await?;
+    Ok(Json(
+        crate::app::residents::export(&state, &caller, &me.id).await?,
+    ))
+}
+
 /// The resident's parcels, newest first (at most 100), with their custody.
 #[utoipa::path(get, path = "/api/v1/me/parcels", responses((status = 200, body = [Parcel]), (status = 403, body = ErrorBody)))]
 pub async fn my_parcels(
@@ -572,6 +585,7 @@ pub async fn phone_pickup(
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_me))
+        .routes(routes!(my_export))
         .routes(routes!(my_parcels))
         .routes(routes!(add_delegate))
         .routes(routes!(my_parcel_not_found))

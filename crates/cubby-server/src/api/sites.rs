@@ -292,6 +292,24 @@ pub async fn patch_resident(
     Ok(Json(edited.into()))
 }
 
+/// Everything held about a resident, as one JSON document (GDPR Art. 15):
+/// their profile and every row that names them (parcels with their custody
+/// events, codes and delegates without their secrets, grants, tokens,
+/// passkeys, push subscriptions), the notices sent to them (without bodies)
+/// and the audit events about them. Staff of their site; the resident's
+/// portal download is the same document. Audited.
+#[utoipa::path(get, path = "/api/v1/residents/{resident_id}/export", params(("resident_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_resident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(resident_id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        crate::app::residents::export(&state, &caller, &resident_id).await?,
+    ))
+}
+
 pub use crate::app::residents::MovedOut;
 
 /// A resident moves out (managers): their codes, tokens, passkeys and the
@@ -416,5 +434,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_resident, list_residents))
         .routes(routes!(get_resident, patch_resident))
         .routes(routes!(move_out))
+        .routes(routes!(export_resident))
         .routes(routes!(create_room))
 }

@@ -165,6 +165,48 @@ pub async fn edit_resident(
     .await
 }
 
+/// Everything held about a resident, as one JSON document (Art. 15): the
+/// same document for staff (`GET /residents/{id}/export`) and for the
+/// resident's own portal download. Audited.
+pub async fn export(
+    state: &AppState,
+    caller: &Caller,
+    resident_id: &str,
+) -> AppResult<serde_json::Value> {
+    super::check_id(ids::RESIDENT, resident_id, "resident")?;
+    let resident = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::residents::resident(&mut conn, resident_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resident"))?
+    };
+    let own = caller.resident_id.as_deref() == Some(resident.id.as_str());
+    if !own {
+        caller.require(crate::auth::STAFF)?;
+    }
+    let site = super::places::site_for(state, caller, &resident.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("resident"))?;
+    let doc = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::residents::export::export(&mut conn, &resident.id).await?
+    };
+    crate::auth::Audit::new(
+        caller,
+        cubby_domain::audit::AuditAction::Export,
+        format!("resident:{}", resident.id),
+        if own { "their own data" } else { "by staff" },
+    )
+    .in_org(site.org_id)
+    .record_alone(&state.store, now_ms())
+    .await?;
+    Ok(serde_json::json!({
+        "resident_id": resident.id,
+        "exported_at_ms": now_ms(),
+        "data": doc,
+    }))
+}
+
 /// What a move-out ended (counts and ids, never personal data).
 #[derive(Serialize, ToSchema)]
 pub struct MovedOut {

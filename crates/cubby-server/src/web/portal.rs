@@ -466,66 +466,10 @@ async fn parcel_action(
 /// Everything Cubby holds about the signed-in resident, as JSON.
 async fn my_data(
     State(state): State<AppState>,
-    ResidentSession(_, rid): ResidentSession,
+    ResidentSession(session, rid): ResidentSession,
 ) -> Response {
-    let built: Result<serde_json::Value, cubby_store::OpError> = async {
-        let mut conn = state.store.reader().await?;
-        let resident = db::residents::resident(&mut conn, &rid)
-            .await?
-            .ok_or(cubby_store::OpError::NotFound { what: "resident" })?;
-        let mut parcels = Vec::new();
-        for p in cubby_store::parcels::parcels_of_resident(
-            &mut conn,
-            &resident.site_id,
-            &resident.id,
-            10_000,
-        )
-        .await?
-        {
-            let events = db::custody::custody_events(&mut conn, &p.id).await?;
-            parcels.push(serde_json::json!({ "parcel": p, "custody": events }));
-        }
-        let delegates: Vec<serde_json::Value> =
-            cubby_store::residents::delegates_of_resident(&mut conn, &resident.id)
-                .await?
-                .into_iter()
-                .map(|d| {
-                    serde_json::json!({"id": d.id, "parcel_id": d.parcel_id, "name": d.name,
-                        "active": d.active, "created_ms": d.created_ms, "revoked_ms": d.revoked_ms})
-                })
-                .collect();
-        let grants: Vec<serde_json::Value> = cubby_store::access::grants_of_site(
-            &mut conn,
-            &resident.site_id,
-            Some(&resident.id),
-            10_000,
-        )
-        .await?
-        .into_iter()
-        .map(|g| {
-            serde_json::json!({"id": g.id, "kind": g.kind, "label": g.label,
-                "created_ms": g.created_ms, "revoked_ms": g.revoked_ms})
-        })
-        .collect();
-        let passkeys: Vec<serde_json::Value> =
-            db::passkeys::passkeys_of(&mut conn, Holder::Resident, &resident.id)
-                .await?
-                .into_iter()
-                .map(|p| {
-                    serde_json::json!({"credential_id": p.cred_id, "created_ms": p.created_ms,
-                        "last_used_ms": p.last_used_ms})
-                })
-                .collect();
-        Ok(serde_json::json!({
-            "resident": resident,
-            "parcels": parcels,
-            "delegates": delegates,
-            "access_grants": grants,
-            "passkeys": passkeys,
-        }))
-    }
-    .await;
-    match built {
+    // The same document staff export (`GET /api/v1/residents/{id}/export`).
+    match crate::app::residents::export(&state, &session.caller, &rid).await {
         Ok(v) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
@@ -537,6 +481,6 @@ async fn my_data(
             serde_json::to_string_pretty(&v).unwrap_or_default(),
         )
             .into_response(),
-        Err(e) => unavailable(e),
+        Err(e) => unavailable(e.message),
     }
 }

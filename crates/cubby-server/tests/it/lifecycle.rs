@@ -603,3 +603,102 @@ async fn the_console_moves_a_resident_out_after_a_confirmation() {
         .await;
     assert_eq!(status, 404, "moved out");
 }
+
+/// Staff export everything held about a resident; the resident's own
+/// export is the same document; no secret is in it; both are audited.
+#[tokio::test]
+async fn a_residents_data_is_exported_whole_and_without_secrets() {
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    let anna = w.residents[0].clone();
+    let token = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "resident", "resident_id": anna, "organisation_id": site["organisation_id"], "label": "anna's app"}),
+        )
+        .await;
+    let anna_client = Client::new(&app.base, token["token"].as_str().unwrap());
+    let d = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            cubby_testkit::world::parcel("EXPORT0001", &anna, 60),
+        )
+        .await;
+    let pid = d["parcel_id"].as_str().unwrap();
+    anna_client
+        .created(
+            &format!("/api/v1/me/parcels/{pid}/delegates"),
+            json!({"name": "Neighbour"}),
+        )
+        .await;
+
+    let (status, staff) = w
+        .admin
+        .get(&format!("/api/v1/residents/{anna}/export"))
+        .await;
+    assert_eq!(status, 200, "{staff}");
+    let data = &staff["data"];
+    assert_eq!(data["residents"][0]["name"], "Anna Kowalska");
+    assert_eq!(data["parcels"][0]["id"], pid);
+    assert!(
+        data["custody_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "deposited"),
+        "{data}"
+    );
+    assert_eq!(data["api_tokens"][0]["label"], "anna's app");
+    let kinds: Vec<&str> = data["pickup_credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"delegate") && kinds.contains(&"keypad"),
+        "{kinds:?}"
+    );
+    assert!(
+        !data["notices"].as_array().unwrap().is_empty(),
+        "the pick-up notice: {data}"
+    );
+    // No secret, no MAC, no message body.
+    let text = staff.to_string();
+    for never in [
+        "mac\"",
+        "token_mac",
+        "\"body\"",
+        "\"payload\"",
+        token["token"].as_str().unwrap(),
+    ] {
+        assert!(!text.contains(never), "{never} in the export");
+    }
+    // The resident's own export is the same document.
+    let (status, own) = anna_client.get("/api/v1/me/export").await;
+    assert_eq!(status, 200, "{own}");
+    let without_audit = |v: &Value| {
+        let mut d = v["data"].clone();
+        d.as_object_mut().unwrap().remove("audit_events");
+        d
+    };
+    assert_eq!(without_audit(&own), without_audit(&staff));
+    // Another resident cannot export her; both exports are audited.
+    let jan = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "resident", "resident_id": w.residents[1], "organisation_id": site["organisation_id"], "label": "jan"}),
+        )
+        .await;
+    let (status, _) = Client::new(&app.base, jan["token"].as_str().unwrap())
+        .get(&format!("/api/v1/residents/{anna}/export"))
+        .await;
+    assert_eq!(status, 403);
+    let (_, events) = w.admin.get("/api/v1/audit-events?action=export").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 2, "{events}");
+    assert_eq!(own["data"]["audit_events"][0]["action"], "export");
+}

@@ -176,3 +176,44 @@ async fn both_migration_trees_build_the_same_schema() {
         differences.join("\n")
     );
 }
+
+/// The export of a person (`residents::export`) reads every column that
+/// names a resident: a table gaining such a column without joining
+/// `SUBJECT_COLUMNS` (or, if it is not a person, `NOT_SUBJECT_COLUMNS`)
+/// fails here.
+#[tokio::test]
+async fn every_column_naming_a_resident_is_exported() {
+    use cubby_store::residents::export::{NOT_SUBJECT_COLUMNS, SUBJECT_COLUMNS};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lite = Store::open(&StoreConfig::sqlite_in(dir.path()))
+        .await
+        .expect("sqlite");
+    let schema = sqlite_schema(&lite).await;
+    let looks_personal =
+        |c: &str| c.contains("resident") || ["added_by", "recipient_key", "subject"].contains(&c);
+    let mut missing = Vec::new();
+    for (table, columns) in &schema.tables {
+        for c in columns.iter().filter(|c| looks_personal(c)) {
+            let listed = SUBJECT_COLUMNS
+                .iter()
+                .chain(NOT_SUBJECT_COLUMNS)
+                .any(|(t, col)| t == table && col == c);
+            if !listed {
+                missing.push(format!("{table}.{c}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "columns naming a resident that the export does not read: {missing:?}"
+    );
+    for (table, column) in SUBJECT_COLUMNS {
+        assert!(
+            schema
+                .tables
+                .get(*table)
+                .is_some_and(|cols| cols.iter().any(|c| c == column)),
+            "{table}.{column} is listed but not in the schema"
+        );
+    }
+}
