@@ -748,3 +748,99 @@ pub async fn move_out(
         .await?;
     Ok(out)
 }
+
+// ----------------------------------------------------------------- erasure
+
+/// The statements of an erasure, in order (each binds the resident id).
+const ERASURE: &[(&str, &str)] = &[
+    (
+        "outbox",
+        "DELETE FROM outbox WHERE payload LIKE '%' || $1 || '%'",
+    ),
+    (
+        "idempotency",
+        "DELETE FROM idempotency WHERE body LIKE '%' || $1 || '%'",
+    ),
+    (
+        "web_sessions",
+        "DELETE FROM web_sessions WHERE token_id IN (SELECT id FROM api_tokens WHERE resident_id = $1)",
+    ),
+    (
+        "pickup_credentials",
+        "DELETE FROM pickup_credentials WHERE resident_id = $1",
+    ),
+    ("passkeys", "DELETE FROM passkeys WHERE resident_id = $1"),
+    (
+        "portal_invites",
+        "DELETE FROM portal_invites WHERE resident_id = $1",
+    ),
+    (
+        "push_subscriptions",
+        "DELETE FROM push_subscriptions WHERE resident_id = $1",
+    ),
+    (
+        "webauthn_ceremonies",
+        "DELETE FROM webauthn_ceremonies WHERE subject = $1",
+    ),
+    (
+        "compartment_holders",
+        "UPDATE compartment_holders SET recipient_key = 'unassigned:' || compartment_id WHERE recipient_key = $1",
+    ),
+    (
+        "parcels",
+        "UPDATE parcels SET resident_id = NULL, recipient_name = NULL, recipient_unit = NULL WHERE resident_id = $1",
+    ),
+    (
+        "access_grants",
+        "UPDATE access_grants SET host_resident_id = NULL, label = 'erased' WHERE host_resident_id = $1",
+    ),
+    (
+        "api_tokens",
+        "UPDATE api_tokens SET resident_id = NULL, label = 'erased' WHERE resident_id = $1",
+    ),
+    (
+        "residents",
+        "UPDATE residents SET added_by = NULL WHERE added_by = $1",
+    ),
+    ("residents", "DELETE FROM residents WHERE id = $1"),
+];
+
+/// Erases a resident (GDPR Art. 17) in one transaction, moving them out
+/// first if they still live here. Their row and every row that is theirs
+/// alone are deleted; rows that other records still need (parcels, grants,
+/// tokens) lose the link and the personal fields; queued and sent notices
+/// to them and stored answers that named them are deleted. The custody and
+/// audit chains are not touched: they name people by pseudonymous id only,
+/// and with the row gone the id names nobody. Rows changed, by table.
+pub async fn erase(
+    conn: &mut AnyConnection,
+    resident_id: &str,
+    actor: &str,
+    now: Millis,
+) -> Result<std::collections::BTreeMap<&'static str, u64>, OpError> {
+    let r = resident(conn, resident_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "resident" })?;
+    if resident_is_live(conn, resident_id).await? {
+        move_out(conn, resident_id, actor, now).await?;
+    }
+    let mut changed = std::collections::BTreeMap::new();
+    // Notices to them (their address, or naming them) and stored answers that named them.
+    for contact in [r.email.clone(), r.phone.clone()].into_iter().flatten() {
+        let n = sqlx::query("DELETE FROM outbox WHERE recipient = $1")
+            .bind(contact)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        *changed.entry("outbox").or_insert(0) += n;
+    }
+    for (table, sql) in ERASURE {
+        let n = sqlx::query(*sql)
+            .bind(resident_id.to_string())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        *changed.entry(*table).or_insert(0) += n;
+    }
+    Ok(changed)
+}

@@ -12,6 +12,7 @@ mod kiosk_browser;
 mod plan;
 mod planning;
 mod policies;
+mod privacy;
 mod push;
 mod readers;
 mod self_service;

@@ -310,6 +310,27 @@ pub async fn export_resident(
     ))
 }
 
+pub use crate::app::residents::Erased;
+
+/// Erase a resident (GDPR Art. 17): admins, with a step-up proof in
+/// `Cubby-Step-Up`. Their personal data leaves every table (and the
+/// database's free pages); parcels and grants that other records need stay
+/// without them; the custody and audit chains keep verifying. Afterwards the
+/// resident's id answers 404. Audited.
+#[utoipa::path(post, path = "/api/v1/residents/{resident_id}/erase", params(("resident_id" = String, Path)),
+    responses((status = 200, body = Erased), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn erase_resident(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    Path(resident_id): Path<String>,
+) -> ApiResult<Json<Erased>> {
+    let step_up = crate::auth::step_up::step_up_header(&headers);
+    Ok(Json(
+        crate::app::residents::erase(&state, &caller, &resident_id, step_up).await?,
+    ))
+}
+
 pub use crate::app::residents::MovedOut;
 
 /// A resident moves out (managers): their codes, tokens, passkeys and the
@@ -435,5 +456,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_resident, patch_resident))
         .routes(routes!(move_out))
         .routes(routes!(export_resident))
+        .routes(routes!(erase_resident))
         .routes(routes!(create_room))
 }

@@ -249,7 +249,7 @@ pub async fn store_grant(state: &AppState, draft: &GrantDraft) -> AppResult<Issu
             &grant.created_by,
             AuditAction::GrantIssued,
             &grant.id,
-            format!("{} grant {:?}", grant.kind, grant.label),
+            format!("{} grant", grant.kind),
         )
         .await?;
         let stored = commit(state, move |conn| {

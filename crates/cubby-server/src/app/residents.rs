@@ -207,6 +207,64 @@ pub async fn export(
     }))
 }
 
+/// What an erasure removed: rows changed, by table (never their content).
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
+    pub resident_id: String,
+    pub rows: std::collections::BTreeMap<String, u64>,
+}
+
+/// Erases a resident (GDPR Art. 17): admins, with a fresh passkey step-up,
+/// audited. Their personal data leaves every table, and the database's
+/// write-ahead log is checkpointed so that freed pages (zeroed by
+/// `secure_delete`) are all that is left on disk.
+pub async fn erase(
+    state: &AppState,
+    caller: &Caller,
+    resident_id: &str,
+    step_up: Option<&str>,
+) -> AppResult<Erased> {
+    caller.require(&[])?;
+    crate::auth::step_up::require_settings_step_up(state, caller, step_up)?;
+    super::check_id(ids::RESIDENT, resident_id, "resident")?;
+    let resident = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::residents::resident(&mut conn, resident_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resident"))?
+    };
+    let site = super::places::site_for(state, caller, &resident.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("resident"))?;
+    let audit = crate::auth::Audit::new(
+        caller,
+        cubby_domain::audit::AuditAction::Erasure,
+        format!("resident:{}", resident.id),
+        "personal data erased",
+    )
+    .in_org(site.org_id.clone());
+    let (rid, actor, now) = (resident.id.clone(), caller.actor(), now_ms());
+    let rows = commit(state, move |conn| {
+        Box::pin(async move {
+            let rows = db::residents::erase(conn, &rid, &actor, now).await?;
+            audit.record(conn, now).await?;
+            let rows: std::collections::BTreeMap<String, u64> =
+                rows.into_iter().map(|(t, n)| (t.to_string(), n)).collect();
+            Ok((rows, Changes::site(site.id.clone())))
+        })
+    })
+    .await?;
+    // The old page images leave the write-ahead log now, not at the next
+    // outbox round.
+    if let Err(e) = state.store.checkpoint().await {
+        tracing::warn!("checkpoint after an erasure: {e}");
+    }
+    Ok(Erased {
+        resident_id: resident.id,
+        rows,
+    })
+}
+
 /// What a move-out ended (counts and ids, never personal data).
 #[derive(Serialize, ToSchema)]
 pub struct MovedOut {

@@ -131,7 +131,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, token_id: &str) -> AppRes
         caller,
         AuditAction::TokenRevoked,
         format!("token:{id}"),
-        format!("{} token {:?}", target.role, target.label),
+        format!("{} token", target.role),
     );
     if let Some(org) = &target.org_id {
         audit = audit.in_org(org.clone());
