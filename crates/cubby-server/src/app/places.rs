@@ -64,3 +64,23 @@ pub async fn parcel_for(
     }
     Ok((parcel, site))
 }
+
+/// A resident of a site the caller may act at, and that site; 404 for
+/// anyone else's (ids are not confirmed).
+pub async fn resident_for(
+    state: &AppState,
+    caller: &Caller,
+    resident_id: &str,
+) -> AppResult<(db::residents::ResidentRow, SiteRow)> {
+    check_id(ids::RESIDENT, resident_id, "resident")?;
+    let resident = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::residents::resident(&mut conn, resident_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resident"))?
+    };
+    let site = site_for(state, caller, &resident.site_id)
+        .await
+        .map_err(|_| ApiError::not_found("resident"))?;
+    Ok((resident, site))
+}

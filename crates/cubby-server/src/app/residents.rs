@@ -115,16 +115,7 @@ pub async fn edit_resident(
     patch: ResidentPatch,
 ) -> AppResult<ResidentRow> {
     caller.require(crate::auth::STAFF)?;
-    super::check_id(ids::RESIDENT, resident_id, "resident")?;
-    let resident = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        db::residents::resident(&mut conn, resident_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("resident"))?
-    };
-    super::places::site_for(state, caller, &resident.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("resident"))?;
+    let (resident, _) = super::places::resident_for(state, caller, resident_id).await?;
     let edit = db::residents::ResidentEdit {
         name: patch
             .name
@@ -173,20 +164,11 @@ pub async fn export(
     caller: &Caller,
     resident_id: &str,
 ) -> AppResult<serde_json::Value> {
-    super::check_id(ids::RESIDENT, resident_id, "resident")?;
-    let resident = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        db::residents::resident(&mut conn, resident_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("resident"))?
-    };
+    let (resident, site) = super::places::resident_for(state, caller, resident_id).await?;
     let own = caller.resident_id.as_deref() == Some(resident.id.as_str());
     if !own {
         caller.require(crate::auth::STAFF)?;
     }
-    let site = super::places::site_for(state, caller, &resident.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("resident"))?;
     let doc = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
         db::residents::export::export(&mut conn, &resident.id).await?
@@ -226,16 +208,7 @@ pub async fn erase(
 ) -> AppResult<Erased> {
     caller.require(&[])?;
     crate::auth::step_up::require_settings_step_up(state, caller, step_up)?;
-    super::check_id(ids::RESIDENT, resident_id, "resident")?;
-    let resident = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        db::residents::resident(&mut conn, resident_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("resident"))?
-    };
-    let site = super::places::site_for(state, caller, &resident.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("resident"))?;
+    let (resident, site) = super::places::resident_for(state, caller, resident_id).await?;
     let audit = crate::auth::Audit::new(
         caller,
         cubby_domain::audit::AuditAction::Erasure,
@@ -282,16 +255,7 @@ pub struct MovedOut {
 /// `cubby_store::residents::move_out`. The lockers and doors hear at once.
 pub async fn move_out(state: &AppState, caller: &Caller, resident_id: &str) -> AppResult<MovedOut> {
     caller.require(crate::auth::MANAGERS)?;
-    super::check_id(ids::RESIDENT, resident_id, "resident")?;
-    let resident = {
-        let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        db::residents::resident(&mut conn, resident_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("resident"))?
-    };
-    let site = super::places::site_for(state, caller, &resident.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("resident"))?;
+    let (resident, site) = super::places::resident_for(state, caller, resident_id).await?;
     let audit = crate::auth::Audit::new(
         caller,
         cubby_domain::audit::AuditAction::ResidentMovedOut,
