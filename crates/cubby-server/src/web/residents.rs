@@ -308,6 +308,8 @@ struct ResidentPage {
     who: String,
     site_id: String,
     resident: cubby_store::residents::ResidentRow,
+    /// False once they moved out: nothing is edited any more.
+    live: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -320,10 +322,15 @@ async fn resident_page(
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let found = match state.store.reader().await {
-        Ok(mut conn) => cubby_store::residents::resident(&mut conn, resident_id).await,
+        Ok(mut conn) => match cubby_store::residents::resident(&mut conn, resident_id).await {
+            Ok(Some(r)) => cubby_store::residents::resident_is_live(&mut conn, &r.id)
+                .await
+                .map(|live| Some((r, live))),
+            other => other.map(|_| None),
+        },
         Err(e) => return unavailable(e),
     };
-    let resident = match found {
+    let (resident, live) = match found {
         Ok(Some(r)) => r,
         Ok(None) => return not_found("resident"),
         Err(e) => return unavailable(e),
@@ -338,6 +345,7 @@ async fn resident_page(
         who: session.who,
         site_id: site.id,
         resident,
+        live,
         notice,
         error: error.map(|(_, m)| m),
     });

@@ -594,6 +594,12 @@ async fn the_console_moves_a_resident_out_after_a_confirmation() {
     let (status, done) = send("yes").await;
     assert_eq!(status, 200, "{done}");
     assert!(done.contains("Moved out:"), "{done}");
+    // Her page now says so and offers no edit.
+    assert!(done.contains("has moved out: their codes"), "{done}");
+    assert!(
+        !done.contains(&format!("action=\"/console/residents/{jan}\"")),
+        "{done}"
+    );
     let (status, _) = w
         .admin
         .patch(
