@@ -640,15 +640,13 @@ pub async fn move_out(
     let mut out = MoveOut::default();
     let rid = || resident_id.to_string();
     // Parcels in lockers go to the manager's queue.
-    let waiting: Vec<String> = sqlx::query(
+    let waiting: Vec<String> = crate::rows::texts(
+        conn,
         "SELECT id FROM parcels WHERE resident_id = $1 AND state IN ('deposited', 'on_hold') ORDER BY id",
+        resident_id,
+        "id",
     )
-    .bind(rid())
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| text(r, "id"))
-    .collect::<Result<_, _>>()?;
+    .await?;
     for pid in &waiting {
         let (p, _) = parcels::transition(
             conn,
@@ -678,15 +676,13 @@ pub async fn move_out(
     .await?;
     out.parcels_queued = waiting;
     // Their codes stop at every locker.
-    out.lockers = sqlx::query(
+    out.lockers = crate::rows::texts(
+        conn,
         "SELECT DISTINCT locker_id FROM pickup_credentials WHERE resident_id = $1 AND active = 1 ORDER BY locker_id",
+        resident_id,
+        "locker_id",
     )
-    .bind(rid())
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| text(r, "locker_id"))
-    .collect::<Result<_, _>>()?;
+    .await?;
     out.codes_revoked = sqlx::query(
         "UPDATE pickup_credentials SET active = 0, revoked_ms = $1 WHERE resident_id = $2 AND active = 1",
     )
@@ -696,15 +692,13 @@ pub async fn move_out(
     .await?
     .rows_affected();
     // Their visitor PINs stop at every door.
-    let grants: Vec<String> = sqlx::query(
+    let grants: Vec<String> = crate::rows::texts(
+        conn,
         "SELECT id FROM access_grants WHERE host_resident_id = $1 AND revoked_ms IS NULL ORDER BY id",
+        resident_id,
+        "id",
     )
-    .bind(rid())
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| text(r, "id"))
-    .collect::<Result<_, _>>()?;
+    .await?;
     for gid in &grants {
         if let Some(g) = crate::access::grant(conn, gid).await? {
             let doors: Vec<String> = g.rule.doors.iter().cloned().collect();

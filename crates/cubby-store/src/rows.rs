@@ -54,6 +54,24 @@ macro_rules! locked {
     };
 }
 
+/// The one text column `col` of every row a query with one text parameter
+/// answers (ids of the rows a change touches).
+pub(crate) async fn texts(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    value: &str,
+    col: &str,
+) -> Result<Vec<String>, OpError> {
+    let rows = sqlx::query(sql)
+        .bind(value.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| text(r, col))
+        .collect::<Result<_, _>>()?)
+}
+
 /// A conflict with a stable code.
 pub(crate) fn conflict(code: Code, message: &str) -> OpError {
     OpError::Conflict {
