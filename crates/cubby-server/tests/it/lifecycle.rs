@@ -14,26 +14,62 @@ async fn resident(w: &World, id: &str) -> Value {
     r
 }
 
-/// The admin signed in to the console: a client that follows no redirects,
-/// and the session cookie.
-async fn console_session(app: &App) -> (reqwest::Client, String) {
-    let http = crate::web_guards::no_redirects();
-    let res = http
-        .post(app.url("/console/sign-in"))
-        .header("origin", &app.base)
-        .form(&[("token", cubby_testkit::ADMIN_TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    (http, cookie)
+/// The admin signed in to the console, posting forms as its pages do (the
+/// session cookie, the console's Origin, and the page's CSRF token).
+struct Console {
+    http: reqwest::Client,
+    cookie: String,
+    base: String,
+}
+
+impl Console {
+    async fn sign_in(app: &App) -> Console {
+        let http = crate::web_guards::no_redirects();
+        let res = http
+            .post(app.url("/console/sign-in"))
+            .header("origin", &app.base)
+            .form(&[("token", cubby_testkit::ADMIN_TOKEN)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let cookie = res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        Console {
+            http,
+            cookie,
+            base: app.base.clone(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
 }
 
 #[tokio::test]
@@ -255,52 +291,33 @@ async fn the_console_corrects_a_residents_name_and_refuses_a_stale_form() {
     use crate::web_guards::hidden;
     let app = App::start().await;
     let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
-    let (http, cookie) = console_session(&app).await;
-    let get = |path: String| {
-        let (http, cookie) = (http.clone(), cookie.clone());
-        async move {
-            let res = http
-                .get(path)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
-    let (status, list) = get(app.url(&format!("/console/sites/{}/residents", w.site_id))).await;
+    let console = Console::sign_in(&app).await;
+    let (status, list) = console
+        .get(&format!("/console/sites/{}/residents", w.site_id))
+        .await;
     assert_eq!(status, 200);
     let anna = &w.residents[0];
     assert!(list.contains(&format!("/console/residents/{anna}")) && list.contains("Anna Kowalska"));
-    let page_path = app.url(&format!("/console/residents/{anna}"));
-    let (_, page) = get(page_path.clone()).await;
+    let page_path = format!("/console/residents/{anna}");
+    let (_, page) = console.get(&page_path).await;
     let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
     let save = |name: &'static str, version: String| {
-        let (http, cookie, url, origin, csrf) = (
-            http.clone(),
-            cookie.clone(),
-            page_path.clone(),
-            app.base.clone(),
-            csrf.clone(),
-        );
+        let (console, page_path, csrf) = (&console, &page_path, csrf.clone());
         async move {
-            let res = http
-                .post(url)
-                .header("cookie", cookie)
-                .header("origin", origin)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("version", version.as_str()),
-                    ("name", name),
-                    ("unit", "A-1"),
-                    ("email", "anna@example.org"),
-                    ("phone", ""),
-                    ("language", "pl"),
-                ])
-                .send()
+            console
+                .post(
+                    page_path,
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("version", version.as_str()),
+                        ("name", name),
+                        ("unit", "A-1"),
+                        ("email", "anna@example.org"),
+                        ("phone", ""),
+                        ("language", "pl"),
+                    ],
+                )
                 .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
         }
     };
     let (status, saved) = save("Anna Kowalski", version.clone()).await;
@@ -324,38 +341,17 @@ async fn the_console_changes_quotas_and_takes_a_compartment_out_of_service() {
     use crate::web_guards::hidden;
     let app = App::start().await;
     let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
-    let (http, cookie) = console_session(&app).await;
-    let page_url = app.url(&format!("/console/lockers/{}", w.locker_id));
-    let page = http
-        .get(&page_url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let console = Console::sign_in(&app).await;
+    let page_url = format!("/console/lockers/{}", w.locker_id);
+    let (_, page) = console.get(&page_url).await;
     let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
     let post = |path: &'static str, form: Vec<(&'static str, String)>| {
-        let (http, cookie, url, origin, csrf) = (
-            http.clone(),
-            cookie.clone(),
-            format!("{page_url}/{path}"),
-            app.base.clone(),
-            csrf.clone(),
-        );
+        let (console, url, csrf) = (&console, format!("{page_url}/{path}"), csrf.clone());
         async move {
             let mut form = form;
             form.push(("csrf", csrf));
-            let res = http
-                .post(url)
-                .header("cookie", cookie)
-                .header("origin", origin)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            console.post(&url, &form).await
         }
     };
     let (status, saved) = post(
@@ -548,37 +544,17 @@ async fn the_console_moves_a_resident_out_after_a_confirmation() {
     use crate::web_guards::hidden;
     let app = App::start().await;
     let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
-    let (http, cookie) = console_session(&app).await;
+    let console = Console::sign_in(&app).await;
     let jan = w.residents[1].clone();
-    let page_url = app.url(&format!("/console/residents/{jan}"));
-    let page = http
-        .get(&page_url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page_url = format!("/console/residents/{jan}");
+    let (_, page) = console.get(&page_url).await;
     let csrf = hidden(&page, "csrf");
     let send = |confirm: &'static str| {
-        let (http, cookie, url, origin, csrf) = (
-            http.clone(),
-            cookie.clone(),
-            format!("{page_url}/move-out"),
-            app.base.clone(),
-            csrf.clone(),
-        );
+        let (console, url, csrf) = (&console, format!("{page_url}/move-out"), csrf.clone());
         async move {
-            let res = http
-                .post(url)
-                .header("cookie", cookie)
-                .header("origin", origin)
-                .form(&[("csrf", csrf.as_str()), ("confirm", confirm)])
-                .send()
+            console
+                .post(&url, &[("csrf", csrf.as_str()), ("confirm", confirm)])
                 .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
         }
     };
     let (status, _) = send("").await;
