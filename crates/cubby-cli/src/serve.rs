@@ -273,6 +273,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         ));
     }
     tokio::spawn(cubby_server::scheduler::run(state.clone()));
+    tokio::spawn(cubby_server::retention::run(state.clone()));
     tokio::spawn(cubby_server::webhooks::run(state.clone()));
     let (broker, mqtt) = start_mqtt(config, &state).await?;
     let mqtt_addr = format!("{}:{}", mqtt.host, mqtt.port);

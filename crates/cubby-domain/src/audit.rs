@@ -64,10 +64,13 @@ pub enum AuditAction {
     Erasure,
     #[serde(rename = "resident.moved_out")]
     ResidentMovedOut,
+    /// The retention job deleted expired data (counts, not content).
+    #[serde(rename = "retention.purged")]
+    RetentionPurged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::AuthFailed,
         AuditAction::AuthThrottled,
         AuditAction::SignInFailed,
@@ -92,6 +95,7 @@ impl AuditAction {
         AuditAction::Export,
         AuditAction::Erasure,
         AuditAction::ResidentMovedOut,
+        AuditAction::RetentionPurged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +124,7 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::Erasure => "erasure",
             AuditAction::ResidentMovedOut => "resident.moved_out",
+            AuditAction::RetentionPurged => "retention.purged",
         }
     }
 

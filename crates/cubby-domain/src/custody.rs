@@ -116,8 +116,21 @@ pub fn verify_chain<'a, E: Chained + 'a>(
     events: impl IntoIterator<Item = (&'a E, [u8; 32])>,
     head: Option<(i64, [u8; 32])>,
 ) -> Result<u64, ChainBreak> {
-    let mut prev = GENESIS;
-    let mut expected = 1i64;
+    verify_chain_from(chain, events, (0, GENESIS), head)
+}
+
+/// [`verify_chain`] of a chain whose events up to `floor` (seq and hash of
+/// the last one) were deleted by retention: the first event kept must
+/// follow the floor and chain from its hash, so deleting any event after
+/// the floor still shows.
+pub fn verify_chain_from<'a, E: Chained + 'a>(
+    chain: &str,
+    events: impl IntoIterator<Item = (&'a E, [u8; 32])>,
+    floor: (i64, [u8; 32]),
+    head: Option<(i64, [u8; 32])>,
+) -> Result<u64, ChainBreak> {
+    let mut prev = floor.1;
+    let mut expected = floor.0 + 1;
     let mut count = 0u64;
     for (event, stored_hash) in events {
         if event.seq() != expected {
@@ -228,5 +241,28 @@ mod tests {
             verify(truncated, head),
             Err(ChainBreak::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn a_chain_pruned_from_the_front_verifies_from_its_floor() {
+        let c = chain(5);
+        let head = Some((5, c[4].1));
+        let kept = &c[2..];
+        let floor = (2, c[1].1);
+        let from = |events: &[(CustodyEvent, [u8; 32])], floor| {
+            verify_chain_from("site_a", events.iter().map(|(e, h)| (e, *h)), floor, head)
+        };
+        assert_eq!(from(kept, floor), Ok(3));
+        // Deleting past the floor shows, as does a floor that lies.
+        assert!(matches!(
+            from(&c[3..], floor),
+            Err(ChainBreak::Gap { expected: 3, .. })
+        ));
+        assert!(matches!(
+            from(kept, (2, c[0].1)),
+            Err(ChainBreak::HashMismatch { seq: 3, .. })
+        ));
+        // Everything pruned: the floor is the head.
+        assert_eq!(from(&[], (5, c[4].1)), Ok(0));
     }
 }

@@ -85,6 +85,82 @@ pub struct SitePolicy {
     /// pre-advise (off: an unannounced parcel is refused with
     /// `not_pre_advised`, so a stolen courier token cannot fill lockers).
     pub allow_unannounced_carrier_deposits: bool,
+    /// How long personal data is kept.
+    pub retention: Retention,
+}
+
+const DAY_MS: Millis = 24 * HOUR_MS;
+
+/// How long a site keeps personal data (security.md "Audit and privacy");
+/// the retention job deletes what is older. Every period can be shortened,
+/// none lengthened past the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Days after pick-up or return that a parcel keeps its recipient's
+    /// name, unit and link and its tracking number, and that the notices
+    /// and webhook events about it are kept (1 to 30).
+    pub parcel_days: u32,
+    /// Days door and access events are kept: locker journal events, door
+    /// commands, PIN uses, and grants and courier passes after they end
+    /// (1 to 90).
+    pub access_days: u32,
+    /// Days the security audit log keeps an event (183 to 365). The log is
+    /// one chain for the installation, so it keeps events as long as the
+    /// longest of the sites asks.
+    pub audit_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            parcel_days: 30,
+            access_days: 90,
+            audit_days: 365,
+        }
+    }
+}
+
+impl Retention {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !(1..=30).contains(&self.parcel_days) {
+            return Err(Invalid::new(
+                "retention.parcel_days",
+                "must be 1 to 30 days",
+            ));
+        }
+        if !(1..=90).contains(&self.access_days) {
+            return Err(Invalid::new(
+                "retention.access_days",
+                "must be 1 to 90 days",
+            ));
+        }
+        if !(183..=365).contains(&self.audit_days) {
+            return Err(Invalid::new(
+                "retention.audit_days",
+                "must be 183 to 365 days (6 to 12 months)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instants before which each kind of data has expired at `now`.
+    pub fn cutoffs(&self, now: Millis) -> Cutoffs {
+        Cutoffs {
+            parcels_before: now - Millis::from(self.parcel_days) * DAY_MS,
+            access_before: now - Millis::from(self.access_days) * DAY_MS,
+            audit_before: now - Millis::from(self.audit_days) * DAY_MS,
+        }
+    }
+}
+
+/// What [`Retention::cutoffs`] answers: data last touched before each
+/// instant is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub parcels_before: Millis,
+    pub access_before: Millis,
+    pub audit_before: Millis,
 }
 
 impl Default for SitePolicy {
@@ -114,6 +190,7 @@ impl Default for SitePolicy {
             }),
             escalate_after_hours: Some(4 * 24),
             allow_unannounced_carrier_deposits: false,
+            retention: Retention::default(),
         }
     }
 }
@@ -192,7 +269,7 @@ impl SitePolicy {
                 "must be 1 to 1440 hours",
             ));
         }
-        Ok(())
+        self.retention.validate()
     }
 
     /// When a parcel deposited at `deposited_ms` expires, with `hold_ms` of
@@ -359,6 +436,63 @@ mod tests {
             .earliest()
             .unwrap()
             .timestamp_millis()
+    }
+
+    #[test]
+    fn retention_keeps_to_the_rule_and_cuts_off_by_whole_days() {
+        let r = Retention::default();
+        assert_eq!((r.parcel_days, r.access_days, r.audit_days), (30, 90, 365));
+        r.validate().unwrap();
+        for (bad, field) in [
+            (
+                Retention {
+                    parcel_days: 31,
+                    ..r
+                },
+                "retention.parcel_days",
+            ),
+            (
+                Retention {
+                    parcel_days: 0,
+                    ..r
+                },
+                "retention.parcel_days",
+            ),
+            (
+                Retention {
+                    access_days: 91,
+                    ..r
+                },
+                "retention.access_days",
+            ),
+            (
+                Retention {
+                    audit_days: 182,
+                    ..r
+                },
+                "retention.audit_days",
+            ),
+            (
+                Retention {
+                    audit_days: 366,
+                    ..r
+                },
+                "retention.audit_days",
+            ),
+        ] {
+            let policy = SitePolicy {
+                retention: bad,
+                ..SitePolicy::default()
+            };
+            assert_eq!(policy.validate().unwrap_err().field, field);
+        }
+        let c = r.cutoffs(100 * DAY_MS);
+        assert_eq!(c.parcels_before, 70 * DAY_MS);
+        assert_eq!(c.access_before, 10 * DAY_MS);
+        assert_eq!(c.audit_before, -265 * DAY_MS);
+        // A policy stored before retention existed reads with the defaults.
+        let old: SitePolicy = serde_json::from_str(r#"{"max_hold_days": 3}"#).unwrap();
+        assert_eq!(old.retention, r);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod outbox;
+pub mod retention;
 pub mod scheduler;
 pub mod web;
 pub mod webhooks;

@@ -3,7 +3,7 @@
 
 use cubby_domain::Millis;
 use cubby_domain::audit::AuditEvent;
-use cubby_domain::custody::{ChainBreak, Chained, verify_chain};
+use cubby_domain::custody::{ChainBreak, Chained, verify_chain_from};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -105,12 +105,17 @@ pub async fn events(conn: &mut AnyConnection, q: &AuditQuery) -> Result<Vec<Audi
     Ok(rows.iter().map(event_row).collect::<Result<_, _>>()?)
 }
 
-/// Verifies the whole chain against its head: the number of events checked.
+/// Verifies the chain from its retention floor to its head: the number of
+/// events checked.
 pub async fn verify(conn: &mut AnyConnection) -> Result<Result<u64, ChainBreak>, OpError> {
     let head = sqlx::query("SELECT seq, hash FROM security_head WHERE id = 1")
         .fetch_one(&mut *conn)
         .await?;
     let head = (int(&head, "seq")?, hash32(&head, "hash")?);
+    let floor = sqlx::query("SELECT seq, hash FROM security_floor WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let floor = (int(&floor, "seq")?, hash32(&floor, "hash")?);
     let rows = sqlx::query(
         "SELECT seq, at_ms, action, actor, source, target, org_id, reason, hash FROM security_events ORDER BY seq",
     )
@@ -120,9 +125,10 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<Result<u64, ChainBreak>,
         .iter()
         .map(|r| Ok((event_row(r)?, hash32(r, "hash")?)))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(verify_chain(
+    Ok(verify_chain_from(
         "security audit",
         events.iter().map(|(e, h)| (e, *h)),
+        floor,
         Some(head),
     ))
 }

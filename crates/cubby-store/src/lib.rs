@@ -40,6 +40,7 @@ pub mod parcels;
 pub mod passkeys;
 pub mod reports;
 pub mod residents;
+pub mod retention;
 pub mod rooms;
 pub(crate) mod rows;
 pub mod schedule;

@@ -15,6 +15,7 @@ mod policies;
 mod privacy;
 mod push;
 mod readers;
+mod retention;
 mod self_service;
 mod staff_passkeys;
 mod trust;

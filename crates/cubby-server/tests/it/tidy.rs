@@ -1,7 +1,7 @@
 //! The server's layers, held by reading its source (as rust-analyzer's tidy
 //! tests do): HTTP adapters (`api/`, `web/`) call use cases (`app/`), which
-//! call `auth/` and the store; workers (the scheduler, the device link, the
-//! outbox and webhook senders) call `app/` too. Nothing calls upward or
+//! call `auth/` and the store; workers (the scheduler, the retention job,
+//! the device link, the outbox and webhook senders) call `app/` too. Nothing calls upward or
 //! sideways between adapters, and no two modules import each other.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +17,7 @@ const MODULES: &[&str] = &[
     "devices",
     "error",
     "outbox",
+    "retention",
     "scheduler",
     "web",
     "webhooks",
@@ -37,6 +38,9 @@ const FORBIDDEN: &[(&str, &str, &str)] = &[
     ("webhooks", "api", "workers call app/"),
     ("api", "web", "adapters never call each other"),
     ("app", "scheduler", "use cases do not reach into workers"),
+    ("app", "retention", "use cases do not reach into workers"),
+    ("retention", "api", "workers call app/"),
+    ("retention", "web", "workers call app/"),
     ("scheduler", "web", "workers call app/"),
     ("devices", "web", "workers call app/"),
     ("outbox", "web", "workers call app/"),

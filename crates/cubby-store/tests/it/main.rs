@@ -66,6 +66,10 @@ conformance!(access_grants_are_cached_revoked_and_counted);
 conformance!(journals_are_stored_once_and_act_on_parcels);
 conformance!(deposits_made_at_the_locker_are_recorded_where_the_locker_put_them);
 
+mod retention;
+use retention::the_audit_log_is_pruned_from_its_front_only;
+conformance!(the_audit_log_is_pruned_from_its_front_only);
+
 mod schema;
 mod self_service;
 use self_service::{
