@@ -93,6 +93,10 @@ error_codes! {
     UnsafeWebhookTarget = "unsafe_webhook_target", 422, "Webhook targets must be public https addresses.";
     SecondStaffRequired = "second_staff_required", 403, "Opening several occupied compartments needs a second staff member's step-up.";
     EditConflict = "edit_conflict", 409, "Someone changed this since you read it: read it again and redo the edit.";
+    BuildingInUse = "building_in_use", 409, "Units are still in the building.";
+    UnitInUse = "unit_in_use", 409, "Residents live in the unit or parcels wait for it.";
+    DoorInUse = "door_in_use", 409, "A door path or a live grant still names the door.";
+    PathInUse = "path_in_use", 409, "A parcel room is reached by the path.";
 }
 
 impl std::fmt::Display for Code {

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::OpError;
 use crate::residents;
-use crate::rows::{hash32, int, opt_text, text};
+use crate::rows::{conflict, expect_version, hash32, int, locked, opt_text, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoorRow {
@@ -20,6 +20,8 @@ pub struct DoorRow {
     pub device_id: Option<String>,
     pub lock_output: Option<u32>,
     pub created_ms: Millis,
+    /// Raised by every edit (optimistic concurrency); 1 when created.
+    pub version: i64,
 }
 
 pub async fn add_door(conn: &mut AnyConnection, door: &DoorRow) -> Result<(), OpError> {
@@ -47,7 +49,8 @@ pub async fn add_door(conn: &mut AnyConnection, door: &DoorRow) -> Result<(), Op
     Ok(())
 }
 
-const DOOR_COLUMNS: &str = "id, site_id, name, kind, fail_mode, device_id, lock_output, created_ms";
+const DOOR_COLUMNS: &str =
+    "id, site_id, name, kind, fail_mode, device_id, lock_output, created_ms, version";
 
 fn door_row(r: &sqlx::any::AnyRow) -> Result<DoorRow, sqlx::Error> {
     let output: Option<i64> = r.try_get("lock_output")?;
@@ -60,11 +63,14 @@ fn door_row(r: &sqlx::any::AnyRow) -> Result<DoorRow, sqlx::Error> {
         device_id: opt_text(r, "device_id")?,
         lock_output: output.and_then(|o| u32::try_from(o).ok()),
         created_ms: int(r, "created_ms")?,
+        version: int(r, "version")?,
     })
 }
 
 pub async fn door(conn: &mut AnyConnection, id: &str) -> Result<Option<DoorRow>, OpError> {
-    let sql = format!("SELECT {DOOR_COLUMNS} FROM doors WHERE id = $1");
+    // A retired door is gone for every use; its row stays for the uses
+    // recorded at it.
+    let sql = format!("SELECT {DOOR_COLUMNS} FROM doors WHERE id = $1 AND retired_ms IS NULL");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -76,7 +82,9 @@ pub async fn doors_of_site(
     conn: &mut AnyConnection,
     site_id: &str,
 ) -> Result<Vec<DoorRow>, OpError> {
-    let sql = format!("SELECT {DOOR_COLUMNS} FROM doors WHERE site_id = $1 ORDER BY name, id");
+    let sql = format!(
+        "SELECT {DOOR_COLUMNS} FROM doors WHERE site_id = $1 AND retired_ms IS NULL ORDER BY name, id"
+    );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(site_id.to_string())
         .fetch_all(&mut *conn)
@@ -89,7 +97,7 @@ pub async fn doors_of_device(
     device_id: &str,
 ) -> Result<Vec<DoorRow>, OpError> {
     let sql = format!(
-        "SELECT {DOOR_COLUMNS} FROM doors WHERE device_id = $1 AND lock_output IS NOT NULL ORDER BY lock_output"
+        "SELECT {DOOR_COLUMNS} FROM doors WHERE device_id = $1 AND lock_output IS NOT NULL AND retired_ms IS NULL ORDER BY lock_output"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(device_id.to_string())
@@ -105,6 +113,7 @@ pub struct PathRow {
     pub name: String,
     pub doors: Vec<String>,
     pub created_ms: Millis,
+    pub version: i64,
 }
 
 pub async fn add_path(conn: &mut AnyConnection, path: &PathRow) -> Result<(), OpError> {
@@ -130,15 +139,17 @@ fn path_row(r: &sqlx::any::AnyRow) -> Result<PathRow, sqlx::Error> {
         name: text(r, "name")?,
         doors: serde_json::from_str(&doors).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         created_ms: int(r, "created_ms")?,
+        version: int(r, "version")?,
     })
 }
 
 pub async fn path(conn: &mut AnyConnection, id: &str) -> Result<Option<PathRow>, OpError> {
-    let row =
-        sqlx::query("SELECT id, site_id, name, doors, created_ms FROM door_paths WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row = sqlx::query(
+        "SELECT id, site_id, name, doors, created_ms, version FROM door_paths WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.as_ref().map(path_row).transpose()?)
 }
 
@@ -147,12 +158,147 @@ pub async fn paths_of_site(
     site_id: &str,
 ) -> Result<Vec<PathRow>, OpError> {
     let rows = sqlx::query(
-        "SELECT id, site_id, name, doors, created_ms FROM door_paths WHERE site_id = $1 ORDER BY name, id",
+        "SELECT id, site_id, name, doors, created_ms, version FROM door_paths WHERE site_id = $1 ORDER BY name, id",
     )
     .bind(site_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(path_row).collect::<Result<_, _>>()?)
+}
+
+/// Renames a door or changes its fail mode, if still at `expected_version`.
+pub async fn edit_door(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: i64,
+    name: Option<&str>,
+    fail_mode: Option<&str>,
+) -> Result<DoorRow, OpError> {
+    expect_version(
+        conn,
+        locked!(
+            conn,
+            "SELECT version FROM doors WHERE id = $1 AND retired_ms IS NULL"
+        ),
+        id,
+        expected_version,
+        "door",
+    )
+    .await?;
+    let mut d = door(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "door" })?;
+    if let Some(name) = name {
+        d.name = name.to_string();
+    }
+    if let Some(mode) = fail_mode {
+        d.fail_mode = mode.to_string();
+    }
+    d.version = expected_version + 1;
+    sqlx::query("UPDATE doors SET name = $1, fail_mode = $2, version = $3 WHERE id = $4")
+        .bind(d.name.clone())
+        .bind(d.fail_mode.clone())
+        .bind(d.version)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(d)
+}
+
+/// Retires a door no path lists and no live grant names (else
+/// `door_in_use`): it leaves every list and its controller's cache, and
+/// frees its lock output; the uses recorded at it stay.
+pub async fn retire_door(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: Millis,
+) -> Result<DoorRow, OpError> {
+    let d = door(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "door" })?;
+    let held = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM door_paths WHERE site_id = $1 AND doors LIKE '%\"' || $2 || '\"%') + \
+         (SELECT COUNT(*) FROM access_grants WHERE site_id = $1 AND revoked_ms IS NULL AND not_after_ms > $3 \
+          AND rule LIKE '%\"' || $2 || '\"%') AS n",
+    )
+    .bind(d.site_id.clone())
+    .bind(id.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    if int(&held, "n")? > 0 {
+        return Err(conflict(
+            Code::DoorInUse,
+            "a door path or a live grant names this door: change the path or revoke the grant first",
+        ));
+    }
+    sqlx::query(
+        "UPDATE doors SET retired_ms = $1, lock_output = NULL, version = version + 1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(d)
+}
+
+/// Renames a path or sets its doors, if still at `expected_version`.
+pub async fn edit_path(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: i64,
+    name: Option<&str>,
+    doors: Option<&[String]>,
+) -> Result<PathRow, OpError> {
+    expect_version(
+        conn,
+        locked!(conn, "SELECT version FROM door_paths WHERE id = $1"),
+        id,
+        expected_version,
+        "door path",
+    )
+    .await?;
+    let mut p = path(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "door path" })?;
+    if let Some(name) = name {
+        p.name = name.to_string();
+    }
+    if let Some(doors) = doors {
+        p.doors = doors.to_vec();
+    }
+    p.version = expected_version + 1;
+    sqlx::query("UPDATE door_paths SET name = $1, doors = $2, version = $3 WHERE id = $4")
+        .bind(p.name.clone())
+        .bind(serde_json::to_string(&p.doors).unwrap_or_else(|_| "[]".into()))
+        .bind(p.version)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(p)
+}
+
+/// Removes a path no parcel room is reached by (else `path_in_use`).
+/// Grants issued over it keep their doors: a grant names doors, not paths.
+pub async fn remove_path(conn: &mut AnyConnection, id: &str) -> Result<(), OpError> {
+    let held = sqlx::query("SELECT COUNT(*) AS n FROM parcel_rooms WHERE path_id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    if int(&held, "n")? > 0 {
+        return Err(conflict(
+            Code::PathInUse,
+            "a parcel room is reached by this path: give the room another path first",
+        ));
+    }
+    let gone = sqlx::query("DELETE FROM door_paths WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if gone.rows_affected() == 0 {
+        return Err(OpError::NotFound { what: "door path" });
+    }
+    Ok(())
 }
 
 /// A grant as stored. `macs` are the PIN's MACs under each controller's key.

@@ -72,6 +72,32 @@ pub(crate) async fn texts(
         .collect::<Result<_, _>>()?)
 }
 
+/// Checks the version of the row `sql` reads by id (a statement made with
+/// [`locked!`], so the row stays locked until the edit commits): not found,
+/// or `edit_conflict` when someone changed it since the caller read it.
+pub(crate) async fn expect_version(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    id: &str,
+    expected: i64,
+    what: &'static str,
+) -> Result<(), OpError> {
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what })?;
+    if int(&row, "version")? != expected {
+        return Err(OpError::Conflict {
+            code: Code::EditConflict,
+            message: format!(
+                "the {what} was changed since you read it: read it again and redo the edit"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A conflict with a stable code.
 pub(crate) fn conflict(code: Code, message: &str) -> OpError {
     OpError::Conflict {

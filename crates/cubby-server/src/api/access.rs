@@ -4,7 +4,6 @@
 //! door decides on its own, online or offline.
 
 use cubby_domain::codes::Code;
-use std::collections::BTreeSet;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,7 +27,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::check_id;
 use super::sites::site_for;
 pub use crate::app::access::{
-    GrantDraft, IssuedGrant, NewGrantBody, Window, day_name, doors_of, mint_grant, revoke_and_push,
+    GrantDraft, IssuedGrant, NewGrantBody, Window, day_name, mint_grant, revoke_and_push,
     store_grant, visitor_rule,
 };
 use crate::app::{self, Changes};
@@ -66,6 +65,8 @@ pub struct Door {
     pub fail_mode: String,
     pub device_id: Option<String>,
     pub lock_output: Option<u32>,
+    /// Send it back with an edit (`PATCH /api/v1/doors/{door_id}`).
+    pub version: i64,
 }
 
 impl From<DoorRow> for Door {
@@ -78,6 +79,7 @@ impl From<DoorRow> for Door {
             fail_mode: d.fail_mode,
             device_id: d.device_id,
             lock_output: d.lock_output,
+            version: d.version,
         }
     }
 }
@@ -104,9 +106,7 @@ pub async fn create_door(
         ));
     }
     let fail_mode = req.fail_mode.unwrap_or_else(|| "secure".into());
-    if fail_mode != "secure" && fail_mode != "safe" {
-        return Err(ApiError::invalid("fail_mode", "secure or safe"));
-    }
+    app::doors::check_fail_mode(&fail_mode)?;
     match (&req.device_id, req.lock_output) {
         (Some(device_id), Some(output)) => {
             check_id(ids::DEVICE, device_id, "device")?;
@@ -144,6 +144,7 @@ pub async fn create_door(
         device_id: req.device_id,
         lock_output: req.lock_output,
         created_ms: now_ms(),
+        version: 1,
     };
     let stored = row.clone();
     let changes = row
@@ -190,6 +191,8 @@ pub struct DoorPath {
     pub site_id: String,
     pub name: String,
     pub doors: Vec<String>,
+    /// Send it back with an edit (`PATCH /api/v1/door-paths/{path_id}`).
+    pub version: i64,
 }
 
 impl From<PathRow> for DoorPath {
@@ -199,6 +202,7 @@ impl From<PathRow> for DoorPath {
             site_id: p.site_id,
             name: p.name,
             doors: p.doors,
+            version: p.version,
         }
     }
 }
@@ -218,20 +222,14 @@ pub async fn create_path(
     let site = site_for(&state, &caller, &site_id).await?;
     let req = body.value;
     let name = clean_text("name", &req.name, 80)?;
-    if req.doors.is_empty() || req.doors.len() > 16 {
-        return Err(ApiError::invalid("doors", "a path has 1 to 16 doors"));
-    }
-    let distinct: BTreeSet<&String> = req.doors.iter().collect();
-    if distinct.len() != req.doors.len() {
-        return Err(ApiError::invalid("doors", "a door appears twice"));
-    }
-    doors_of(&state, &site.id, &req.doors).await?;
+    app::doors::check_path_doors(&state, &site.id, &req.doors).await?;
     let row = PathRow {
         id: new_id(ids::DOOR_PATH),
         site_id: site.id,
         name,
         doors: req.doors,
         created_ms: now_ms(),
+        version: 1,
     };
     let stored = row.clone();
     state
@@ -585,10 +583,79 @@ pub async fn issue_offline_code(
 }
 
 /// This module's endpoints, each registered once with its OpenAPI entry.
+pub use crate::app::doors::{DoorPatch, PathPatch};
+
+/// Rename a door or change its fail mode (managers, with a settings
+/// step-up; audited), naming the version you read.
+#[utoipa::path(patch, path = "/api/v1/doors/{door_id}", params(("door_id" = String, Path)), request_body = DoorPatch,
+    responses((status = 200, body = Door), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_door(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(door_id): Path<String>,
+    body: JsonBody<DoorPatch>,
+) -> ApiResult<Json<Door>> {
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
+    let door = app::doors::edit_door(&state, &caller, &door_id, body.value).await?;
+    Ok(Json(door.into()))
+}
+
+/// Retire a door (managers, with a settings step-up; audited): it leaves
+/// the site's lists and its controller's cache, and its lock output is
+/// free; uses recorded at it stay. While a door path or a live grant names
+/// it: 409 `door_in_use`.
+#[utoipa::path(post, path = "/api/v1/doors/{door_id}/retire", params(("door_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn retire_door(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(door_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
+    app::doors::retire_door(&state, &caller, &door_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rename a door path or change its doors (managers, with a settings
+/// step-up; audited). Grants already issued over it keep their doors.
+#[utoipa::path(patch, path = "/api/v1/door-paths/{path_id}", params(("path_id" = String, Path)), request_body = PathPatch,
+    responses((status = 200, body = DoorPath), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_path(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(path_id): Path<String>,
+    body: JsonBody<PathPatch>,
+) -> ApiResult<Json<DoorPath>> {
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
+    let path = app::doors::edit_path(&state, &caller, &path_id, body.value).await?;
+    Ok(Json(path.into()))
+}
+
+/// Remove a door path (managers, with a settings step-up; audited). While
+/// a parcel room is reached by it: 409 `path_in_use`.
+#[utoipa::path(delete, path = "/api/v1/door-paths/{path_id}", params(("path_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_path(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(path_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
+    app::doors::remove_path(&state, &caller, &path_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_door, list_doors))
         .routes(routes!(create_path, list_paths))
+        .routes(routes!(patch_door))
+        .routes(routes!(retire_door))
+        .routes(routes!(patch_path, delete_path))
         .routes(routes!(issue_grant, list_grants))
         .routes(routes!(get_grant))
         .routes(routes!(issue_offline_code))

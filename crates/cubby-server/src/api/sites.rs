@@ -10,7 +10,7 @@ use cubby_store as db;
 use cubby_store::OpError;
 use cubby_store::residents::ResidentRow;
 use cubby_store::rooms::NewRoom;
-use cubby_store::tenants::SiteRow;
+use cubby_store::tenants::{BuildingRow, SiteRow, UnitRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -40,6 +40,9 @@ pub struct Site {
     pub organisation_id: String,
     pub name: String,
     pub timezone: String,
+    pub address: Option<String>,
+    /// Send it back with an edit (`PATCH /api/v1/sites/{site_id}`).
+    pub version: i64,
 }
 
 impl From<SiteRow> for Site {
@@ -49,6 +52,8 @@ impl From<SiteRow> for Site {
             organisation_id: s.org_id,
             name: s.name,
             timezone: s.timezone,
+            address: s.address,
+            version: s.version,
         }
     }
 }
@@ -126,6 +131,19 @@ pub struct Building {
     pub id: String,
     pub site_id: String,
     pub name: String,
+    /// Send it back with an edit (`PATCH /api/v1/buildings/{building_id}`).
+    pub version: i64,
+}
+
+impl From<BuildingRow> for Building {
+    fn from(b: BuildingRow) -> Self {
+        Building {
+            id: b.id,
+            site_id: b.site_id,
+            name: b.name,
+            version: b.version,
+        }
+    }
 }
 
 /// Add a building to a site.
@@ -150,6 +168,7 @@ pub async fn create_building(
                 id,
                 site_id: site.id,
                 name,
+                version: 1,
             })
         })
     })
@@ -447,11 +466,111 @@ pub async fn create_room(
 }
 
 /// This module's endpoints, each registered once with its OpenAPI entry.
+pub use crate::app::sites::{BuildingPatch, SitePatch, UnitPatch};
+
+/// Correct or change a site (managers): name, time zone, address. Send the
+/// `version` you read; a stale one answers 409 `edit_conflict`.
+#[utoipa::path(patch, path = "/api/v1/sites/{site_id}", params(("site_id" = String, Path)), request_body = SitePatch,
+    responses((status = 200, body = Site), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    body: JsonBody<SitePatch>,
+) -> ApiResult<Json<Site>> {
+    let site = crate::app::sites::edit_site(&state, &caller, &site_id, body.value).await?;
+    Ok(Json(site.into()))
+}
+
+/// Rename a building (managers), naming the version you read.
+#[utoipa::path(patch, path = "/api/v1/buildings/{building_id}", params(("building_id" = String, Path)), request_body = BuildingPatch,
+    responses((status = 200, body = Building), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_building(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(building_id): Path<String>,
+    body: JsonBody<BuildingPatch>,
+) -> ApiResult<Json<Building>> {
+    let b = crate::app::sites::rename_building(&state, &caller, &building_id, body.value).await?;
+    Ok(Json(b.into()))
+}
+
+/// Remove a building (managers). While units are in it: 409 `building_in_use`.
+#[utoipa::path(delete, path = "/api/v1/buildings/{building_id}", params(("building_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_building(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(building_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    crate::app::sites::remove_building(&state, &caller, &building_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Unit {
+    pub label: String,
+    pub building_id: Option<String>,
+    /// How many residents live there now.
+    pub residents: i64,
+}
+
+impl From<UnitRow> for Unit {
+    fn from(u: UnitRow) -> Self {
+        Unit {
+            label: u.label,
+            building_id: u.building_id,
+            residents: u.residents,
+        }
+    }
+}
+
+/// A site's units (created when a resident is first registered in one).
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/units", params(("site_id" = String, Path)),
+    responses((status = 200, body = [Unit]), (status = 404, body = ErrorBody)))]
+pub async fn list_units(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+) -> ApiResult<Json<Vec<Unit>>> {
+    let units = crate::app::sites::units(&state, &caller, &site_id).await?;
+    Ok(Json(units.into_iter().map(Unit::from).collect()))
+}
+
+/// Put a unit in a building of its site, or in none (managers).
+#[utoipa::path(patch, path = "/api/v1/sites/{site_id}/units/{unit}", params(("site_id" = String, Path), ("unit" = String, Path)), request_body = UnitPatch,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_unit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((site_id, unit)): Path<(String, String)>,
+    body: JsonBody<UnitPatch>,
+) -> ApiResult<StatusCode> {
+    crate::app::sites::place_unit(&state, &caller, &site_id, &unit, body.value).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a unit (managers). While someone lives there or a parcel waits
+/// for it: 409 `unit_in_use`.
+#[utoipa::path(delete, path = "/api/v1/sites/{site_id}/units/{unit}", params(("site_id" = String, Path), ("unit" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_unit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((site_id, unit)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    crate::app::sites::remove_unit(&state, &caller, &site_id, &unit).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_site, list_sites))
-        .routes(routes!(get_site))
+        .routes(routes!(get_site, patch_site))
         .routes(routes!(create_building))
+        .routes(routes!(patch_building, delete_building))
+        .routes(routes!(list_units))
+        .routes(routes!(patch_unit, delete_unit))
         .routes(routes!(create_resident, list_residents))
         .routes(routes!(get_resident, patch_resident))
         .routes(routes!(move_out))

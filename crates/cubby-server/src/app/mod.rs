@@ -14,11 +14,13 @@ pub mod audit;
 pub mod couriers;
 pub mod credentials;
 pub mod devices;
+pub mod doors;
 pub mod lockers;
 pub mod notices;
 pub mod parcels;
 pub mod places;
 pub mod residents;
+pub mod sites;
 pub mod tokens;
 
 use axum::http::StatusCode;

@@ -76,7 +76,7 @@ pub fn new_resident(req: NewResidentBody, site_id: String) -> AppResult<NewResid
 }
 
 /// A field that may be cleared: absent leaves it, `null` clears it.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

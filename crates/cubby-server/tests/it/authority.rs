@@ -27,7 +27,7 @@ async fn carrier_token(app: &App, w: &World, carrier: &str) -> Client {
 }
 
 /// A staff member of the site's organisation with a token of `role`.
-async fn staff(app: &App, w: &World, role: &str) -> Client {
+pub(crate) async fn staff(app: &App, w: &World, role: &str) -> Client {
     let org = org_of(w).await;
     let t = w
         .admin

@@ -8,6 +8,7 @@ mod carriers;
 mod codes;
 mod input;
 mod lifecycle;
+mod places;
 mod support;
 mod tidy;
 mod trust;

@@ -435,6 +435,7 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         device_id: output.map(|_| DEVICE.to_string()),
         lock_output: output,
         created_ms: 1,
+        version: 1,
     };
     let (gate, lobby) = (door("door_gate", None), door("door_lobby", Some(2)));
     let clash = door("door_clash", Some(2));
@@ -471,6 +472,7 @@ pub async fn access_grants_are_cached_revoked_and_counted(config: StoreConfig) {
         name: "Street to lobby".into(),
         doors: vec!["door_gate".into(), "door_lobby".into()],
         created_ms: 1,
+        version: 1,
     };
     store
         .transact(move |conn| {

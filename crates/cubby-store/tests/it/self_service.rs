@@ -213,6 +213,7 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
         device_id: Some(DEVICE.into()),
         lock_output: Some(3),
         created_ms: 1,
+        version: 1,
     };
     let path = PathRow {
         id: "dpath_room".into(),
@@ -220,6 +221,7 @@ pub async fn households_vacation_delegates_and_rooms(config: StoreConfig) {
         name: "Into the mail room".into(),
         doors: vec!["door_room".into()],
         created_ms: 1,
+        version: 1,
     };
     store
         .transact(move |conn| {
