@@ -352,12 +352,75 @@ pub async fn couriers_of_carrier(
     carrier_id: &str,
 ) -> Result<Vec<CourierRow>, OpError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{COURIER_SELECT} WHERE c.carrier_id = $1 ORDER BY c.created_ms, c.id"
+        "{COURIER_SELECT} WHERE c.carrier_id = $1 AND c.closed_ms IS NULL ORDER BY c.created_ms, c.id"
     )))
     .bind(carrier_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(courier_row).collect::<Result<_, _>>()?)
+}
+
+/// Closes a courier account (the courier left): its tokens, passes and
+/// live visit grants are revoked, and its name is deleted — custody events
+/// and door uses name the account by id only, which then names nobody. The
+/// lockers whose passes changed; not found when already closed.
+pub async fn close_courier_account(
+    conn: &mut AnyConnection,
+    courier_id: &str,
+    now: Millis,
+) -> Result<Vec<String>, OpError> {
+    let closed = sqlx::query(
+        "UPDATE couriers SET name = '', closed_ms = $1 WHERE id = $2 AND closed_ms IS NULL",
+    )
+    .bind(now)
+    .bind(courier_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if closed.rows_affected() == 0 {
+        return Err(OpError::NotFound { what: "courier" });
+    }
+    sqlx::query(
+        "UPDATE api_tokens SET revoked = 1, revoked_ms = COALESCE(revoked_ms, $1) WHERE courier_id = $2",
+    )
+    .bind(now)
+    .bind(courier_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE access_grants SET revoked_ms = $1 WHERE courier_id = $2 AND revoked_ms IS NULL AND not_after_ms > $1",
+    )
+    .bind(now)
+    .bind(courier_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let lockers = crate::rows::texts(
+        conn,
+        "SELECT DISTINCT locker_id FROM courier_passes WHERE courier_id = $1 AND revoked = 0 ORDER BY locker_id",
+        courier_id,
+        "locker_id",
+    )
+    .await?;
+    sqlx::query("UPDATE courier_passes SET revoked = 1 WHERE courier_id = $1")
+        .bind(courier_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(lockers)
+}
+
+/// Renames a carrier (its code, which tokens and parcels carry, stays).
+pub async fn rename_carrier(
+    conn: &mut AnyConnection,
+    id: &str,
+    name: &str,
+) -> Result<CarrierRow, OpError> {
+    sqlx::query("UPDATE carriers SET name = $1 WHERE id = $2")
+        .bind(name.to_string())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    carrier(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "carrier" })
 }
 
 /// The carriers of one organisation, or of every organisation (`None`), by

@@ -613,9 +613,52 @@ pub async fn room_entries(
 }
 
 /// This module's endpoints, each registered once with its OpenAPI entry.
+/// Close a courier account (managers, with a settings step-up; audited):
+/// its token, passes and visit PINs stop at once and its name is deleted;
+/// what it did stays recorded under its id.
+#[utoipa::path(delete, path = "/api/v1/couriers/{courier_id}", params(("courier_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn close_courier(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    Path(courier_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    crate::auth::step_up::require_settings_step_up_of(&state, &caller, &headers)?;
+    crate::app::couriers::close_courier_account(&state, &caller, &courier_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierPatch {
+    pub name: String,
+}
+
+/// Rename a carrier (managers). Its code, which tokens and parcels carry,
+/// stays; to stop it depositing at a site, disable it there.
+#[utoipa::path(patch, path = "/api/v1/carriers/{carrier_id}", params(("carrier_id" = String, Path)), request_body = CarrierPatch,
+    responses((status = 200, body = crate::api::admin::Carrier), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_carrier(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(carrier_id): Path<String>,
+    body: JsonBody<CarrierPatch>,
+) -> ApiResult<Json<crate::api::admin::Carrier>> {
+    let c = crate::app::couriers::rename_carrier(&state, &caller, &carrier_id, &body.value.name)
+        .await?;
+    Ok(Json(crate::api::admin::Carrier {
+        id: c.id,
+        code: c.code,
+        name: c.name,
+    }))
+}
+
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_couriers, add_courier))
+        .routes(routes!(close_courier))
+        .routes(routes!(patch_carrier))
         .routes(routes!(start_visit))
         .routes(routes!(set_room_path))
         .routes(routes!(shelve))

@@ -318,3 +318,60 @@ pub async fn set_site_carrier(
     }
     site_carriers(state, caller, &site.id).await
 }
+
+/// Closes a courier account of a carrier the caller manages: its token,
+/// passes and visit PINs stop at once (the lockers learn it), and its name
+/// is deleted. Audited.
+pub async fn close_courier_account(
+    state: &AppState,
+    caller: &Caller,
+    courier_id: &str,
+) -> AppResult<()> {
+    caller.require(MANAGERS)?;
+    check_id(ids::COURIER, courier_id, "courier")?;
+    let courier = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::couriers::courier(&mut conn, courier_id)
+            .await?
+            .filter(|c| caller.sees_org(&c.org_id))
+            .ok_or_else(|| ApiError::not_found("courier"))?
+    };
+    let audit = Audit::new(
+        caller,
+        AuditAction::TokenRevoked,
+        format!("courier:{}", courier.id),
+        "courier account closed",
+    )
+    .in_org(courier.org_id.clone());
+    super::commit(state, move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let lockers = db::couriers::close_courier_account(conn, &courier.id, now).await?;
+            audit.record(conn, now).await?;
+            let changes = lockers
+                .into_iter()
+                .fold(Changes::none(), |c, l| c.and_locker(l));
+            Ok(((), changes))
+        })
+    })
+    .await
+}
+
+/// Renames a carrier of the caller's organisation (managers).
+pub async fn rename_carrier(
+    state: &AppState,
+    caller: &Caller,
+    carrier_id: &str,
+    name: &str,
+) -> AppResult<db::couriers::CarrierRow> {
+    caller.require(MANAGERS)?;
+    let carrier = carrier_for(state, caller, carrier_id).await?;
+    let name = clean_text("name", name, 200)?;
+    super::commit(state, move |conn| {
+        Box::pin(async move {
+            let row = db::couriers::rename_carrier(conn, &carrier.id, &name).await?;
+            Ok((row, Changes::none()))
+        })
+    })
+    .await
+}

@@ -345,3 +345,84 @@ async fn doors_and_paths_are_edited_and_retired_only_when_nothing_names_them() {
         "{reasons:?}"
     );
 }
+
+#[tokio::test]
+async fn a_carrier_is_renamed_and_a_courier_who_left_is_closed_out() {
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let courier = w.courier_account("dhl").await;
+    let (_, carriers) = w.admin.get("/api/v1/carriers").await;
+    let dhl = carriers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "dhl")
+        .unwrap()
+        .clone();
+    let carrier = format!("/api/v1/carriers/{}", dhl["id"].as_str().unwrap());
+    let (status, renamed) = w
+        .admin
+        .patch(&carrier, json!({"name": "DHL Parcel Polska"}))
+        .await;
+    assert_eq!(
+        (status, renamed["name"].as_str()),
+        (200, Some("DHL Parcel Polska"))
+    );
+    assert_eq!(renamed["code"], "dhl", "the code tokens carry stays");
+    let (status, bad) = w.admin.patch(&carrier, json!({"name": ""})).await;
+    assert_eq!(
+        (status, bad["details"]["field"].as_str()),
+        (422, Some("name"))
+    );
+
+    // The courier has a pass at the locker.
+    let marek = Client::new(&app.base, courier["token"].as_str().unwrap());
+    marek
+        .created(
+            &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(live_passes(&app, &w.locker_id).await, 1);
+
+    let closing = format!(
+        "/api/v1/couriers/{}",
+        courier["courier_id"].as_str().unwrap()
+    );
+    let bare = Client::new(&app.base, cubby_testkit::ADMIN_TOKEN);
+    let (status, _) = bare.delete(&closing).await;
+    assert_eq!(status, 403, "a security setting takes a step-up");
+    let (status, body) = w.admin.delete(&closing).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = w.admin.delete(&closing).await;
+    assert_eq!(status, 404, "closed once");
+    // Its token, its pass and its name are gone.
+    let (status, body) = marek
+        .post(
+            &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_revoked")),
+        "{body}"
+    );
+    assert_eq!(live_passes(&app, &w.locker_id).await, 0);
+    let (_, couriers) = w.admin.get(&format!("{carrier}/couriers")).await;
+    assert_eq!(couriers, json!([]));
+    let mut conn = app.store().reader().await.unwrap();
+    let row = cubby_store::couriers::courier(&mut conn, courier["courier_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.name, "");
+}
+
+async fn live_passes(app: &App, locker: &str) -> usize {
+    let mut conn = app.store().reader().await.unwrap();
+    cubby_store::couriers::cache_courier_passes(&mut conn, locker, cubby_server::now_ms())
+        .await
+        .unwrap()
+        .len()
+}

@@ -4,8 +4,9 @@
 -- from the floor, so deleting anything after it still shows. Each retention
 -- run is recorded per scope (a site, or the installation) so that several
 -- instances run it once. Sites gain an address and, like the other places
--- staff edit, a version for optimistic concurrency. Keep in step with the
--- other backend.
+-- staff edit, a version for optimistic concurrency; doors are retired and
+-- courier accounts closed rather than deleted, since what happened at them
+-- stays. Keep in step with the other backend.
 
 CREATE TABLE security_floor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -36,3 +37,4 @@ ALTER TABLE buildings ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE doors ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE doors ADD COLUMN retired_ms INTEGER;
 ALTER TABLE door_paths ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE couriers ADD COLUMN closed_ms INTEGER;
