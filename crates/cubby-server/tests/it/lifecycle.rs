@@ -617,12 +617,50 @@ async fn a_residents_data_is_exported_whole_and_without_secrets() {
         )
         .await;
 
+    let door = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/doors", w.site_id),
+            json!({"name": "Lobby", "kind": "lobby"}),
+        )
+        .await;
+    let path = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/door-paths", w.site_id),
+            json!({"name": "In", "doors": [door["id"]]}),
+        )
+        .await;
+    anna_client
+        .created(
+            "/api/v1/me/access-grants",
+            json!({"label": "Plumber", "path_id": path["id"], "not_after_ms": cubby_server::now_ms() + 3_600_000}),
+        )
+        .await;
+
     let (status, staff) = w
         .admin
         .get(&format!("/api/v1/residents/{anna}/export"))
         .await;
     assert_eq!(status, 200, "{staff}");
     let data = &staff["data"];
+    assert_eq!(data["access_grants"][0]["label"], "Plumber", "{data}");
+    assert!(data["door_uses_of_hosted_grants"].is_array(), "{data}");
+    assert!(
+        data["courier_entries_with_their_parcels"].is_array(),
+        "{data}"
+    );
+    assert!(
+        data["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "grant.issued"
+                && e["actor"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("resident:"))),
+        "what she did herself is hers: {data}"
+    );
     assert_eq!(data["residents"][0]["name"], "Anna Kowalska");
     assert_eq!(data["parcels"][0]["id"], pid);
     assert!(
@@ -682,5 +720,88 @@ async fn a_residents_data_is_exported_whole_and_without_secrets() {
     assert_eq!(status, 403);
     let (_, events) = w.admin.get("/api/v1/audit-events?action=export").await;
     assert_eq!(events["events"].as_array().unwrap().len(), 2, "{events}");
-    assert_eq!(own["data"]["audit_events"][0]["action"], "export");
+    assert!(
+        own["data"]["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "export"),
+        "the staff's export of her data is about her: {own}"
+    );
+}
+
+/// security.md: managers see aggregates, never one resident's presence
+/// pattern. After Anna collects a parcel, the analytics and the console's
+/// reports name no resident, unit or moment of her pick-up.
+#[tokio::test]
+async fn reports_show_aggregates_never_a_residents_pickup_times() {
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let anna = w.residents[0].clone();
+    let (_, profile) = w.admin.get(&format!("/api/v1/residents/{anna}")).await;
+    let d = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            cubby_testkit::world::parcel("AGGREGATE1", &anna, 60),
+        )
+        .await;
+    let pid = d["parcel_id"].as_str().unwrap().to_string();
+    let code = {
+        let mut conn = app.store().reader().await.unwrap();
+        cubby_store::outbox::pending_outbox(&mut conn, 10, i64::MAX)
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|m| m.payload["code"].as_str().map(str::to_string))
+            .expect("the notice carries the code")
+    };
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/lockers/{}/pickups", w.locker_id),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, parcel) = w.admin.get(&format!("/api/v1/parcels/{pid}")).await;
+    let picked_at = parcel["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "picked_up")
+        .and_then(|e| e["at"].as_str())
+        .expect("a pick-up event")
+        .chars()
+        .take(19)
+        .collect::<String>();
+
+    let (status, analytics) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/analytics", w.site_id))
+        .await;
+    assert_eq!(status, 200, "{analytics}");
+    assert_eq!(
+        analytics["activity"]["days"]
+            .as_array()
+            .map(|d| d.is_empty()),
+        Some(false),
+        "{analytics}"
+    );
+    let console = Console::sign_in(&app).await;
+    let (status, page) = console
+        .get(&format!("/console/sites/{}/reports", w.site_id))
+        .await;
+    assert_eq!(status, 200);
+    for (what, text) in [("analytics", analytics.to_string()), ("reports page", page)] {
+        for needle in [
+            anna.as_str(),
+            profile["name"].as_str().unwrap(),
+            picked_at.as_str(),
+        ] {
+            assert!(!text.contains(needle), "the {what} show {needle}");
+        }
+        let unit = format!(">{}<", profile["unit"].as_str().unwrap());
+        assert!(!text.contains(&unit), "the {what} show the unit");
+    }
 }

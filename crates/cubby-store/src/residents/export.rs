@@ -66,8 +66,9 @@ fn row_json(r: &AnyRow) -> Map<String, Value> {
 
 /// Every row of every table that names the resident, by table; then the
 /// custody events of their parcels, the notices sent to their address (no
-/// bodies: codes are never shown again) and the security audit events about
-/// them.
+/// bodies: codes are never shown again), the door uses of the grants they
+/// host and the courier entries that delivered their parcels, and the
+/// security audit events about them or by them.
 pub async fn export(
     conn: &mut AnyConnection,
     resident_id: &str,
@@ -128,10 +129,36 @@ pub async fn export(
         notices.extend(rows.iter().map(|r| Value::Object(row_json(r))));
     }
     doc.insert("notices".into(), Value::Array(notices));
+    // Who came through the doors on PINs they gave (visitor grants they
+    // host), and the couriers' entries into a parcel room with their parcels.
+    for (key, sql) in [
+        (
+            "door_uses_of_hosted_grants",
+            "SELECT u.grant_id, u.door_id, u.at_ms FROM access_uses u JOIN access_grants g ON g.id = u.grant_id \
+             WHERE g.host_resident_id = $1 ORDER BY u.at_ms",
+        ),
+        (
+            "courier_entries_with_their_parcels",
+            "SELECT u.grant_id, u.door_id, u.at_ms FROM access_uses u \
+             WHERE u.grant_id IN (SELECT room_grant_id FROM parcels WHERE resident_id = $1) ORDER BY u.at_ms",
+        ),
+    ] {
+        let rows = sqlx::query(sql)
+            .bind(resident_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+        doc.insert(
+            key.into(),
+            Value::Array(rows.iter().map(|r| Value::Object(row_json(r))).collect()),
+        );
+    }
+    // Events about them, and what they did themselves with their tokens.
     let audit = sqlx::query(
-        "SELECT seq, at_ms, action, actor, source, target, reason FROM security_events WHERE target = $1 ORDER BY seq",
+        "SELECT seq, at_ms, action, actor, source, target, reason FROM security_events \
+         WHERE target = $1 OR actor IN (SELECT 'resident:' || id FROM api_tokens WHERE resident_id = $2) ORDER BY seq",
     )
     .bind(format!("resident:{resident_id}"))
+    .bind(resident_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     doc.insert(
