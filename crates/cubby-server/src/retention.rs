@@ -72,6 +72,10 @@ pub async fn tick(state: &AppState) -> Result<Vec<(String, Purged)>, OpError> {
             .await?;
         runs.push((INSTALLATION.to_string(), purged));
     }
+    // What was deleted leaves the SQLite log and free pages too.
+    if runs.iter().any(|(_, p)| !p.is_empty()) {
+        state.store.checkpoint().await?;
+    }
     Ok(runs)
 }
 

@@ -154,6 +154,22 @@ pub async fn purge_site(
             *purged.entry(*what).or_insert(0) += n;
         }
     }
+    // A resident who moved out longer ago than the parcel period is erased
+    // (their waiting parcels went to the manager's queue at the move-out).
+    let moved_out = sqlx::query(
+        "SELECT id FROM residents WHERE site_id = $1 AND removed_ms IS NOT NULL AND removed_ms < $2 ORDER BY id",
+    )
+    .bind(site_id.to_string())
+    .bind(cutoffs.parcels_before)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| crate::rows::text(r, "id"))
+    .collect::<Result<Vec<_>, _>>()?;
+    for id in &moved_out {
+        crate::residents::erase(conn, id, "retention", cutoffs.parcels_before).await?;
+    }
+    purged.insert("moved_out_residents", moved_out.len() as u64);
     purged.retain(|_, n| *n > 0);
     Ok(purged)
 }

@@ -130,8 +130,18 @@ async fn months_of_retention(p: &CubbyProcess, clock: &Path) {
         )
         .await;
 
+    // Eva moves out; her row waits for the parcel period, then is erased.
+    let eva = w.residents[2].clone();
+    let (status, body) = w
+        .admin
+        .post(&format!("/api/v1/residents/{eva}/move-out"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
     // Day 29: nothing has expired yet.
     travel(&w.admin, clock, t0 + 29 * DAY, None).await;
+    let (status, _) = w.admin.get(&format!("/api/v1/residents/{eva}")).await;
+    assert_eq!(status, 200, "a moved-out resident's row waits");
     let kept = parcel_view(&w.admin, &collected).await;
     assert_eq!(kept["tracking_number"], "RETAIN0001");
 
@@ -144,7 +154,10 @@ async fn months_of_retention(p: &CubbyProcess, clock: &Path) {
         reason.contains("parcels=1") && reason.contains("notices=2"),
         "{reason}"
     );
+    assert!(reason.contains("moved_out_residents=1"), "{reason}");
     assert!(!reason.contains("courier_passes"), "{reason}");
+    let (status, _) = w.admin.get(&format!("/api/v1/residents/{eva}")).await;
+    assert_eq!(status, 404, "erased after the parcel period");
     assert!(reason.starts_with("policy v1:"), "{reason}");
     let gone = parcel_view(&w.admin, &collected).await;
     assert_eq!(gone["tracking_number"], "");

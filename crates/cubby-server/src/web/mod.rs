@@ -62,6 +62,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/sign-out", post(sign_in::sign_out))
         .route("/console/sites/{site_id}", get(sites::site_page))
+        .route("/console/sites/{site_id}/details", post(sites::save_site))
         .route(
             "/console/sites/{site_id}/lockers/new",
             get(lockers::new_locker_page),

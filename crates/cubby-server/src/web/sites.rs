@@ -8,8 +8,8 @@ use cubby_store as db;
 use cubby_store::OpError;
 
 use super::*;
-use crate::AppState;
 use crate::auth::{MANAGERS, STAFF};
+use crate::{AppState, app};
 
 pub(super) struct SiteLine {
     id: String,
@@ -118,6 +118,10 @@ pub(super) struct SitePage {
     id: String,
     manager: bool,
     name: String,
+    timezone: String,
+    address: String,
+    version: i64,
+    notice: Option<String>,
     lockers: Vec<LockerLine>,
     incidents: Vec<IncidentLine>,
 }
@@ -127,7 +131,46 @@ pub(super) async fn site_page(
     session: Session,
     Path(site_id): Path<String>,
 ) -> Response {
-    let site = match site_of(&state, &session, &site_id).await {
+    site_page_with(&state, session, &site_id, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct SiteForm {
+    version: i64,
+    name: String,
+    timezone: String,
+    #[serde(default)]
+    address: String,
+}
+
+/// Saves a site's name, time zone and address (managers), naming the
+/// version the form showed; the page says what happened.
+pub(super) async fn save_site(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    CsrfForm { session, form }: CsrfForm<Session, SiteForm>,
+) -> Response {
+    let address = form.address.trim();
+    let patch = app::sites::SitePatch {
+        version: form.version,
+        name: Some(form.name),
+        timezone: Some(form.timezone),
+        address: Some((!address.is_empty()).then(|| address.to_string())),
+    };
+    let notice = match app::sites::edit_site(&state, &session.caller, &site_id, patch).await {
+        Ok(_) => "The site is saved.".to_string(),
+        Err(e) => e.message,
+    };
+    site_page_with(&state, session, &site_id, Some(notice)).await
+}
+
+async fn site_page_with(
+    state: &AppState,
+    session: Session,
+    site_id: &str,
+    notice: Option<String>,
+) -> Response {
+    let site = match site_of(state, &session, site_id).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -173,6 +216,10 @@ pub(super) async fn site_page(
             who: session.who,
             id: site.id,
             name: site.name,
+            timezone: site.timezone,
+            address: site.address.unwrap_or_default(),
+            version: site.version,
+            notice,
             lockers,
             incidents,
         }),

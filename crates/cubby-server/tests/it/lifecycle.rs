@@ -16,14 +16,14 @@ async fn resident(w: &World, id: &str) -> Value {
 
 /// The admin signed in to the console, posting forms as its pages do (the
 /// session cookie, the console's Origin, and the page's CSRF token).
-struct Console {
+pub(crate) struct Console {
     http: reqwest::Client,
     cookie: String,
     base: String,
 }
 
 impl Console {
-    async fn sign_in(app: &App) -> Console {
+    pub(crate) async fn sign_in(app: &App) -> Console {
         let http = crate::web_guards::no_redirects();
         let res = http
             .post(app.url("/console/sign-in"))
@@ -47,7 +47,7 @@ impl Console {
         }
     }
 
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let res = self
             .http
             .get(format!("{}{path}", self.base))
@@ -58,7 +58,7 @@ impl Console {
         (res.status().as_u16(), res.text().await.unwrap())
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
         let res = self
             .http
             .post(format!("{}{path}", self.base))

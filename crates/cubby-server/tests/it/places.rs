@@ -426,3 +426,46 @@ async fn live_passes(app: &App, locker: &str) -> usize {
         .unwrap()
         .len()
 }
+
+#[tokio::test]
+async fn the_console_saves_a_sites_details_and_says_when_the_form_is_stale() {
+    use crate::web_guards::hidden;
+    let app = App::start().await;
+    let w = seed(&app.base, &app.admin_passkey_invite, small_bank()).await;
+    let console = crate::lifecycle::Console::sign_in(&app).await;
+    let page_path = format!("/console/sites/{}", w.site_id);
+    let (status, page) = console.get(&page_path).await;
+    assert_eq!(status, 200);
+    let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+    let save = |tz: &'static str, version: String| {
+        let (console, csrf, action) = (&console, csrf.clone(), format!("{page_path}/details"));
+        async move {
+            console
+                .post(
+                    &action,
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("version", version.as_str()),
+                        ("name", "Riverside Court"),
+                        ("timezone", tz),
+                        ("address", "Flussweg 3"),
+                    ],
+                )
+                .await
+        }
+    };
+    let (status, bad) = save("Nowhere/City", version.clone()).await;
+    assert_eq!(status, 200);
+    assert!(bad.contains("time zone"), "{bad}");
+    let (status, saved) = save("Europe/Berlin", version.clone()).await;
+    assert_eq!(status, 200, "{saved}");
+    assert!(saved.contains("The site is saved."), "{saved}");
+    assert!(saved.contains("value=\"Flussweg 3\""), "{saved}");
+    let (_, stale) = save("Europe/Warsaw", version).await;
+    assert!(stale.contains("changed since you read"), "{stale}");
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    assert_eq!(
+        (site["timezone"].as_str(), site["address"].as_str()),
+        (Some("Europe/Berlin"), Some("Flussweg 3"))
+    );
+}
