@@ -21,7 +21,7 @@ FOR EACH ROW EXECUTE FUNCTION security_events_append_only();
 CREATE FUNCTION security_events_above_floor() RETURNS trigger AS $$
 BEGIN
     IF OLD.seq > (SELECT seq FROM security_floor WHERE id = 1) THEN
-        RAISE EXCEPTION 'security audit events are deleted only up to the retention floor';
+        RAISE EXCEPTION 'security audit events are append-only: only retention deletes them, up to its floor';
     END IF;
     RETURN OLD;
 END;

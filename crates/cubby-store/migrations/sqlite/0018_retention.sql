@@ -18,7 +18,7 @@ INSERT INTO security_floor (id, seq, hash) VALUES (1, 0, zeroblob(32));
 DROP TRIGGER security_events_no_delete;
 CREATE TRIGGER security_events_no_delete BEFORE DELETE ON security_events
 WHEN OLD.seq > (SELECT seq FROM security_floor WHERE id = 1)
-BEGIN SELECT RAISE(ABORT, 'security audit events are deleted only up to the retention floor'); END;
+BEGIN SELECT RAISE(ABORT, 'security audit events are append-only: only retention deletes them, up to its floor'); END;
 CREATE TRIGGER security_floor_forward BEFORE UPDATE ON security_floor
 WHEN NEW.seq <= OLD.seq
   OR NEW.hash IS NOT (SELECT hash FROM security_events WHERE seq = NEW.seq)
