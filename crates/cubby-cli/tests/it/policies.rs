@@ -15,7 +15,7 @@ use crate::{bin, parcel, seed, small_bank};
 
 const HOUR: i64 = 3_600_000;
 
-fn set_clock(file: &Path, ms: i64) {
+pub(crate) fn set_clock(file: &Path, ms: i64) {
     let tmp = file.with_extension("tmp");
     std::fs::write(&tmp, ms.to_string()).unwrap();
     std::fs::rename(&tmp, file).unwrap();

@@ -9,15 +9,10 @@ use cubby_domain::policy::{Retention, SitePolicy};
 use cubby_testkit::{Client, CubbyProcess, eventually, fresh_postgres_database};
 use serde_json::{Value, json};
 
+use crate::policies::set_clock;
 use crate::{bin, now_ms, parcel, seed, small_bank};
 
 const DAY: i64 = 24 * 3_600_000;
-
-fn set_clock(file: &Path, ms: i64) {
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, ms.to_string()).unwrap();
-    std::fs::rename(&tmp, file).unwrap();
-}
 
 async fn purges(admin: &Client) -> Vec<Value> {
     let (status, body) = admin

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::access::doors_of;
-use super::places::site_for;
+use super::places::site_holding;
 use super::{AppResult, Changes, check_id, commit};
 use crate::auth::{Audit, Caller, MANAGERS};
 use crate::error::ApiError;
@@ -37,9 +37,7 @@ async fn door_for(
             .await?
             .ok_or_else(|| ApiError::not_found("door"))?
     };
-    let site = site_for(state, caller, &door.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("door"))?;
+    let site = site_holding(state, caller, &door.site_id, "door").await?;
     Ok((door, site))
 }
 
@@ -56,9 +54,7 @@ async fn path_for(
             .await?
             .ok_or_else(|| ApiError::not_found("door path"))?
     };
-    let site = site_for(state, caller, &path.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("door path"))?;
+    let site = site_holding(state, caller, &path.site_id, "door path").await?;
     Ok((path, site))
 }
 

@@ -24,6 +24,19 @@ pub async fn site_for(state: &AppState, caller: &Caller, site_id: &str) -> AppRe
     }
 }
 
+/// The site of something the caller named by id: 404 naming that thing
+/// (not the site) when the caller may not see it.
+pub async fn site_holding(
+    state: &AppState,
+    caller: &Caller,
+    site_id: &str,
+    what: &str,
+) -> AppResult<SiteRow> {
+    site_for(state, caller, site_id)
+        .await
+        .map_err(|_| ApiError::not_found(what))
+}
+
 /// A locker of the caller's organisation, with its site.
 pub async fn locker_for(
     state: &AppState,

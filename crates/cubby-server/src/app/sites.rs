@@ -81,9 +81,7 @@ async fn building_for(
             .await?
             .ok_or_else(|| ApiError::not_found("building"))?
     };
-    site_for(state, caller, &building.site_id)
-        .await
-        .map_err(|_| ApiError::not_found("building"))?;
+    super::places::site_holding(state, caller, &building.site_id, "building").await?;
     Ok(building)
 }
 
