@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Inner or outer size of a box in millimetres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Dimensions {
     pub width_mm: u32,
     pub height_mm: u32,

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod allocation;
 pub mod audit;
+pub mod capacity;
 pub mod codes;
 pub mod credentials;
 pub mod custody;

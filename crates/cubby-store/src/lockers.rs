@@ -398,3 +398,54 @@ pub async fn reset_keypad(conn: &mut AnyConnection, locker_id: &str) -> Result<(
     state.reset();
     save_throttle(conn, &locker.id, &state).await
 }
+
+/// One compartment of a site for the capacity answer: its size, zone and
+/// status, whether something is inside and, for parcels still waiting
+/// there, the latest deposit (its last change until the scheduler has seen
+/// it) and the longest hold.
+#[derive(Debug, Clone)]
+pub struct CapacitySlot {
+    pub locker_id: String,
+    pub inner: Dimensions,
+    pub temperature: TemperatureZone,
+    pub status: CompartmentStatus,
+    pub occupied: bool,
+    pub deposited_ms: Option<Millis>,
+    pub hold_ms: Option<Millis>,
+}
+
+pub async fn capacity_slots(
+    conn: &mut AnyConnection,
+    site_id: &str,
+) -> Result<Vec<CapacitySlot>, OpError> {
+    let rows = sqlx::query(
+        "SELECT c.locker_id, c.width_mm, c.height_mm, c.depth_mm, c.temperature, c.status, \
+         CAST(CASE WHEN h.compartment_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS occupied, \
+         w.deposited_ms, w.hold_ms \
+         FROM compartments c JOIN lockers l ON l.id = c.locker_id \
+         LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
+         LEFT JOIN (SELECT p.compartment_id, MAX(COALESCE(s.deposited_ms, p.updated_ms)) AS deposited_ms, \
+                    MAX(s.hold_ms) AS hold_ms \
+                    FROM parcels p LEFT JOIN parcel_schedule s ON s.parcel_id = p.id \
+                    WHERE p.state IN ('deposited', 'on_hold') GROUP BY p.compartment_id) w \
+           ON w.compartment_id = c.id \
+         WHERE l.site_id = $1 ORDER BY c.locker_id, c.label",
+    )
+    .bind(site_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CapacitySlot {
+                locker_id: text(r, "locker_id")?,
+                inner: Dimensions::new(mm(r, "width_mm")?, mm(r, "height_mm")?, mm(r, "depth_mm")?),
+                temperature: parse(r, "temperature")?,
+                status: parse(r, "status")?,
+                occupied: int(r, "occupied")? != 0,
+                deposited_ms: r.try_get::<Option<i64>, _>("deposited_ms")?,
+                hold_ms: r.try_get::<Option<i64>, _>("hold_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}

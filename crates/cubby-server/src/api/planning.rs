@@ -369,6 +369,119 @@ pub async fn locker_capacity_forecast(
     }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityQuery {
+    /// Start of the period (default: now), ms since the epoch.
+    pub from_ms: Option<i64>,
+    /// End of the period (default: two days after its start; at most 14 days).
+    pub to_ms: Option<i64>,
+    /// Only this zone: `ambient`, `chilled` or `frozen`.
+    pub temperature: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExpectedFree {
+    /// Site-local date; the first counts from the period's start, the
+    /// others from that day's local midnight.
+    pub day: String,
+    pub count: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CapacityClass {
+    /// `a` to `d`, by inner height.
+    pub size_class: String,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    pub temperature: String,
+    /// In service.
+    pub total: u32,
+    pub free_now: u32,
+    pub reserved: u32,
+    pub expected_free: Vec<ExpectedFree>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LockerCapacity {
+    pub locker_id: String,
+    pub classes: Vec<CapacityClass>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteCapacity {
+    pub site_id: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub lockers: Vec<LockerCapacity>,
+}
+
+/// Free capacity of a site for planning deliveries, by locker, compartment
+/// size and temperature zone: free now, reserved, and expected free each day
+/// of the period (what is free now plus what the site's measured stays and
+/// its policy's expiries say will have left). Staff, and carrier and courier
+/// tokens of a carrier the site enabled. No personal data.
+#[utoipa::path(get, path = "/api/v1/sites/{site_id}/capacity", params(("site_id" = String, Path), CapacityQuery),
+    responses((status = 200, body = SiteCapacity), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn site_capacity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site_id): Path<String>,
+    QueryParams(q): QueryParams<CapacityQuery>,
+) -> ApiResult<Json<SiteCapacity>> {
+    caller.require(DEPOSITORS)?;
+    let site = site_for(&state, &caller, &site_id).await?;
+    if caller.is_carrier_side() {
+        let carrier = caller.carrier.as_deref().ok_or_else(ApiError::forbidden)?;
+        crate::app::couriers::require_enabled(&state, &site.id, carrier).await?;
+    }
+    let temperature = q
+        .temperature
+        .as_deref()
+        .map(str::parse::<cubby_domain::model::TemperatureZone>)
+        .transpose()
+        .map_err(|_| ApiError::invalid("temperature", "ambient, chilled or frozen"))?;
+    let from_ms = q.from_ms.unwrap_or_else(crate::now_ms);
+    let to_ms = q.to_ms.unwrap_or(from_ms + 2 * 86_400_000);
+    let (days, classes) =
+        crate::app::analytics::capacity(&state, &site, from_ms, to_ms, temperature).await?;
+    let mut lockers: Vec<LockerCapacity> = Vec::new();
+    for c in classes {
+        let class = CapacityClass {
+            size_class: c.size_class.as_str().to_string(),
+            width_mm: c.inner.width_mm,
+            height_mm: c.inner.height_mm,
+            depth_mm: c.inner.depth_mm,
+            temperature: c.temperature.as_str().to_string(),
+            total: c.total,
+            free_now: c.free_now,
+            reserved: c.reserved,
+            expected_free: days
+                .iter()
+                .zip(&c.expected_free)
+                .map(|((day, _), count)| ExpectedFree {
+                    day: day.clone(),
+                    count: *count,
+                })
+                .collect(),
+        };
+        match lockers.last_mut() {
+            Some(l) if l.locker_id == c.locker_id => l.classes.push(class),
+            _ => lockers.push(LockerCapacity {
+                locker_id: c.locker_id,
+                classes: vec![class],
+            }),
+        }
+    }
+    Ok(Json(SiteCapacity {
+        site_id: site.id,
+        from_ms,
+        to_ms,
+        lockers,
+    }))
+}
+
 /// This module's endpoints, each registered once with its OpenAPI entry.
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -376,4 +489,5 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(site_analytics))
         .routes(routes!(site_forecast))
         .routes(routes!(locker_capacity_forecast))
+        .routes(routes!(site_capacity))
 }

@@ -2,7 +2,9 @@
 //! custody, in the site's time zone (the planner's inputs).
 
 use chrono::Duration;
-use cubby_domain::model::Timezone;
+use cubby_domain::Millis;
+use cubby_domain::capacity::{ClassCapacity, Slot, count_capacity, days_of};
+use cubby_domain::model::{TemperatureZone, Timezone};
 use cubby_planner::{SiteActivity, Stay, size_of, summarise};
 use cubby_store as db;
 use cubby_store::OpError;
@@ -44,4 +46,61 @@ pub async fn measure(
         })
         .collect();
     Ok((summarise(&stays, from, today), capacity))
+}
+
+/// Longest period a capacity answer covers.
+pub const CAPACITY_MAX_DAYS: i64 = 14;
+
+/// Free capacity of a site for depositors: per locker, size and zone, free
+/// now, reserved, and expected free at the start of the period and at each
+/// local midnight in it. An occupied compartment is expected to free up
+/// when its last parcel's measured median stay (8 weeks of this site) has
+/// passed, and at the latest when that parcel expires under the policy.
+/// Carries no personal data.
+pub async fn capacity(
+    state: &AppState,
+    site: &db::tenants::SiteRow,
+    from_ms: Millis,
+    to_ms: Millis,
+    temperature: Option<TemperatureZone>,
+) -> AppResult<(Vec<(String, Millis)>, Vec<ClassCapacity>)> {
+    if to_ms <= from_ms {
+        return Err(ApiError::invalid("to_ms", "must be after from_ms"));
+    }
+    if to_ms - from_ms > CAPACITY_MAX_DAYS * 86_400_000 {
+        return Err(ApiError::invalid("to_ms", "a period lasts at most 14 days"));
+    }
+    let tz = Timezone::parse(&site.timezone)?;
+    let (activity, _) = measure(state, &site.id, &site.timezone, None, 56).await?;
+    let median_ms = activity
+        .dwell
+        .p50_hours
+        .map(|h| (h * 3_600_000.0) as Millis);
+    let (slots, policy) = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        let slots = db::lockers::capacity_slots(&mut conn, &site.id).await?;
+        let (_, policy) = db::schedule::site_policy(&mut conn, &site.id).await?;
+        (slots, policy)
+    };
+    let slots: Vec<Slot> = slots
+        .into_iter()
+        .filter(|s| temperature.is_none_or(|t| t == s.temperature))
+        .map(|s| {
+            let frees_at = s.deposited_ms.map(|deposited| {
+                let expires = policy.expires_at(s.temperature, deposited, s.hold_ms.unwrap_or(0));
+                median_ms.map_or(expires, |m| (deposited + m).min(expires))
+            });
+            Slot {
+                locker_id: s.locker_id,
+                inner: s.inner,
+                temperature: s.temperature,
+                status: s.status,
+                occupied: s.occupied,
+                frees_at,
+            }
+        })
+        .collect();
+    let days = days_of(&tz, from_ms, to_ms);
+    let at: Vec<Millis> = days.iter().map(|(_, t)| *t).collect();
+    Ok((days, count_capacity(&slots, &at)))
 }

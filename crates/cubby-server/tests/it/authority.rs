@@ -14,7 +14,7 @@ async fn org_of(w: &World) -> Value {
     site["organisation_id"].clone()
 }
 
-async fn carrier_token(app: &App, w: &World, carrier: &str) -> Client {
+pub(crate) async fn carrier_token(app: &App, w: &World, carrier: &str) -> Client {
     let org = org_of(w).await;
     let t = w
         .admin

@@ -4,6 +4,7 @@
 //! `cubby-cli/tests/it`.
 
 mod authority;
+mod capacity;
 mod carriers;
 mod codes;
 mod input;

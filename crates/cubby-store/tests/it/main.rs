@@ -80,6 +80,7 @@ conformance!(households_vacation_delegates_and_rooms);
 conformance!(invitations_ceremonies_and_passkeys);
 conformance!(parcels_are_found_by_tracking_unit_or_name);
 conformance!(a_move_out_queues_parcels_and_stops_codes);
+conformance!(capacity_slots_say_what_is_inside_and_since_when);
 
 struct Site {
     site_id: String,
@@ -584,5 +585,27 @@ async fn a_move_out_queues_parcels_and_stops_codes(config: StoreConfig) {
         !db::residents::resident_is_live(&mut conn, &site.residents[0])
             .await
             .unwrap()
+    );
+}
+
+/// The capacity answer's rows: one per compartment, occupied ones with
+/// their parcel's deposit time.
+async fn capacity_slots_say_what_is_inside_and_since_when(config: StoreConfig) {
+    let store = Store::open(&config).await.unwrap();
+    let site = seed(&store, 3, 1).await;
+    deposit(&store, &site, 0).await.unwrap();
+    let mut conn = store.reader().await.unwrap();
+    let slots = db::lockers::capacity_slots(&mut conn, &site.site_id)
+        .await
+        .unwrap();
+    assert_eq!(slots.len(), 3);
+    let inside: Vec<_> = slots.iter().filter(|s| s.occupied).collect();
+    assert_eq!(inside.len(), 1, "{slots:?}");
+    assert_eq!(inside[0].deposited_ms, Some(1_000));
+    assert!(
+        slots
+            .iter()
+            .filter(|s| !s.occupied)
+            .all(|s| s.deposited_ms.is_none())
     );
 }
