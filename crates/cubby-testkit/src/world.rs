@@ -113,6 +113,40 @@ impl World {
         Client::new(base, ADMIN_TOKEN).with_step_up(&proof)
     }
 
+    /// The id of the seeded locker's compartment `label`.
+    pub async fn compartment_id(&self, label: &str) -> String {
+        let (_, locker) = self
+            .admin
+            .get(&format!("/api/v1/lockers/{}", self.locker_id))
+            .await;
+        locker["compartments"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["label"] == label))
+            .and_then(|c| c["id"].as_str())
+            .unwrap_or_else(|| panic!("no compartment {label} in {locker}"))
+            .to_string()
+    }
+
+    /// Takes compartment `label` of the seeded locker out of service (or
+    /// back, with `"available"`): the answer's status and body.
+    pub async fn set_compartment_status(
+        &self,
+        label: &str,
+        status: &str,
+        reason: &str,
+    ) -> (u16, Value) {
+        let id = self.compartment_id(label).await;
+        self.admin
+            .post(
+                &format!(
+                    "/api/v1/lockers/{}/compartments/{id}/status",
+                    self.locker_id
+                ),
+                json!({"status": status, "reason": reason}),
+            )
+            .await
+    }
+
     /// Registers `carrier` with the site's organisation and opens one
     /// courier account for it: `{courier_id, carrier, name, token}`.
     pub async fn courier_account(&self, carrier: &str) -> Value {

@@ -65,25 +65,8 @@ async fn carriers_see_free_and_expected_capacity_by_size_and_zone() {
     }
 
     // One zone only; a compartment out of service leaves the count.
-    let (_, locker) = w
-        .admin
-        .get(&format!("/api/v1/lockers/{}", w.locker_id))
-        .await;
-    let a02 = locker["compartments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["label"] == "A02")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let (status, body) = w
-        .admin
-        .post(
-            &format!("/api/v1/lockers/{}/compartments/{a02}/status", w.locker_id),
-            json!({"status": "out_of_service", "reason": "hinge"}),
-        )
+        .set_compartment_status("A02", "out_of_service", "hinge")
         .await;
     assert_eq!(status, 200, "{body}");
     let (_, ambient) = w.admin.get(&format!("{path}&temperature=ambient")).await;
