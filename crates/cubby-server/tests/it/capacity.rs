@@ -3,7 +3,7 @@
 //! only for staff and for carriers the site enabled.
 
 use cubby_testkit::world::{parcel, seed, small_bank};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::authority::{carrier_token, staff};
 use crate::support::App;
