@@ -21,6 +21,8 @@ pub struct Slot {
     pub temperature: TemperatureZone,
     pub status: CompartmentStatus,
     pub occupied: bool,
+    /// Held by a carrier's reservation: counted as reserved, never free.
+    pub held: bool,
     /// When an occupied compartment is expected to be empty (None: not
     /// known, so never counted as freeing).
     pub frees_at: Option<Millis>,
@@ -67,11 +69,11 @@ pub fn count_capacity(slots: &[Slot], at: &[Millis]) -> Vec<ClassCapacity> {
             expected_free: vec![0; at.len()],
         });
         class.total += 1;
-        let free = !s.occupied && s.status == CompartmentStatus::Available;
+        let free = !s.occupied && !s.held && s.status == CompartmentStatus::Available;
         if free {
             class.free_now += 1;
         }
-        if !s.occupied && s.status == CompartmentStatus::Reserved {
+        if !s.occupied && (s.held || s.status == CompartmentStatus::Reserved) {
             class.reserved += 1;
         }
         for (i, t) in at.iter().enumerate() {
@@ -126,6 +128,7 @@ mod tests {
             temperature: TemperatureZone::Ambient,
             status: CompartmentStatus::Available,
             occupied,
+            held: false,
             frees_at,
         }
     }
@@ -136,7 +139,10 @@ mod tests {
         reserved.status = CompartmentStatus::Reserved;
         let mut broken = slot("l1", 80, false, None);
         broken.status = CompartmentStatus::OutOfService;
+        let mut held = slot("l1", 80, false, None);
+        held.held = true;
         let slots = vec![
+            held,
             slot("l1", 80, false, None),
             slot("l1", 80, true, Some(100)),
             slot("l1", 80, true, Some(300)),
@@ -151,10 +157,10 @@ mod tests {
         let small = &classes[0];
         assert_eq!(
             (small.locker_id.as_str(), small.size_class, small.total),
-            ("l1", SizeClass::A, 5)
+            ("l1", SizeClass::A, 6)
         );
-        assert_eq!((small.free_now, small.reserved), (1, 1));
-        // Unknown leave times never count; a reserved one is not free.
+        assert_eq!((small.free_now, small.reserved), (1, 2));
+        // Unknown leave times never count; a reserved or held one is not free.
         assert_eq!(small.expected_free, vec![1, 2, 3]);
         assert_eq!(classes[1].size_class, SizeClass::B);
         assert_eq!(classes[1].expected_free, vec![0, 1, 1]);

@@ -40,3 +40,4 @@ pub const BULK_OPEN: &str = "bulk";
 pub const DOOR: &str = "door";
 pub const DOOR_PATH: &str = "dpath";
 pub const ACCESS_GRANT: &str = "agr";
+pub const RESERVATION: &str = "rsv";

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;
+pub mod reservation;
 pub mod throttle;
 pub mod tracking;
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Millis;
 use crate::model::{Invalid, TemperatureZone, Timezone};
+use crate::reservation::ReservationRules;
 
 const HOUR_MS: Millis = 3_600_000;
 
@@ -87,6 +88,8 @@ pub struct SitePolicy {
     pub allow_unannounced_carrier_deposits: bool,
     /// How long personal data is kept.
     pub retention: Retention,
+    /// How carriers may reserve compartments, and the courier windows.
+    pub reservations: ReservationRules,
 }
 
 const DAY_MS: Millis = 24 * HOUR_MS;
@@ -191,6 +194,7 @@ impl Default for SitePolicy {
             escalate_after_hours: Some(4 * 24),
             allow_unannounced_carrier_deposits: false,
             retention: Retention::default(),
+            reservations: ReservationRules::default(),
         }
     }
 }
@@ -269,7 +273,8 @@ impl SitePolicy {
                 "must be 1 to 1440 hours",
             ));
         }
-        self.retention.validate()
+        self.retention.validate()?;
+        self.reservations.validate()
     }
 
     /// When a parcel deposited at `deposited_ms` expires, with `hold_ms` of

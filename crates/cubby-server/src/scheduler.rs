@@ -58,6 +58,7 @@ pub async fn tick(state: &AppState) -> Result<usize, OpError> {
         db::schedule::due_parcels(&mut conn, now, BATCH).await?
     };
     let n = due.len();
+    release_ended_holds(state).await?;
     for parcel_id in due {
         state
             .store
@@ -65,6 +66,26 @@ pub async fn tick(state: &AppState) -> Result<usize, OpError> {
             .await?;
     }
     Ok(n)
+}
+
+/// Releases reservation holds whose window is over. Windows are real
+/// delivery times, so this goes by the system clock like the deposits that
+/// use the holds.
+async fn release_ended_holds(state: &AppState) -> Result<u64, OpError> {
+    let now = crate::now_ms();
+    let ended = {
+        let mut conn = state.store.reader().await?;
+        db::reservations::any_ended(&mut conn, now).await?
+    };
+    if !ended {
+        return Ok(0);
+    }
+    state
+        .store
+        .transact(move |conn| {
+            Box::pin(async move { db::reservations::release_ended(conn, None, now).await })
+        })
+        .await
 }
 
 async fn site_rules(

@@ -39,6 +39,7 @@ pub mod outbox;
 pub mod parcels;
 pub mod passkeys;
 pub mod reports;
+pub mod reservations;
 pub mod residents;
 pub mod retention;
 pub mod rooms;

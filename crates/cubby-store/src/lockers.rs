@@ -410,6 +410,8 @@ pub struct CapacitySlot {
     pub temperature: TemperatureZone,
     pub status: CompartmentStatus,
     pub occupied: bool,
+    /// A carrier's reservation holds it.
+    pub held: bool,
     pub deposited_ms: Option<Millis>,
     pub hold_ms: Option<Millis>,
 }
@@ -417,11 +419,14 @@ pub struct CapacitySlot {
 pub async fn capacity_slots(
     conn: &mut AnyConnection,
     site_id: &str,
+    now: Millis,
 ) -> Result<Vec<CapacitySlot>, OpError> {
     let rows = sqlx::query(
         "SELECT c.locker_id, c.width_mm, c.height_mm, c.depth_mm, c.temperature, c.status, \
          CAST(CASE WHEN h.compartment_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS occupied, \
-         w.deposited_ms, w.hold_ms \
+         w.deposited_ms, w.hold_ms, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM reservation_holds rh WHERE rh.compartment_id = c.id \
+              AND rh.state = 'held' AND rh.to_ms > $2) THEN 1 ELSE 0 END AS BIGINT) AS held \
          FROM compartments c JOIN lockers l ON l.id = c.locker_id \
          LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
          LEFT JOIN (SELECT p.compartment_id, MAX(COALESCE(s.deposited_ms, p.updated_ms)) AS deposited_ms, \
@@ -432,6 +437,7 @@ pub async fn capacity_slots(
          WHERE l.site_id = $1 ORDER BY c.locker_id, c.label",
     )
     .bind(site_id.to_string())
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -442,6 +448,7 @@ pub async fn capacity_slots(
                 temperature: parse(r, "temperature")?,
                 status: parse(r, "status")?,
                 occupied: int(r, "occupied")? != 0,
+                held: int(r, "held")? != 0,
                 deposited_ms: r.try_get::<Option<i64>, _>("deposited_ms")?,
                 hold_ms: r.try_get::<Option<i64>, _>("hold_ms")?,
             })

@@ -31,6 +31,7 @@ use crate::lockers::LockerRow;
 use crate::lockers::load_throttle;
 use crate::lockers::lock_locker;
 use crate::lockers::save_throttle;
+use crate::reservations;
 use crate::residents;
 use crate::residents::ResidentRow;
 use crate::rows::{int, mm, opt_text, parse, text};
@@ -259,6 +260,9 @@ pub struct DepositRequest {
     /// (a courier's deposit decided at the locker): only that one is
     /// considered.
     pub placed_at: Option<String>,
+    /// The reservation whose held compartments this deposit takes (a
+    /// pre-advised tracking number on a reservation finds it too).
+    pub reservation_id: Option<String>,
 }
 
 /// The plain credentials to tell the recipient (never stored).
@@ -455,13 +459,42 @@ pub async fn deposit(
             now_ms: req.now,
         }),
     };
+    let holds = reservations::for_deposit(
+        conn,
+        &locker,
+        req.reservation_id.as_deref(),
+        &req.tracking_number,
+        req.carrier.as_deref(),
+        req.now,
+    )
+    .await?;
     let mut view = lockers::allocation_view(conn, &locker.id).await?;
-    if let Some(label) = &req.placed_at {
-        view.retain(|c| &c.label == label);
+    // Held compartments: the deposit's own first (after consolidation),
+    // nobody else's. A parcel already placed at the locker stays where it is.
+    let own_view = holds.own_view(&view);
+    match &req.placed_at {
+        Some(label) => view.retain(|c| &c.label == label),
+        None => holds.mark_reserved(&mut view),
     }
-    let ranked = match allocation::rank(&request, &view, &locker.carrier_quotas) {
-        Ok(r) => r,
-        Err(reason) => return Err(no_fit(conn, &locker, reason).await),
+    let own = match req.placed_at {
+        Some(_) => Vec::new(),
+        None => allocation::rank(&request, &own_view, &Default::default()).unwrap_or_default(),
+    };
+    let ranked = match (
+        allocation::rank(&request, &view, &locker.carrier_quotas),
+        own,
+    ) {
+        (Ok(general), own) => {
+            let (consolidated, empty): (Vec<_>, Vec<_>) =
+                general.into_iter().partition(|a| a.consolidated);
+            consolidated
+                .into_iter()
+                .chain(own)
+                .chain(empty)
+                .collect::<Vec<_>>()
+        }
+        (Err(_), own) if !own.is_empty() => own,
+        (Err(reason), _) => return Err(no_fit(conn, &locker, reason).await),
     };
     let holder_key = resident
         .as_ref()
@@ -490,6 +523,12 @@ pub async fn deposit(
             chosen = Some(candidate);
             break;
         }
+    }
+    if let Some(a) = &chosen
+        && holds.all.contains(&a.compartment_id)
+    {
+        let own = holds.own.contains(&a.compartment_id);
+        reservations::settle_hold(conn, &a.compartment_id, &parcel_id, own, req.now).await?;
     }
     let Some(allocation) = chosen else {
         return Err(no_fit(

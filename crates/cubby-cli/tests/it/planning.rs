@@ -105,6 +105,7 @@ async fn write_history(
                 actor: "history".into(),
                 now: at,
                 placed_at: None,
+                reservation_id: None,
             };
             let s = secrets(n);
             let result = store

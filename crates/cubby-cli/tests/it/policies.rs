@@ -520,6 +520,7 @@ async fn a_reminder_due_on_the_night_the_clocks_change_goes_out_at_seven_local()
         actor: "test".into(),
         now: deposited,
         placed_at: None,
+        reservation_id: None,
     };
     let secrets = crate::planning::secrets(42);
     let parcel_id = store

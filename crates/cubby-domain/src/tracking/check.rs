@@ -83,7 +83,9 @@ pub(super) fn ups_1z(s: &str) -> bool {
 
 /// DHL Express waybill: the first 9 digits, read as a number, mod 7.
 pub(super) fn mod7(s: &str) -> bool {
-    let Some((body, check)) = body_and_check(s, 10) else { return false };
+    let Some((body, check)) = body_and_check(s, 10) else {
+        return false;
+    };
     let number = body.iter().fold(0u64, |n, &d| n * 10 + u64::from(d));
     number % 7 == u64::from(check)
 }
@@ -91,7 +93,9 @@ pub(super) fn mod7(s: &str) -> bool {
 /// Deutsche Post / DHL Paket Identcode: weights 4, 9, 4, … from the left over
 /// 11 digits, ten's complement of the sum.
 pub(super) fn identcode(s: &str) -> bool {
-    let Some((body, check)) = body_and_check(s, 12) else { return false };
+    let Some((body, check)) = body_and_check(s, 12) else {
+        return false;
+    };
     let sum: u32 = body
         .iter()
         .enumerate()
@@ -104,7 +108,9 @@ pub(super) fn identcode(s: &str) -> bool {
 /// the check digit, sum mod 11, with a remainder of 10 written as 0.
 pub(super) fn fedex_express(s: &str) -> bool {
     const WEIGHTS: [u32; 3] = [1, 3, 7];
-    let Some((body, check)) = body_and_check(s, 12) else { return false };
+    let Some((body, check)) = body_and_check(s, 12) else {
+        return false;
+    };
     let sum: u32 = body
         .iter()
         .rev()
@@ -117,7 +123,9 @@ pub(super) fn fedex_express(s: &str) -> bool {
 /// GLS 12 digits: weights 3, 1 from the digit next to the check digit, plus 1,
 /// then the ten's complement.
 pub(super) fn gls(s: &str) -> bool {
-    let Some((body, check)) = body_and_check(s, 12) else { return false };
+    let Some((body, check)) = body_and_check(s, 12) else {
+        return false;
+    };
     ten_complement(weighted_31_from_right(&body) + 1) == check
 }
 
@@ -149,7 +157,9 @@ pub(super) fn iso7064_mod37_36(s: &str) -> bool {
             _ => None,
         }
     }
-    let Some((&last, body)) = s.as_bytes().split_last() else { return false };
+    let Some((&last, body)) = s.as_bytes().split_last() else {
+        return false;
+    };
     if body.is_empty() {
         return false;
     }

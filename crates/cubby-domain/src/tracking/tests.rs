@@ -17,7 +17,11 @@ fn message_for(input: &str, carrier: &str) -> String {
 /// Asserts `good` is accepted for `carrier` as `format` and `typo` is refused
 /// with the carrier's check-digit message.
 fn vector(carrier: &str, name: &str, good: &str, typo: &str, format: TrackingFormat) {
-    assert_eq!(format_for(good, carrier), Ok(format), "{good} for {carrier}");
+    assert_eq!(
+        format_for(good, carrier),
+        Ok(format),
+        "{good} for {carrier}"
+    );
     assert_eq!(
         message_for(typo, carrier),
         format!("check digit does not match ({name})"),
@@ -83,8 +87,20 @@ fn unknown_or_absent_carrier_behaves_like_parse() {
 fn upu_s10_and_ups() {
     // UPU S10 standard, Annex A example.
     vector("usps", "USPS", "EE876543216CA", "EE876543226CA", F::UpuS10);
-    vector("royal_mail", "Royal Mail", "RB123456785GB", "RB123456786GB", F::UpuS10);
-    vector("ups", "UPS", "1Z5R89390357567127", "1Z5R89390357567128", F::Ups1Z);
+    vector(
+        "royal_mail",
+        "Royal Mail",
+        "RB123456785GB",
+        "RB123456786GB",
+        F::UpuS10,
+    );
+    vector(
+        "ups",
+        "UPS",
+        "1Z5R89390357567127",
+        "1Z5R89390357567128",
+        F::Ups1Z,
+    );
     // A shape the carrier has no checked format for is still checked as
     // far as its own shape allows (here a valid S10 for a UPS parcel).
     assert_eq!(format_for("RB123456785GB", "ups"), Ok(F::UpuS10));
@@ -96,7 +112,13 @@ fn dhl_express_waybill() {
     // Open tracking-number data set jkeen/tracking_number_data,
     // couriers/dhl.json ("DHL Express", mod 7); rule also on
     // https://www.paketda.de/firmenkunden/paket-pruefziffern.html.
-    vector("dhl_express", "DHL Express", "3318810025", "3318810125", F::DhlExpress);
+    vector(
+        "dhl_express",
+        "DHL Express",
+        "3318810025",
+        "3318810125",
+        F::DhlExpress,
+    );
     vector("dhl", "DHL", "3318810025", "3318810125", F::DhlExpress);
 }
 
@@ -104,8 +126,20 @@ fn dhl_express_waybill() {
 fn dhl_paket_identcode_and_nve() {
     // https://www.paketda.de/firmenkunden/paket-pruefziffern.html:
     // "12-stellig, z.B. 201298452277" and "20-stellig, z.B. 00340433836442636597".
-    vector("dhl_paket", "DHL Paket", "201298452277", "201298452287", F::DhlPaket);
-    vector("dhl_paket", "DHL Paket", "00340433836442636597", "00340433836442636697", F::DhlPaketNve);
+    vector(
+        "dhl_paket",
+        "DHL Paket",
+        "201298452277",
+        "201298452287",
+        F::DhlPaket,
+    );
+    vector(
+        "dhl_paket",
+        "DHL Paket",
+        "00340433836442636597",
+        "00340433836442636697",
+        F::DhlPaketNve,
+    );
     // Algorithm::CheckDigits (CPAN) M10_005 documentation: "21.802 580.906 6".
     assert_eq!(format_for("21802 5809066", "dhl"), Ok(F::DhlPaket));
     // JJD piece numbers have no published check rule: accepted on shape alone.
@@ -118,11 +152,29 @@ fn dhl_paket_identcode_and_nve() {
 fn fedex_express_and_ground() {
     // FedEx Web API department's worked example, quoted in
     // http://answers.google.com/answers/threadview/id/207899.html.
-    vector("fedex", "FedEx", "012345678983", "012345678993", F::FedExExpress);
+    vector(
+        "fedex",
+        "FedEx",
+        "012345678983",
+        "012345678993",
+        F::FedExExpress,
+    );
     // Neodynamic "FedEx Ground 96 Barcode" documentation example
     // 9611804027471600040302; its last 15 digits are the Ground number.
-    vector("fedex", "FedEx", "9611804027471600040302", "9611804027471600040312", F::FedExGround96);
-    vector("fedex", "FedEx", "027471600040302", "027471600040312", F::FedExGround);
+    vector(
+        "fedex",
+        "FedEx",
+        "9611804027471600040302",
+        "9611804027471600040312",
+        F::FedExGround96,
+    );
+    vector(
+        "fedex",
+        "FedEx",
+        "027471600040302",
+        "027471600040312",
+        F::FedExGround,
+    );
     // Twelve digits could be several carriers': only knowing the carrier
     // catches the typo.
     assert_eq!(format_for("012345678993", "hermes"), Ok(F::Other));
@@ -133,9 +185,21 @@ fn fedex_express_and_ground() {
 #[test]
 fn usps_impb() {
     // Example in the Dave's Quick Search Deskbar USPS search help (2006).
-    vector("usps", "USPS", "9101067404020161318246", "9101067404020161318256", F::UspsImpb);
+    vector(
+        "usps",
+        "USPS",
+        "9101067404020161318246",
+        "9101067404020161318256",
+        F::UspsImpb,
+    );
     // UPS Mail Innovations number in uh-opensource/node-shipping-ups issue #38.
-    vector("usps", "USPS", "92748901790175543400811852", "92748901790175543400811862", F::UspsImpb);
+    vector(
+        "usps",
+        "USPS",
+        "92748901790175543400811852",
+        "92748901790175543400811862",
+        F::UspsImpb,
+    );
     // jkeen/tracking_number_data couriers/usps.json: "420 22153 9101026837331000039521".
     vector(
         "usps",
@@ -154,13 +218,25 @@ fn usps_impb() {
     );
     // jkeen/tracking_number_data couriers/usps.json "USPS 20" (Pub 91 layout:
     // service code, 9-digit mailer, 8-digit serial, mod 10).
-    vector("usps", "USPS", "0307 1790 0005 2348 3741", "03071790000523483751", F::UspsImpb);
+    vector(
+        "usps",
+        "USPS",
+        "0307 1790 0005 2348 3741",
+        "03071790000523483751",
+        F::UspsImpb,
+    );
 }
 
 #[test]
 fn dpd_parcel_number_and_label_code() {
     // https://www.paketda.de/firmenkunden/paket-pruefziffern.html: "01015026003653c".
-    vector("dpd", "DPD", "01015026003653c", "01015026003663C", F::DpdParcel);
+    vector(
+        "dpd",
+        "DPD",
+        "01015026003653c",
+        "01015026003663C",
+        F::DpdParcel,
+    );
     // Business::DPD (CPAN) t/Label/calc_tracking_number.t: "01905002345615Y".
     assert_eq!(format_for("01905002345615Y", "dpd"), Ok(F::DpdParcel));
     // Without its check character the 14 digits are accepted unchecked.
@@ -190,8 +266,14 @@ fn inpost_has_no_check_digit() {
     // Example in the intrac crate documentation (InPost tracking client).
     // InPost publishes no check rule, so a typo cannot be caught; only the
     // shape is held.
-    assert_eq!(format_for("843534321829832368922940", "inpost"), Ok(F::InPost));
-    assert_eq!(format_for("84353432182983236892294", "inpost"), Ok(F::Other));
+    assert_eq!(
+        format_for("843534321829832368922940", "inpost"),
+        Ok(F::InPost)
+    );
+    assert_eq!(
+        format_for("84353432182983236892294", "inpost"),
+        Ok(F::Other)
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod passkeys;
 pub(crate) mod planning;
 mod policies;
 mod push;
+mod reservations;
 mod returns;
 pub(crate) mod rooms;
 pub(crate) mod sites;
@@ -100,6 +101,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(area("planning", planning::routes()))
         .merge(area("policies", policies::routes()))
         .merge(area("push", push::routes()))
+        .merge(area("reservations", reservations::routes()))
         .merge(area("returns", returns::routes()))
         .merge(area("rooms", rooms::routes()))
         .merge(area("sites", sites::routes()))

@@ -410,11 +410,24 @@ pub struct LockerCapacity {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct DeliverySlotAnswer {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Parcels all reservations in this slot may hold together.
+    pub max_parcels: u32,
+    /// Parcels reservations already booked into it.
+    pub booked: u32,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SiteCapacity {
     pub site_id: String,
     pub from_ms: i64,
     pub to_ms: i64,
     pub lockers: Vec<LockerCapacity>,
+    /// The courier windows the site publishes in the period (empty: any
+    /// window); reservations lie inside one.
+    pub delivery_slots: Vec<DeliverySlotAnswer>,
 }
 
 /// Free capacity of a site for planning deliveries, by locker, compartment
@@ -474,11 +487,22 @@ pub async fn site_capacity(
             }),
         }
     }
+    let delivery_slots = crate::app::reservations::delivery_slots(&state, &site, from_ms, to_ms)
+        .await?
+        .into_iter()
+        .map(|(slot, booked)| DeliverySlotAnswer {
+            from_ms: slot.from_ms,
+            to_ms: slot.to_ms,
+            max_parcels: slot.max_parcels,
+            booked,
+        })
+        .collect();
     Ok(Json(SiteCapacity {
         site_id: site.id,
         from_ms,
         to_ms,
         lockers,
+        delivery_slots,
     }))
 }
 

@@ -78,7 +78,7 @@ pub async fn capacity(
         .map(|h| (h * 3_600_000.0) as Millis);
     let (slots, policy) = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        let slots = db::lockers::capacity_slots(&mut conn, &site.id).await?;
+        let slots = db::lockers::capacity_slots(&mut conn, &site.id, now_ms()).await?;
         let (_, policy) = db::schedule::site_policy(&mut conn, &site.id).await?;
         (slots, policy)
     };
@@ -96,6 +96,7 @@ pub async fn capacity(
                 temperature: s.temperature,
                 status: s.status,
                 occupied: s.occupied,
+                held: s.held,
                 frees_at,
             }
         })

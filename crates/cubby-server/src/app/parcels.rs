@@ -51,6 +51,8 @@ pub struct DepositBody {
     pub weight_g: Option<u32>,
     /// ambient (default), chilled or frozen.
     pub temperature: Option<String>,
+    /// The carrier's reservation whose held compartment this parcel takes.
+    pub reservation_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
@@ -117,7 +119,6 @@ pub fn validate_parcel(
     weight_g: Option<u32>,
     temperature: Option<&str>,
 ) -> AppResult<Validated> {
-    let tracking = TrackingNumber::parse(tracking)?;
     let carrier = match (&caller.carrier, carrier) {
         (Some(own), Some(given)) if super::couriers::carrier_code(given)? != *own => {
             return Err(ApiError::invalid(
@@ -129,6 +130,8 @@ pub fn validate_parcel(
         (None, Some(given)) => Some(super::couriers::carrier_code(given)?),
         (None, None) => None,
     };
+    // A known carrier's own formats and check digits catch a mistyped number.
+    let tracking = TrackingNumber::parse_for(tracking, carrier.as_deref())?;
     if !dims.is_valid() {
         return Err(ApiError::invalid(
             "width_mm",
@@ -175,6 +178,9 @@ pub async fn deposit(
         req.temperature.as_deref(),
     )?;
     let recipient = recipient_of(&req.recipient)?;
+    if let Some(id) = &req.reservation_id {
+        check_id(ids::RESERVATION, id, "reservation")?;
+    }
     let carrier_side = caller.is_carrier_side();
     retrying(
         || fresh_secrets(state, &locker.id),
@@ -191,6 +197,7 @@ pub async fn deposit(
                 actor: caller.actor(),
                 now: now_ms(),
                 placed_at: None,
+                reservation_id: req.reservation_id.clone(),
             };
             let site = site.clone();
             let msg_id = new_id(ids::MESSAGE);

@@ -504,7 +504,7 @@ async fn publish_caches(
             site_id,
             journal_seq,
         } = device;
-        let (labels, creds, view, passes, expected, doors, grants, site) = {
+        let (labels, creds, view, passes, expected, doors, grants, site, held) = {
             let mut conn = state.store.reader().await?;
             (
                 db::devices::compartment_labels(&mut conn, &locker_id).await?,
@@ -515,6 +515,7 @@ async fn publish_caches(
                 db::access::doors_of_device(&mut conn, &device_id).await?,
                 db::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
                 cubby_store::tenants::site(&mut conn, &site_id).await?,
+                db::reservations::held_at_site(&mut conn, &site_id, now).await?,
             )
         };
         let doors: Vec<DoorSpec> = doors
@@ -563,7 +564,9 @@ async fn publish_caches(
             .collect();
         let free: Vec<String> = view
             .iter()
+            // A compartment a reservation holds is not the locker's to give.
             .filter(|c| c.status == CompartmentStatus::Available && c.contents.is_none())
+            .filter(|c| !held.contains(&c.id))
             .map(|c| c.label.clone())
             .collect();
         let couriers: Vec<CourierPass> = passes

@@ -288,6 +288,7 @@ async fn deposit(
         depth_mm: d,
         weight_g: None,
         temperature: None,
+        reservation_id: None,
     };
     // The same fields give the same fingerprint, so a resubmitted form is
     // answered from the idempotency record instead of depositing again.

@@ -420,6 +420,7 @@ pub(super) async fn edge_deposit(
         actor: format!("device:{device_id} (courier pass {pass_id} at the locker)"),
         now: at_ms,
         placed_at: Some(label.to_string()),
+        reservation_id: None,
     };
     let secrets = hooks.deposit_secrets(&place.locker_id);
     match deposit(conn, &request, &secrets).await {

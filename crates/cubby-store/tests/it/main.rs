@@ -70,6 +70,13 @@ mod retention;
 use retention::the_audit_log_is_pruned_from_its_front_only;
 conformance!(the_audit_log_is_pruned_from_its_front_only);
 
+mod reservations;
+use reservations::{
+    concurrent_reservations_never_over_hold, holds_go_to_their_reservation_and_end_with_the_window,
+};
+conformance!(concurrent_reservations_never_over_hold);
+conformance!(holds_go_to_their_reservation_and_end_with_the_window);
+
 mod schema;
 mod self_service;
 use self_service::{
@@ -190,6 +197,7 @@ async fn deposit(store: &Store, site: &Site, i: usize) -> Result<String, OpError
         actor: "test".into(),
         now: 1_000 + i as i64,
         placed_at: None,
+        reservation_id: None,
     };
     let s = secrets(i);
     store
@@ -595,7 +603,7 @@ async fn capacity_slots_say_what_is_inside_and_since_when(config: StoreConfig) {
     let site = seed(&store, 3, 1).await;
     deposit(&store, &site, 0).await.unwrap();
     let mut conn = store.reader().await.unwrap();
-    let slots = db::lockers::capacity_slots(&mut conn, &site.site_id)
+    let slots = db::lockers::capacity_slots(&mut conn, &site.site_id, 0)
         .await
         .unwrap();
     assert_eq!(slots.len(), 3);
