@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod carriers;
 mod console_browser;
 mod demo;
 mod edge;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{bin, seed, small_bank};
 
-async fn carrier_token(w: &crate::World, org: &Value, carrier: &str) -> String {
+pub(crate) async fn carrier_token(w: &crate::World, org: &Value, carrier: &str) -> String {
     w.admin
         .created(
             "/api/v1/tokens",
