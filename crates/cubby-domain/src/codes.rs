@@ -97,6 +97,7 @@ error_codes! {
     UnitInUse = "unit_in_use", 409, "Residents live in the unit or parcels wait for it.";
     DoorInUse = "door_in_use", 409, "A door path or a live grant still names the door.";
     PathInUse = "path_in_use", 409, "A parcel room is reached by the path.";
+    ParcelRedirected = "parcel_redirected", 409, "The parcel was redirected to another locker before it arrived: deposit it there.";
     ReservationEnded = "reservation_ended", 409, "The reservation was cancelled or its window has ended: its holds are released.";
 }
 

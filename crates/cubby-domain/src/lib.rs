@@ -17,6 +17,7 @@ pub mod dims;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
+pub mod overflow;
 pub mod policy;
 pub mod reservation;
 pub mod throttle;

@@ -86,6 +86,10 @@ pub struct SitePolicy {
     /// pre-advise (off: an unannounced parcel is refused with
     /// `not_pre_advised`, so a stolen courier token cannot fill lockers).
     pub allow_unannounced_carrier_deposits: bool,
+    /// When a locker has no compartment for a parcel, deposit it at once at
+    /// the nearest other locker of the site that has one (off: the deposit
+    /// is refused with the places that could take it).
+    pub overflow_to_nearest_locker: bool,
     /// How long personal data is kept.
     pub retention: Retention,
     /// How carriers may reserve compartments, and the courier windows.
@@ -193,6 +197,7 @@ impl Default for SitePolicy {
             }),
             escalate_after_hours: Some(4 * 24),
             allow_unannounced_carrier_deposits: false,
+            overflow_to_nearest_locker: false,
             retention: Retention::default(),
             reservations: ReservationRules::default(),
         }

@@ -73,6 +73,7 @@ pub async fn expected_parcels(
         "SELECT p.id, p.tracking_number, p.carrier, p.width_mm, p.height_mm, p.depth_mm, p.temperature \
          FROM parcels p JOIN lockers l ON l.site_id = p.site_id \
          WHERE l.id = $1 AND p.state = 'announced' AND p.resident_id IS NOT NULL \
+         AND (p.redirected_to IS NULL OR p.redirected_to = l.id) \
          AND EXISTS (SELECT 1 FROM site_carriers sc WHERE sc.site_id = p.site_id AND sc.carrier = p.carrier) \
          ORDER BY p.created_ms DESC, p.id LIMIT $2",
     )

@@ -29,6 +29,10 @@ pub struct OverflowOption {
     pub kind: &'static str,
     pub id: String,
     pub name: String,
+    /// Metres on the site plan from the full locker, when both are placed.
+    pub distance_m: Option<u32>,
+    /// How many more parcels like this one it takes now.
+    pub takes: u32,
 }
 
 /// Why an operation did not happen. Each maps to one stable API error code.

@@ -10,6 +10,7 @@ use cubby_domain::model::CompartmentState;
 use cubby_domain::model::CompartmentStatus;
 use cubby_domain::model::SizeClass;
 use cubby_domain::model::TemperatureZone;
+use cubby_domain::overflow::PlanPosition;
 use cubby_domain::throttle::KeypadState;
 use serde::Serialize;
 use sqlx::AnyConnection;
@@ -29,6 +30,8 @@ pub struct LockerRow {
     pub carrier_quotas: CarrierQuotas,
     /// Raised by every edit; an edit names the version it read.
     pub version: i64,
+    /// Where it stands on the site plan (for the nearest overflow).
+    pub plan_position: Option<PlanPosition>,
 }
 
 fn locker_row(r: &AnyRow) -> Result<LockerRow, sqlx::Error> {
@@ -39,12 +42,17 @@ fn locker_row(r: &AnyRow) -> Result<LockerRow, sqlx::Error> {
         name: text(r, "name")?,
         carrier_quotas: serde_json::from_str(&quotas).map_err(|e| sqlx::Error::Decode(e.into()))?,
         version: int(r, "version")?,
+        plan_position: {
+            let x: Option<i64> = r.try_get("plan_x_m")?;
+            let y: Option<i64> = r.try_get("plan_y_m")?;
+            x.zip(y).map(|(x_m, y_m)| PlanPosition { x_m, y_m })
+        },
     })
 }
 
 pub async fn locker(conn: &mut AnyConnection, id: &str) -> Result<Option<LockerRow>, OpError> {
     let row =
-        sqlx::query("SELECT id, site_id, name, carrier_quotas, version FROM lockers WHERE id = $1")
+        sqlx::query("SELECT id, site_id, name, carrier_quotas, version, plan_x_m, plan_y_m FROM lockers WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
@@ -52,7 +60,7 @@ pub async fn locker(conn: &mut AnyConnection, id: &str) -> Result<Option<LockerR
 }
 
 pub async fn lockers(conn: &mut AnyConnection, site_id: &str) -> Result<Vec<LockerRow>, OpError> {
-    let rows = sqlx::query("SELECT id, site_id, name, carrier_quotas, version FROM lockers WHERE site_id = $1 ORDER BY created_ms, id")
+    let rows = sqlx::query("SELECT id, site_id, name, carrier_quotas, version, plan_x_m, plan_y_m FROM lockers WHERE site_id = $1 ORDER BY created_ms, id")
         .bind(site_id.to_string())
         .fetch_all(&mut *conn)
         .await?;
@@ -258,6 +266,7 @@ pub async fn create_locker(
         name: l.name.clone(),
         carrier_quotas: l.carrier_quotas.clone(),
         version: 1,
+        plan_position: None,
     };
     let compartments = compartments(conn, &l.id).await?;
     Ok((locker, compartments))
@@ -318,6 +327,7 @@ pub async fn edit_locker(
     expected_version: i64,
     name: Option<&str>,
     quotas: Option<&CarrierQuotas>,
+    plan_position: Option<PlanPosition>,
 ) -> Result<(LockerRow, i64), OpError> {
     let mut l = lock_locker(conn, id).await?;
     if l.version != expected_version {
@@ -332,13 +342,18 @@ pub async fn edit_locker(
     if let Some(q) = quotas {
         l.carrier_quotas = q.clone();
     }
+    if plan_position.is_some() {
+        l.plan_position = plan_position;
+    }
     let version = expected_version + 1;
     l.version = version;
-    sqlx::query("UPDATE lockers SET name = $1, carrier_quotas = $2, version = $3 WHERE id = $4")
+    sqlx::query("UPDATE lockers SET name = $1, carrier_quotas = $2, version = $3, plan_x_m = $5, plan_y_m = $6 WHERE id = $4")
         .bind(l.name.clone())
         .bind(serde_json::to_string(&l.carrier_quotas).unwrap_or_else(|_| "{}".into()))
         .bind(version)
         .bind(id.to_string())
+        .bind(l.plan_position.map(|p| p.x_m))
+        .bind(l.plan_position.map(|p| p.y_m))
         .execute(&mut *conn)
         .await?;
     Ok((l, version))

@@ -25,7 +25,6 @@ use sqlx::any::AnyRow;
 
 use crate::OpError;
 use crate::custody::append_event;
-use crate::error::OverflowOption;
 use crate::lockers;
 use crate::lockers::LockerRow;
 use crate::lockers::load_throttle;
@@ -38,10 +37,12 @@ use crate::rows::{int, mm, opt_text, parse, text};
 use crate::tenants;
 
 mod collect;
+mod overflow;
 use collect::issue_credentials;
 pub use collect::{
     PickupOutcome, PresentedMac, issue_pass, pickup, pickup_reported_by_device, reissue_code,
 };
+pub use overflow::{overflow_options, redirect};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ParcelRow {
@@ -63,11 +64,13 @@ pub struct ParcelRow {
     pub compartment_label: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// The locker a pre-advised parcel was redirected to.
+    pub redirected_to: Option<String>,
 }
 
 const PARCEL_SELECT: &str = "SELECT p.id, p.site_id, p.tracking_number, p.carrier, p.resident_id, p.recipient_unit, p.recipient_name, \
      p.width_mm, p.height_mm, p.depth_mm, p.weight_g, p.temperature, p.state, p.locker_id, p.compartment_id, c.label AS compartment_label, \
-     p.created_ms, p.updated_ms FROM parcels p LEFT JOIN compartments c ON c.id = p.compartment_id";
+     p.created_ms, p.updated_ms, p.redirected_to FROM parcels p LEFT JOIN compartments c ON c.id = p.compartment_id";
 
 pub(crate) fn parcel_row(r: &AnyRow) -> Result<ParcelRow, sqlx::Error> {
     let state_text = text(r, "state")?;
@@ -91,6 +94,7 @@ pub(crate) fn parcel_row(r: &AnyRow) -> Result<ParcelRow, sqlx::Error> {
         compartment_label: opt_text(r, "compartment_label")?,
         created_ms: int(r, "created_ms")?,
         updated_ms: int(r, "updated_ms")?,
+        redirected_to: opt_text(r, "redirected_to")?,
     })
 }
 
@@ -141,40 +145,6 @@ pub(crate) async fn parcels_where(
         .fetch_all(&mut *conn)
         .await?;
     Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
-}
-
-/// Other places on the site a parcel could go when this locker is full.
-pub async fn overflow_options(
-    conn: &mut AnyConnection,
-    site_id: &str,
-    except_locker: &str,
-) -> Result<Vec<OverflowOption>, OpError> {
-    let mut out = Vec::new();
-    let rooms = sqlx::query("SELECT id, name FROM parcel_rooms WHERE site_id = $1 ORDER BY name")
-        .bind(site_id.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &rooms {
-        out.push(OverflowOption {
-            kind: "parcel_room",
-            id: text(r, "id")?,
-            name: text(r, "name")?,
-        });
-    }
-    let lockers =
-        sqlx::query("SELECT id, name FROM lockers WHERE site_id = $1 AND id <> $2 ORDER BY name")
-            .bind(site_id.to_string())
-            .bind(except_locker.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
-    for r in &lockers {
-        out.push(OverflowOption {
-            kind: "locker",
-            id: text(r, "id")?,
-            name: text(r, "name")?,
-        });
-    }
-    Ok(out)
 }
 
 /// Parcels that expired at a locker and still wait to go back to the carrier.
@@ -263,6 +233,9 @@ pub struct DepositRequest {
     /// The reservation whose held compartments this deposit takes (a
     /// pre-advised tracking number on a reservation finds it too).
     pub reservation_id: Option<String>,
+    /// When nothing fits here, deposit at the nearest other locker of the
+    /// site that takes the parcel (the site's policy allows it).
+    pub overflow_to_nearest: bool,
 }
 
 /// The plain credentials to tell the recipient (never stored).
@@ -281,6 +254,8 @@ pub struct DepositOutcome {
     pub locker: LockerRow,
     pub resident: Option<ResidentRow>,
     pub credential: Option<IssuedCredential>,
+    /// The full locker the deposit was asked for, when it overflowed.
+    pub overflowed_from: Option<String>,
 }
 
 /// Where an arrived parcel was put.
@@ -425,8 +400,34 @@ fn reach_of(resident: &ResidentRow) -> Option<ReachBand> {
 }
 
 /// Deposits a parcel: finds the recipient, allocates a compartment, records custody
-/// and issues pick-up credentials.
+/// and issues pick-up credentials. When nothing fits and the request allows
+/// it, the parcel goes to the nearest other locker of the site that takes it.
 pub async fn deposit(
+    conn: &mut AnyConnection,
+    req: &DepositRequest,
+    secrets: &DepositSecrets,
+) -> Result<DepositOutcome, OpError> {
+    match deposit_at(conn, req, secrets).await {
+        Err(OpError::NoCompartmentFits { reason, overflow })
+            if req.overflow_to_nearest && req.placed_at.is_none() =>
+        {
+            let Some(nearest) = overflow.iter().find(|o| o.kind == "locker") else {
+                return Err(OpError::NoCompartmentFits { reason, overflow });
+            };
+            let there = DepositRequest {
+                locker_id: nearest.id.clone(),
+                overflow_to_nearest: false,
+                ..req.clone()
+            };
+            let mut out = deposit_at(conn, &there, secrets).await?;
+            out.overflowed_from = Some(req.locker_id.clone());
+            Ok(out)
+        }
+        other => other,
+    }
+}
+
+async fn deposit_at(
     conn: &mut AnyConnection,
     req: &DepositRequest,
     secrets: &DepositSecrets,
@@ -435,6 +436,9 @@ pub async fn deposit(
     let resident = resolve_recipient(conn, &locker.site_id, &req.recipient).await?;
 
     let announced = announced_parcel(conn, &locker.site_id, &req.tracking_number).await?;
+    if let Some(a) = &announced {
+        overflow::refuse_if_redirected(a, &locker)?;
+    }
     let parcel_id = announced
         .as_ref()
         .map(|p| p.id.clone())
@@ -494,7 +498,7 @@ pub async fn deposit(
                 .collect::<Vec<_>>()
         }
         (Err(_), own) if !own.is_empty() => own,
-        (Err(reason), _) => return Err(no_fit(conn, &locker, reason).await),
+        (Err(reason), _) => return Err(no_fit(conn, &locker, &request, req.now, reason).await),
     };
     let holder_key = resident
         .as_ref()
@@ -534,6 +538,8 @@ pub async fn deposit(
         return Err(no_fit(
             conn,
             &locker,
+            &request,
+            req.now,
             NoCompartmentFits::AllOccupied {
                 zone: req.temperature,
             },
@@ -618,15 +624,18 @@ pub async fn deposit(
         locker,
         resident,
         credential,
+        overflowed_from: None,
     })
 }
 
 async fn no_fit(
     conn: &mut AnyConnection,
     locker: &LockerRow,
+    request: &ParcelRequest,
+    now: Millis,
     reason: NoCompartmentFits,
 ) -> OpError {
-    match overflow_options(conn, &locker.site_id, &locker.id).await {
+    match overflow_options(conn, locker, request, now).await {
         Ok(overflow) => OpError::NoCompartmentFits { reason, overflow },
         Err(e) => e,
     }

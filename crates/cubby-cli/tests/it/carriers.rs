@@ -279,3 +279,162 @@ async fn carriers_reserve_capacity_for_a_delivery_slot_on_postgres() {
     let p = CubbyProcess::start(bin(), Some(url));
     scheduling(&p).await;
 }
+
+async fn locker_at(w: &World, name: &str, x_m: i64) -> String {
+    let l = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/lockers", w.site_id),
+            json!({"name": name, "compartments": [{"label": "T01", "width_mm": 380, "height_mm": 410, "depth_mm": 640}]}),
+        )
+        .await;
+    let id = l["id"].as_str().unwrap().to_string();
+    place(w, &id, x_m).await;
+    id
+}
+
+async fn place(w: &World, locker: &str, x_m: i64) {
+    let (_, l) = w.admin.get(&format!("/api/v1/lockers/{locker}")).await;
+    let (status, body) = w
+        .admin
+        .patch(
+            &format!("/api/v1/lockers/{locker}"),
+            json!({"version": l["version"], "plan_position": {"x_m": x_m, "y_m": 0}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plan_position"]["x_m"], x_m);
+}
+
+fn tall(tracking: &str, resident: &str) -> Value {
+    json!({"tracking_number": tracking, "carrier": "dhl", "recipient": {"resident_id": resident},
+           "width_mm": 300, "height_mm": 400, "depth_mm": 200})
+}
+
+/// A full locker offers only the places that can take the parcel, nearest
+/// first; with the policy on, the deposit goes to the nearest one at once
+/// and the notice names it. A parcel redirected before it arrives is only
+/// taken where it was sent.
+#[tokio::test]
+async fn a_parcel_that_fits_nowhere_overflows_to_the_nearest_place_that_fits() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    place(&w, &w.locker_id, 0).await;
+    let garage = locker_at(&w, "Garage", 40).await;
+    let porch = locker_at(&w, "Porch", 10).await;
+    // The nearest locker's only door is broken: it is never offered.
+    let (_, porch_view) = w.admin.get(&format!("/api/v1/lockers/{porch}")).await;
+    let door = porch_view["compartments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = w
+        .admin
+        .post(
+            &format!("/api/v1/lockers/{porch}/compartments/{door}/status"),
+            json!({"status": "out_of_service", "reason": "hinge"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let deposits = format!("/api/v1/lockers/{}/deposits", w.locker_id);
+    let first = w
+        .admin
+        .created(&deposits, tall("TALL000001", &w.residents[0]))
+        .await;
+    assert_eq!(first["compartment"]["label"], "C01");
+    let (status, full) = w
+        .admin
+        .post(&deposits, tall("TALL000002", &w.residents[1]))
+        .await;
+    assert_eq!(status, 409, "{full}");
+    let offered: Vec<(&str, Option<i64>)> = full["details"]["overflow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap(), o["distance_m"].as_i64()))
+        .collect();
+    assert_eq!(
+        offered,
+        [("Garage", Some(40)), ("Parcel room", None)],
+        "{full}"
+    );
+
+    let policy = SitePolicy {
+        overflow_to_nearest_locker: true,
+        ..SitePolicy::default()
+    };
+    let (status, body) = w
+        .admin
+        .put(
+            &format!("/api/v1/sites/{}/policy", w.site_id),
+            serde_json::to_value(&policy).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let before = p.outbox().len();
+    let moved = w
+        .admin
+        .created(&deposits, tall("TALL000002", &w.residents[1]))
+        .await;
+    assert_eq!(
+        (
+            moved["locker_id"].as_str(),
+            moved["overflowed_from"].as_str()
+        ),
+        (Some(garage.as_str()), Some(w.locker_id.as_str())),
+        "{moved}"
+    );
+    let notices = p.wait_outbox(before + 1).await;
+    let notice = notices.last().unwrap().to_string();
+    assert!(notice.contains("Garage"), "the notice says where: {notice}");
+
+    // Redirected before arrival: the lobby refuses it, the porch takes it.
+    let announced = w
+        .admin
+        .created(
+            &format!("/api/v1/sites/{}/announcements", w.site_id),
+            json!({"tracking_number": "SMALL00001", "carrier": "dhl", "resident_id": w.residents[2],
+                   "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+        )
+        .await;
+    let parcel = announced["parcel_id"].as_str().unwrap();
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/parcels/{parcel}/redirect"),
+            json!({"locker_id": porch}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let small = json!({"tracking_number": "SMALL00001", "carrier": "dhl", "recipient": {"resident_id": w.residents[2]},
+                       "width_mm": 300, "height_mm": 60, "depth_mm": 200});
+    let (status, body) = w.admin.post(&deposits, small.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("parcel_redirected")),
+        "{body}"
+    );
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/lockers/{porch}/compartments/{door}/status"),
+            json!({"status": "available"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let there = w
+        .admin
+        .created(&format!("/api/v1/lockers/{porch}/deposits"), small)
+        .await;
+    assert_eq!(there["locker_id"], porch);
+    // Once it arrived it cannot be redirected again.
+    let (status, body) = w
+        .admin
+        .post(
+            &format!("/api/v1/parcels/{parcel}/redirect"),
+            json!({"locker_id": garage}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+}

@@ -106,6 +106,7 @@ async fn write_history(
                 now: at,
                 placed_at: None,
                 reservation_id: None,
+                overflow_to_nearest: false,
             };
             let s = secrets(n);
             let result = store

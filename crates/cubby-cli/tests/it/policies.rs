@@ -521,6 +521,7 @@ async fn a_reminder_due_on_the_night_the_clocks_change_goes_out_at_seven_local()
         now: deposited,
         placed_at: None,
         reservation_id: None,
+        overflow_to_nearest: false,
     };
     let secrets = crate::planning::secrets(42);
     let parcel_id = store

@@ -72,6 +72,8 @@ pub struct Locker {
     pub carrier_quotas: std::collections::BTreeMap<String, u32>,
     /// Send it back with an edit (`PATCH /api/v1/lockers/{locker_id}`).
     pub version: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_position: Option<crate::app::lockers::PlanPositionBody>,
     pub compartments: Vec<Compartment>,
 }
 
@@ -82,6 +84,12 @@ fn locker_dto(l: LockerRow, compartments: Vec<CompartmentRow>) -> Locker {
         name: l.name,
         carrier_quotas: l.carrier_quotas,
         version: l.version,
+        plan_position: l
+            .plan_position
+            .map(|p| crate::app::lockers::PlanPositionBody {
+                x_m: p.x_m,
+                y_m: p.y_m,
+            }),
         compartments: compartments.into_iter().map(Compartment::from).collect(),
     }
 }

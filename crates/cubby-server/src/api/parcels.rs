@@ -267,6 +267,22 @@ pub async fn transition(
 }
 
 /// This module's endpoints, each registered once with its OpenAPI entry.
+/// Redirect a parcel that has not arrived yet to another locker of its site
+/// (staff, or the resident it is for). Deposits elsewhere answer 409
+/// `parcel_redirected`.
+#[utoipa::path(post, path = "/api/v1/parcels/{parcel_id}/redirect", params(("parcel_id" = String, Path)), request_body = app::parcels::RedirectBody,
+    responses((status = 200, body = app::parcels::Redirected), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn redirect_parcel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(parcel_id): Path<String>,
+    body: JsonBody<app::parcels::RedirectBody>,
+) -> ApiResult<Json<app::parcels::Redirected>> {
+    Ok(Json(
+        app::parcels::redirect(&state, &caller, &parcel_id, body.value).await?,
+    ))
+}
+
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(announce))
@@ -275,4 +291,5 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pickup))
         .routes(routes!(get_parcel))
         .routes(routes!(transition))
+        .routes(routes!(redirect_parcel))
 }

@@ -133,6 +133,16 @@ pub struct LockerPatch {
     /// Most compartments each carrier may occupy at once (replaces them all;
     /// `{}` removes every quota).
     pub carrier_quotas: Option<std::collections::BTreeMap<String, u32>>,
+    /// Where it stands on the site plan, in metres from any fixed corner:
+    /// a full locker offers the nearest places first.
+    pub plan_position: Option<PlanPositionBody>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPositionBody {
+    pub x_m: i64,
+    pub y_m: i64,
 }
 
 /// Renames a locker or replaces its quotas, if nobody edited it since the
@@ -160,12 +170,31 @@ pub async fn edit_locker(
         }
         None => None,
     };
+    let plan_position = match patch.plan_position {
+        Some(p) if p.x_m.abs() > 100_000 || p.y_m.abs() > 100_000 => {
+            return Err(crate::error::ApiError::invalid(
+                "plan_position",
+                "metres within 100 km of the plan's corner",
+            ));
+        }
+        Some(p) => Some(cubby_domain::overflow::PlanPosition {
+            x_m: p.x_m,
+            y_m: p.y_m,
+        }),
+        None => None,
+    };
     let (id, version) = (locker.id.clone(), patch.version);
     commit(state, move |conn| {
         Box::pin(async move {
-            let (l, _) =
-                db::lockers::edit_locker(conn, &id, version, name.as_deref(), quotas.as_ref())
-                    .await?;
+            let (l, _) = db::lockers::edit_locker(
+                conn,
+                &id,
+                version,
+                name.as_deref(),
+                quotas.as_ref(),
+                plan_position,
+            )
+            .await?;
             let c = db::lockers::compartments(conn, &id).await?;
             // Quotas shape where couriers are let in: the locker hears now.
             Ok(((l, c), Changes::locker(id.clone())))

@@ -65,6 +65,13 @@ pub struct CompartmentRef {
 pub struct Deposited {
     pub parcel_id: String,
     pub state: String,
+    /// The locker the parcel is in: another one than asked for when it
+    /// overflowed.
+    pub locker_id: String,
+    /// The full locker the deposit was asked for, when the site's policy
+    /// sent the parcel to the nearest locker with room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflowed_from: Option<String>,
     pub compartment: CompartmentRef,
     /// Placed with the recipient's other parcels.
     pub consolidated: bool,
@@ -182,6 +189,13 @@ pub async fn deposit(
         check_id(ids::RESERVATION, id, "reservation")?;
     }
     let carrier_side = caller.is_carrier_side();
+    let overflow = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::schedule::site_policy(&mut conn, &site.id)
+            .await?
+            .1
+            .overflow_to_nearest_locker
+    };
     retrying(
         || fresh_secrets(state, &locker.id),
         |secrets| {
@@ -198,6 +212,7 @@ pub async fn deposit(
                 now: now_ms(),
                 placed_at: None,
                 reservation_id: req.reservation_id.clone(),
+                overflow_to_nearest: overflow,
             };
             let site = site.clone();
             let msg_id = new_id(ids::MESSAGE);
@@ -264,6 +279,8 @@ pub async fn deposit(
                         Deposited {
                             parcel_id: out.parcel.id,
                             state,
+                            locker_id: out.locker.id.clone(),
+                            overflowed_from: out.overflowed_from.clone(),
                             compartment: CompartmentRef {
                                 id: out.allocation.compartment_id,
                                 label: out.allocation.label,
@@ -574,6 +591,53 @@ pub async fn hold_or_release(
             db::schedule::schedule_hold(conn, &parcel_id, t == Transition::Hold, schedule_now)
                 .await?;
             Ok((after, changes))
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectBody {
+    /// Another locker of the parcel's site.
+    pub locker_id: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Redirected {
+    pub parcel_id: String,
+    pub locker_id: String,
+}
+
+/// Sends a parcel that has not arrived yet to another locker of its site:
+/// only that locker takes the deposit (others answer `parcel_redirected`)
+/// and only its cache lists the parcel. Staff, or the resident it is for.
+pub async fn redirect(
+    state: &AppState,
+    caller: &Caller,
+    parcel_id: &str,
+    body: RedirectBody,
+) -> AppResult<Redirected> {
+    use cubby_domain::model::Role;
+    caller.require(&[Role::Manager, Role::Concierge, Role::Resident])?;
+    let (parcel, _) = parcel_for(state, caller, parcel_id).await?;
+    if caller.role == Role::Resident && caller.resident_id != parcel.resident_id {
+        return Err(ApiError::not_found("parcel"));
+    }
+    check_id(ids::LOCKER, &body.locker_id, "locker")?;
+    let actor = caller.actor();
+    let locker_id = body.locker_id;
+    commit(state, move |conn| {
+        Box::pin(async move {
+            let p = db::parcels::redirect(conn, &parcel.id, &locker_id, &actor, now_ms()).await?;
+            // Every locker of the site re-learns which parcels it expects.
+            Ok((
+                Redirected {
+                    parcel_id: p.id,
+                    locker_id,
+                },
+                Changes::site(p.site_id),
+            ))
         })
     })
     .await

@@ -205,6 +205,7 @@ pub(super) async fn set_quotas(
                 version: form.version,
                 name: None,
                 carrier_quotas: Some(quotas),
+                plan_position: None,
             };
             match app::lockers::edit_locker(&state, &session.caller, &locker_id, patch).await {
                 Ok(_) => "The quotas are saved.".to_string(),

@@ -421,6 +421,7 @@ pub(super) async fn edge_deposit(
         now: at_ms,
         placed_at: Some(label.to_string()),
         reservation_id: None,
+        overflow_to_nearest: false,
     };
     let secrets = hooks.deposit_secrets(&place.locker_id);
     match deposit(conn, &request, &secrets).await {

@@ -198,6 +198,7 @@ async fn deposit(store: &Store, site: &Site, i: usize) -> Result<String, OpError
         now: 1_000 + i as i64,
         placed_at: None,
         reservation_id: None,
+        overflow_to_nearest: false,
     };
     let s = secrets(i);
     store

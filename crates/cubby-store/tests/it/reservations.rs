@@ -80,6 +80,7 @@ async fn deposit(
         now,
         placed_at: None,
         reservation_id: reservation.map(str::to_string),
+        overflow_to_nearest: false,
     };
     let s = secrets(i);
     store
