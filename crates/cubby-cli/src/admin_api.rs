@@ -71,6 +71,19 @@ impl AdminApi {
         Ok(v)
     }
 
+    /// PUTs JSON that must answer 200.
+    pub async fn put(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let res = self
+            .request(reqwest::Method::PUT, path)
+            .json(&body)
+            .send()
+            .await?;
+        let status = res.status().as_u16();
+        let v = res.json().await.unwrap_or(Value::Null);
+        anyhow::ensure!(status == 200, "PUT {path} answered {status}: {v}");
+        Ok(v)
+    }
+
     /// GETs JSON that must answer 200.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let res = self.request(reqwest::Method::GET, path).send().await?;

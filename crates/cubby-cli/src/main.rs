@@ -100,6 +100,8 @@ enum BenchCommand {
     CourierBatch(bench_edge::CourierBatchArgs),
     /// P5: many simulated agents publishing QoS 1 journal batches into durable ingest, beside Mosquitto alone.
     Fleet(bench_edge::FleetArgs),
+    /// Carriers: the capacity query and reservations on 1,000 compartments, beside a site read and pre-advice.
+    Capacity(bench_edge::CapacityArgs),
     /// P7 and P8: the planner (closed form per building; 1,000 simulated years).
     Planner(plan::PlanBenchArgs),
 }
@@ -146,6 +148,9 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::Fleet(args),
             } => bench_edge::fleet(args).await,
+            Command::Bench {
+                command: BenchCommand::Capacity(args),
+            } => bench_edge::capacity(args).await,
             // CPU-bound: off the async workers.
             Command::Bench {
                 command: BenchCommand::Planner(args),

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cubby_domain::Millis;
 use cubby_domain::allocation::CompartmentView;
 use cubby_domain::codes::Code;
+use cubby_domain::dims::Dimensions;
 use cubby_domain::model::{CompartmentStatus, SizeClass, TemperatureZone};
 use cubby_domain::reservation::{
     Budget, FreeCompartment, Refusal, ReservationRules, SlotOccurrence, Wanted, plan_holds,
@@ -19,7 +20,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::OpError;
-use crate::lockers::{self, LockerRow};
+use crate::lockers::LockerRow;
 use crate::rows::{conflict, int, locked, mm, opt_text, parse, text};
 
 /// One parcel a reservation asks room for.
@@ -112,46 +113,62 @@ pub async fn any_ended(conn: &mut AnyConnection, now: Millis) -> Result<bool, Op
 /// Plans and writes a reservation: each parcel is held in a free compartment
 /// or refused with its reason.
 pub async fn create(conn: &mut AnyConnection, r: &NewReservation) -> Result<Created, OpError> {
-    let site_lockers = lockers::lockers(conn, &r.site_id).await?;
-    let mut views: Vec<(LockerRow, Vec<CompartmentView>)> = Vec::new();
-    for l in &site_lockers {
-        let locker = lockers::lock_locker(conn, &l.id).await?;
-        let view = lockers::allocation_view(conn, &locker.id).await?;
-        views.push((locker, view));
-    }
+    // Every locker of the site, locked in id order as deposits lock one, so
+    // what is counted free here stays free until the holds are written.
+    sqlx::query(locked!(
+        conn,
+        "SELECT id FROM lockers WHERE site_id = $1 ORDER BY id"
+    ))
+    .bind(r.site_id.clone())
+    .fetch_all(&mut *conn)
+    .await?;
     release_ended(conn, Some(&r.site_id), r.now).await?;
-    let held = held_compartments(conn, &r.site_id).await?;
+    let rows = sqlx::query(
+        "SELECT c.id, c.locker_id, c.label, c.width_mm, c.height_mm, c.depth_mm, c.temperature, c.status, \
+         CAST(CASE WHEN h.compartment_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS occupied, rv.carrier AS held_by \
+         FROM compartments c JOIN lockers l ON l.id = c.locker_id \
+         LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
+         LEFT JOIN reservation_holds rh ON rh.compartment_id = c.id AND rh.state = 'held' \
+         LEFT JOIN reservations rv ON rv.id = rh.reservation_id \
+         WHERE l.site_id = $1",
+    )
+    .bind(r.site_id.clone())
+    .fetch_all(&mut *conn)
+    .await?;
 
     let mut free = Vec::new();
     let mut in_service = Vec::new();
     let mut in_service_per_zone: BTreeMap<TemperatureZone, u32> = BTreeMap::new();
     let mut held_per_zone: BTreeMap<TemperatureZone, u32> = BTreeMap::new();
-    for (locker, view) in &views {
-        for c in view {
-            if c.status == CompartmentStatus::OutOfService {
-                continue;
+    let mut carrier_held = 0u32;
+    for row in &rows {
+        let status: CompartmentStatus = parse(row, "status")?;
+        if status == CompartmentStatus::OutOfService {
+            continue;
+        }
+        let temperature: TemperatureZone = parse(row, "temperature")?;
+        let inner = Dimensions::new(
+            mm(row, "width_mm")?,
+            mm(row, "height_mm")?,
+            mm(row, "depth_mm")?,
+        );
+        in_service.push((temperature, inner));
+        *in_service_per_zone.entry(temperature).or_default() += 1;
+        if let Some(holder) = opt_text(row, "held_by")? {
+            *held_per_zone.entry(temperature).or_default() += 1;
+            if holder == r.carrier {
+                carrier_held += 1;
             }
-            in_service.push((c.temperature, c.inner));
-            *in_service_per_zone.entry(c.temperature).or_default() += 1;
-            if held.contains_key(&c.id) {
-                *held_per_zone.entry(c.temperature).or_default() += 1;
-            } else if c.status == CompartmentStatus::Available && c.contents.is_none() {
-                free.push(FreeCompartment {
-                    compartment_id: c.id.clone(),
-                    locker_id: locker.id.clone(),
-                    label: c.label.clone(),
-                    inner: c.inner,
-                    temperature: c.temperature,
-                });
-            }
+        } else if status == CompartmentStatus::Available && int(row, "occupied")? == 0 {
+            free.push(FreeCompartment {
+                compartment_id: text(row, "id")?,
+                locker_id: text(row, "locker_id")?,
+                label: text(row, "label")?,
+                inner,
+                temperature,
+            });
         }
     }
-    let carrier_held = u32::try_from(
-        held.values()
-            .filter(|carrier| carrier.as_str() == r.carrier)
-            .count(),
-    )
-    .unwrap_or(u32::MAX);
     let slot_left = match r.slot {
         Some(slot) => {
             let used = parcels_in_slot(conn, &r.site_id, slot).await?;
@@ -223,24 +240,6 @@ pub async fn create(conn: &mut AnyConnection, r: &NewReservation) -> Result<Crea
     })
 }
 
-/// Live holds of a site: compartment → the holding carrier.
-async fn held_compartments(
-    conn: &mut AnyConnection,
-    site_id: &str,
-) -> Result<BTreeMap<String, String>, OpError> {
-    let rows = sqlx::query(
-        "SELECT h.compartment_id, r.carrier FROM reservation_holds h JOIN reservations r ON r.id = h.reservation_id \
-         WHERE h.site_id = $1 AND h.state = 'held'",
-    )
-    .bind(site_id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((text(r, "compartment_id")?, text(r, "carrier")?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(OpError::from)
-}
-
 /// Parcels held (or delivered on holds) by reservations inside one slot
 /// occurrence.
 async fn parcels_in_slot(
@@ -279,7 +278,7 @@ fn hold_row(r: &AnyRow) -> Result<HoldRow, sqlx::Error> {
         locker_id: text(r, "locker_id")?,
         compartment_id: text(r, "compartment_id")?,
         label: text(r, "label")?,
-        size_class: SizeClass::for_inner(&cubby_domain::dims::Dimensions::new(
+        size_class: SizeClass::for_inner(&Dimensions::new(
             mm(r, "width_mm")?,
             mm(r, "height_mm")?,
             mm(r, "depth_mm")?,

@@ -11,6 +11,9 @@
 //!   simulated door opens → parcel in, door shut → journal → server records
 //!   `deposit_confirmed`). Baseline: the same deposits at a locker without an
 //!   agent (API only).
+//! * `cubby bench capacity`: the carriers' capacity query (p99) and
+//!   reservation throughput on a site of 1,000 compartments. Baselines: a
+//!   plain read of the site, and pre-advice (a one-row write).
 //! * `cubby bench fleet` (P5): many simulated agents connected at once through a
 //!   real broker, publishing QoS 1 journal batches into durable ingest and
 //!   waiting for the server's acknowledgement (sent after the commit).
@@ -36,10 +39,12 @@ use crate::serve::{Running, ServeConfig, start};
 const LOCKS_PER_BOARD: usize = 16;
 const MAX_BOARDS: usize = 10;
 
+mod capacity;
 mod courier_batch;
 mod edge_decision;
 mod fleet;
 
+pub use capacity::{CapacityArgs, capacity};
 pub use courier_batch::{CourierBatchArgs, courier_batch};
 pub use edge_decision::{EdgeDecisionArgs, edge_decision};
 pub use fleet::{FleetArgs, fleet};

@@ -343,6 +343,9 @@ async fn a_parcel_that_fits_nowhere_overflows_to_the_nearest_place_that_fits() {
         .created(&deposits, tall("TALL000001", &w.residents[0]))
         .await;
     assert_eq!(first["compartment"]["label"], "C01");
+    // The first notice is sent asynchronously: wait for it, so the count
+    // below only sees the overflowed parcel's notice.
+    p.wait_outbox(1).await;
     let (status, full) = w
         .admin
         .post(&deposits, tall("TALL000002", &w.residents[1]))
