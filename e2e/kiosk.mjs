@@ -1,8 +1,9 @@
 // The kiosk page in a real browser (Debian chromium, driven by playwright-core):
 // a wrong code is refused with the generic message, the right code typed on the
-// on-screen keypad opens the door. The page must load nothing from elsewhere.
+// on-screen keypad opens the door; with a drop-off code, the "send" tab opens a
+// door for a resident's return. The page must load nothing from elsewhere.
 //
-// Usage: node kiosk.mjs KIOSK_URL CODE SCREENSHOT_PATH
+// Usage: node kiosk.mjs KIOSK_URL CODE SCREENSHOT_PATH [DROP_OFF_CODE]
 // Prints one JSON line; exits 0 when every check passed.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -10,7 +11,7 @@ import { chromium } from "playwright-core";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-const [kioskUrl, code, screenshot] = process.argv.slice(2);
+const [kioskUrl, code, screenshot, dropOffCode] = process.argv.slice(2);
 if (!kioskUrl || !code || !screenshot) {
   console.error("usage: node kiosk.mjs KIOSK_URL CODE SCREENSHOT_PATH");
   process.exit(2);
@@ -83,6 +84,18 @@ try {
   result.opened = opened;
   check("door opened", opened.startsWith("Open:"), opened);
   check("code cleared after use", (await page.inputValue("#code")) === "", await page.inputValue("#code"));
+
+  // A resident's return: the send tab takes the drop-off code.
+  if (dropOffCode) {
+    await page.click("#tab-send");
+    check("send form shown", await page.isVisible("#drop-code") && !(await page.isVisible("#code")), "");
+    await page.fill("#drop-code", dropOffCode);
+    await page.click("#send button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#message").className === "ok", null, { timeout: 10000 });
+    const dropped = await page.textContent("#message");
+    result.dropped = dropped;
+    check("door opened for the return", dropped.startsWith("Put your parcel in"), dropped);
+  }
 
   // The courier tab is reachable and labelled.
   await page.click("#tab-deliver");

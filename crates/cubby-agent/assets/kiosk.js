@@ -8,6 +8,8 @@ const message = $("message");
 
 const TEXT = {
   en: {
+    send: "Send or return a parcel", drop_code: "Type the drop-off code you were given", open_to_send: "Open a door for my parcel",
+    dropped: (d) => `Put your parcel in ${d} and close the door. The carrier collects it from there.`,
     title: "Parcel locker", collect: "Collect a parcel", deliver: "Deliver (couriers)",
     code: "Type your pick-up code or scan your QR code", open: "Open my compartment",
     pass: "Courier pass", tracking: "Tracking number (type or scan)",
@@ -23,6 +25,8 @@ const TEXT = {
     door: "door", doors: "doors",
   },
   es: {
+    send: "Enviar o devolver un paquete", drop_code: "Escriba el código de entrega que recibió", open_to_send: "Abrir una puerta para mi paquete",
+    dropped: (d) => `Ponga su paquete en ${d} y cierre la puerta. El transportista lo recoge allí.`,
     title: "Taquilla de paquetes", collect: "Recoger un paquete", deliver: "Entregar (mensajeros)",
     code: "Escriba su código de recogida o escanee su código QR", open: "Abrir mi compartimento",
     pass: "Pase de mensajero", tracking: "Número de seguimiento (escríbalo o escanéelo)",
@@ -38,6 +42,8 @@ const TEXT = {
     door: "puerta", doors: "puertas",
   },
   pl: {
+    send: "Nadaj lub zwróć paczkę", drop_code: "Wpisz otrzymany kod nadania", open_to_send: "Otwórz skrytkę dla mojej paczki",
+    dropped: (d) => `Włóż paczkę do: ${d} i zamknij drzwiczki. Przewoźnik odbierze ją stąd.`,
     title: "Paczkomat", collect: "Odbierz paczkę", deliver: "Nadaj (kurierzy)",
     code: "Wpisz kod odbioru lub zeskanuj kod QR", open: "Otwórz moją skrytkę",
     pass: "Przepustka kuriera", tracking: "Numer przesyłki (wpisz lub zeskanuj)",
@@ -53,6 +59,8 @@ const TEXT = {
     door: "skrytka", doors: "skrytki",
   },
   de: {
+    send: "Paket senden oder zurückgeben", drop_code: "Geben Sie den erhaltenen Abgabecode ein", open_to_send: "Eine Tür für mein Paket öffnen",
+    dropped: (d) => `Legen Sie Ihr Paket in ${d} und schließen Sie die Tür. Der Zusteller holt es dort ab.`,
     title: "Paketstation", collect: "Paket abholen", deliver: "Zustellen (Kuriere)",
     code: "Geben Sie Ihren Abholcode ein oder scannen Sie Ihren QR-Code", open: "Mein Fach öffnen",
     pass: "Kurierausweis", tracking: "Sendungsnummer (eingeben oder scannen)",
@@ -88,18 +96,20 @@ function say(text, ok) {
   message.className = ok ? "ok" : "no";
 }
 
+const FIRST_FIELD = { collect: "code", send: "drop-code", deliver: "pass" };
+
 function show(which) {
-  const collect = which === "collect";
-  $("collect").hidden = !collect;
-  $("deliver").hidden = collect;
-  $("tab-collect").setAttribute("aria-pressed", String(collect));
-  $("tab-deliver").setAttribute("aria-pressed", String(!collect));
+  for (const form of Object.keys(FIRST_FIELD)) {
+    $(form).hidden = form !== which;
+    $("tab-" + form).setAttribute("aria-pressed", String(form === which));
+  }
   message.textContent = "";
   message.className = "";
-  (collect ? $("code") : $("pass")).focus();
+  $(FIRST_FIELD[which]).focus();
 }
-$("tab-collect").addEventListener("click", () => show("collect"));
-$("tab-deliver").addEventListener("click", () => show("deliver"));
+for (const form of Object.keys(FIRST_FIELD)) {
+  $("tab-" + form).addEventListener("click", () => show(form));
+}
 for (const b of document.querySelectorAll(".langs button")) {
   b.addEventListener("click", () => setLanguage(b.dataset.lang));
 }
@@ -156,6 +166,21 @@ $("collect").addEventListener("submit", async (ev) => {
   input.value = "";
   if (status === 200 && data.opened && data.opened.length) {
     say(t("opened")(doors(data.opened)), true);
+  } else {
+    say(refusal(status), false);
+  }
+});
+
+// A resident's return or shipment: the locker opens a free door that fits.
+$("send").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const input = $("drop-code");
+  const { status, data } = await post("/kiosk/api/drop-off", { code: input.value.trim() });
+  input.value = "";
+  if (status === 200 && data.opened && data.opened.length) {
+    say(t("dropped")(doors(data.opened)), true);
+  } else if (status === 409) {
+    say(data.message || t("refused"), false);
   } else {
     say(refusal(status), false);
   }

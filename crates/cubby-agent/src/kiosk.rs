@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{DepositAnswer, DoorAnswer, Input, KioskAnswer};
+use crate::engine::{DepositAnswer, DoorAnswer, DropOffAnswer, Input, KioskAnswer};
 
 #[derive(Clone)]
 struct Kiosk {
@@ -35,6 +35,7 @@ pub async fn serve(
         .route("/kiosk/kiosk.css", get(style))
         .route("/kiosk/api/pickup", post(pickup))
         .route("/kiosk/api/deposit", post(deposit))
+        .route("/kiosk/api/drop-off", post(drop_off))
         .route("/kiosk/api/door", post(door))
         .route("/kiosk/api/phone-challenge", post(phone_challenge))
         .route("/kiosk/api/phone-pickup", post(phone_pickup))
@@ -274,6 +275,36 @@ async fn deposit(State(k): State<Kiosk>, Json(body): Json<DepositBody>) -> Respo
         )
             .into_response(),
         Some(DepositAnswer::Unavailable(why)) => {
+            refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &why)
+        }
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// A resident drops a return or shipment with the code they were given; the
+/// locker picks and opens a free door that fits.
+async fn drop_off(State(k): State<Kiosk>, Json(body): Json<PickupBody>) -> Response {
+    let code = body.code;
+    match ask(&k, |answer| Input::DropOff { code, answer }).await {
+        Some(DropOffAnswer::Opened {
+            compartment,
+            parcel_id,
+        }) => Json(json!({ "opened": [compartment], "parcel_id": parcel_id })).into_response(),
+        // One answer for a wrong, used or expired code.
+        Some(DropOffAnswer::Rejected) => refusal(
+            StatusCode::FORBIDDEN,
+            cubby_domain::credentials::CODE_REJECTED,
+            cubby_domain::credentials::CODE_REJECTED_MESSAGE,
+        ),
+        Some(DropOffAnswer::NoFit(why)) => {
+            refusal(StatusCode::CONFLICT, "no_compartment_fits", &why)
+        }
+        Some(DropOffAnswer::Locked { until_ms }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "code": "keypad_locked", "message": "Too many wrong codes. Ask staff.", "until_ms": until_ms })),
+        )
+            .into_response(),
+        Some(DropOffAnswer::Unavailable(why)) => {
             refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &why)
         }
         None => StatusCode::SERVICE_UNAVAILABLE.into_response(),

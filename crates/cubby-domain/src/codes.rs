@@ -99,6 +99,7 @@ error_codes! {
     PathInUse = "path_in_use", 409, "A parcel room is reached by the path.";
     ParcelRedirected = "parcel_redirected", 409, "The parcel was redirected to another locker before it arrived: deposit it there.";
     ReservationEnded = "reservation_ended", 409, "The reservation was cancelled or its window has ended: its holds are released.";
+    TooManyReturns = "too_many_returns", 409, "The resident has the most returns and shipments waiting to be dropped off they may.";
 }
 
 impl std::fmt::Display for Code {

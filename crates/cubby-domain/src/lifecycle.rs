@@ -8,7 +8,12 @@
 //!    └──deposit_unassigned──▶ unassigned ──assign──▶ deposited
 //!  deposited / on_hold / unassigned ──expire──▶ expired ──return──▶ returned_to_carrier
 //!  on_hold / expired ──pick_up──▶ picked_up
+//!  (new) ──announce_return──▶ return_announced ──drop_off──▶ dropped_off ──return──▶ returned_to_carrier
+//!                               └──cancel──▶ cancelled
 //! ```
+//!
+//! The last line is a resident's return or shipment: announced with a
+//! carrier, dropped into a compartment at the kiosk, taken by the carrier.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +31,10 @@ pub enum ParcelState {
     Expired,
     ReturnedToCarrier,
     Cancelled,
+    /// A resident announced a return or shipment; it is not at the locker yet.
+    ReturnAnnounced,
+    /// The resident put it in a compartment; it waits for the carrier.
+    DroppedOff,
 }
 
 /// What happened to a parcel. Each variant is one custody event kind.
@@ -56,6 +65,10 @@ pub enum Transition {
     /// The recipient moved out: the waiting parcel goes to the manager's
     /// queue (their codes no longer open it).
     Unassign,
+    /// A resident announced a parcel to send (a return or a shipment).
+    AnnounceReturn,
+    /// The resident dropped it into a compartment with the drop-off code.
+    DropOff,
 }
 
 pub const ALL_STATES: &[ParcelState] = &[
@@ -67,6 +80,8 @@ pub const ALL_STATES: &[ParcelState] = &[
     ParcelState::Expired,
     ParcelState::ReturnedToCarrier,
     ParcelState::Cancelled,
+    ParcelState::ReturnAnnounced,
+    ParcelState::DroppedOff,
 ];
 
 pub const ALL_TRANSITIONS: &[Transition] = &[
@@ -81,6 +96,8 @@ pub const ALL_TRANSITIONS: &[Transition] = &[
     Transition::Return,
     Transition::Cancel,
     Transition::Unassign,
+    Transition::AnnounceReturn,
+    Transition::DropOff,
 ];
 
 /// A transition that the lifecycle does not allow from the current state.
@@ -120,8 +137,10 @@ pub fn apply(
         (Some(OnHold), Release) => Some(Deposited),
         (Some(Deposited | OnHold | Expired), PickUp) => Some(PickedUp),
         (Some(Deposited | OnHold | Unassigned), Expire) => Some(Expired),
-        (Some(Expired), Return) => Some(ReturnedToCarrier),
-        (Some(Announced), Cancel) => Some(Cancelled),
+        (Some(Expired | DroppedOff), Return) => Some(ReturnedToCarrier),
+        (Some(Announced | ReturnAnnounced), Cancel) => Some(Cancelled),
+        (None, AnnounceReturn) => Some(ReturnAnnounced),
+        (Some(ReturnAnnounced), DropOff) => Some(DroppedOff),
         (Some(Deposited | OnHold), Unassign) => Some(Unassigned),
         _ => None,
     };
@@ -142,6 +161,8 @@ impl ParcelState {
             ParcelState::Expired => "expired",
             ParcelState::ReturnedToCarrier => "returned_to_carrier",
             ParcelState::Cancelled => "cancelled",
+            ParcelState::ReturnAnnounced => "return_announced",
+            ParcelState::DroppedOff => "dropped_off",
         }
     }
 
@@ -161,6 +182,7 @@ impl ParcelState {
                 | ParcelState::OnHold
                 | ParcelState::Unassigned
                 | ParcelState::Expired
+                | ParcelState::DroppedOff
         )
     }
 
@@ -195,6 +217,8 @@ impl Transition {
             Transition::Return => "returned_to_carrier",
             Transition::Cancel => "cancelled",
             Transition::Unassign => "recipient_moved_out",
+            Transition::AnnounceReturn => "return_announced",
+            Transition::DropOff => "dropped_off",
         }
     }
 
@@ -217,6 +241,8 @@ impl Transition {
             Transition::Return => "returned to the carrier",
             Transition::Cancel => "cancelled",
             Transition::Unassign => "sent to the manager's queue (the recipient moved out)",
+            Transition::AnnounceReturn => "announced for sending",
+            Transition::DropOff => "dropped off",
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum CredentialKind {
     Door,
     /// A phone pick-up token (`crate::phone`), naming a keypad credential.
     Phone,
+    /// A resident's drop-off code for a return or shipment.
+    DropOff,
 }
 
 impl CredentialKind {
@@ -36,6 +38,7 @@ impl CredentialKind {
             CredentialKind::Courier => "courier",
             CredentialKind::Door => "door",
             CredentialKind::Phone => "phone",
+            CredentialKind::DropOff => "drop_off",
         }
     }
 }
@@ -79,6 +82,23 @@ pub struct ExpectedParcel {
     pub height_mm: u32,
     pub depth_mm: u32,
     pub temperature: String,
+}
+
+/// A return or shipment a resident announced for this locker: its drop-off
+/// code (as a MAC under the locker key) opens a free compartment that fits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedDropOff {
+    pub parcel_id: String,
+    pub credential_id: String,
+    /// Hex of [`local_credential_mac`] with [`CredentialKind::DropOff`].
+    pub mac: String,
+    pub width_mm: u32,
+    pub height_mm: u32,
+    pub depth_mm: u32,
+    pub temperature: String,
+    /// After this the code no longer opens anything.
+    pub expires_ms: Millis,
 }
 
 /// A door this device drives: a lock output in the same wiring order as the
@@ -152,6 +172,9 @@ pub struct CredentialCache {
     /// Pre-advised parcels couriers may deposit here.
     #[serde(default)]
     pub expected: Vec<ExpectedParcel>,
+    /// Returns and shipments residents may drop off here.
+    #[serde(default)]
+    pub drop_offs: Vec<ExpectedDropOff>,
     /// The site's IANA time zone, for weekly schedules of access grants.
     #[serde(default)]
     pub zone: Option<String>,
@@ -246,6 +269,15 @@ impl CredentialCache {
         self.expected
             .iter()
             .find(|e| constant_time_eq(e.tracking_mac.as_bytes(), wanted.as_bytes()))
+    }
+
+    /// The announced drop-off whose code MAC matches and that has not expired.
+    pub fn find_drop_off(&self, mac: &[u8; 32], now: Millis) -> Option<&ExpectedDropOff> {
+        let wanted = hex::encode(mac);
+        self.drop_offs
+            .iter()
+            .filter(|d| d.expires_ms > now)
+            .find(|d| constant_time_eq(d.mac.as_bytes(), wanted.as_bytes()))
     }
 
     /// The access grant whose PIN MAC matches.

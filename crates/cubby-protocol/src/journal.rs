@@ -69,6 +69,14 @@ pub enum EdgeEvent {
         parcel_id: String,
         compartment: String,
     },
+    /// A resident dropped a return or shipment into a compartment with its
+    /// drop-off code, decided at the locker; written before the door is
+    /// released.
+    DropOffMade {
+        credential_id: String,
+        parcel_id: String,
+        compartment: String,
+    },
     /// A courier's deposit was refused at the locker (bad pass, parcel not
     /// expected, nothing fits). Carries no pass or tracking number.
     DepositRefused {
@@ -142,6 +150,7 @@ impl EdgeEvent {
             EdgeEvent::PickupReopened { .. } => "pickup_reopened",
             EdgeEvent::PickupDenied { .. } => "pickup_denied",
             EdgeEvent::DepositMade { .. } => "deposit_made",
+            EdgeEvent::DropOffMade { .. } => "drop_off_made",
             EdgeEvent::DepositRefused { .. } => "deposit_refused",
             EdgeEvent::AccessGranted { .. } => "access_granted",
             EdgeEvent::AccessDenied { .. } => "access_denied",

@@ -23,8 +23,8 @@ use cubby_store::webhooks::CustodyForWebhook;
 use cubby_store::webhooks::IncidentForWebhook;
 use cubby_webhooks::{
     Event, EventData, EventFilter, IncidentRaised, LockerDoorForced, MAX_ATTEMPTS, ParcelAnnounced,
-    ParcelDeposited, ParcelExpired, ParcelPickedUp, ParcelReminderSent, ParcelReturned,
-    ParcelState, Secret,
+    ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp, ParcelReminderSent,
+    ParcelReturned, ParcelState, Secret,
 };
 use sha2::{Digest, Sha256};
 
@@ -107,6 +107,14 @@ fn parcel_event(c: &CustodyForWebhook, reminder: u32) -> Option<EventData> {
             locker_id: c.locker_id.clone(),
             carrier: c.carrier.clone(),
             state: ParcelState::ReturnedToCarrier,
+        }),
+        "dropped_off" => EventData::ParcelDroppedOff(ParcelDroppedOff {
+            parcel_id,
+            site_id,
+            locker_id: c.locker_id.clone()?,
+            compartment_label: c.compartment_label.clone(),
+            carrier: c.carrier.clone(),
+            state: ParcelState::DroppedOff,
         }),
         _ => return None,
     })

@@ -155,7 +155,7 @@ pub async fn allocation_view(
     let compartments = compartments(conn, locker_id).await?;
     let rows = sqlx::query(
         "SELECT compartment_id, width_mm, height_mm, depth_mm FROM parcels WHERE locker_id = $1 AND compartment_id IS NOT NULL \
-         AND state IN ('deposited', 'on_hold', 'unassigned', 'expired')",
+         AND state IN ('deposited', 'on_hold', 'unassigned', 'expired', 'dropped_off')",
     )
     .bind(locker_id.to_string())
     .fetch_all(&mut *conn)

@@ -38,11 +38,17 @@ use crate::tenants;
 
 mod collect;
 mod overflow;
+mod sending;
 use collect::issue_credentials;
 pub use collect::{
     PickupOutcome, PresentedMac, issue_pass, pickup, pickup_reported_by_device, reissue_code,
 };
 pub use overflow::{overflow_options, redirect};
+pub use sending::{
+    CachedDropOff, DropOffSecret, LIVE_PER_RESIDENT, Sending, SendingAnnouncement,
+    announce_sending, cache_drop_offs, drop_off_reported_by_device, sending_of,
+    sendings_of_resident,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ParcelRow {
@@ -147,14 +153,15 @@ pub(crate) async fn parcels_where(
     Ok(rows.iter().map(parcel_row).collect::<Result<_, _>>()?)
 }
 
-/// Parcels that expired at a locker and still wait to go back to the carrier.
-pub async fn expired_at_locker(
+/// Parcels at a locker that wait for their carrier: expired ones going back,
+/// and residents' returns and shipments dropped off.
+pub async fn awaiting_carrier_at_locker(
     conn: &mut AnyConnection,
     locker_id: &str,
 ) -> Result<Vec<ParcelRow>, OpError> {
     parcels_where(
         conn,
-        "p.locker_id = $1 AND p.state = $2",
+        "p.locker_id = $1 AND p.state IN ($2, 'dropped_off')",
         locker_id,
         ParcelState::Expired.as_str(),
     )
@@ -756,10 +763,13 @@ pub(crate) async fn apply_transition(
         reason,
     )
     .await?;
+    if p.state == ParcelState::ReturnAnnounced {
+        sending::end_drop_off_code(conn, &p.id).await?;
+    }
     if p.state.is_in_compartment() && !next.is_in_compartment() {
         if let Some(cid) = &p.compartment_id {
             let others = sqlx::query(
-                "SELECT COUNT(*) AS n FROM parcels WHERE compartment_id = $1 AND id <> $2 AND state IN ('deposited', 'on_hold', 'unassigned', 'expired')",
+                "SELECT COUNT(*) AS n FROM parcels WHERE compartment_id = $1 AND id <> $2 AND state IN ('deposited', 'on_hold', 'unassigned', 'expired', 'dropped_off')",
             )
             .bind(cid.clone())
             .bind(p.id.clone())

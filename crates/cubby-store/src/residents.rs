@@ -668,6 +668,28 @@ pub async fn move_out(
             .await?;
         }
     }
+    // Returns they announced and never dropped off end with their codes.
+    let unsent: Vec<String> = crate::rows::texts(
+        conn,
+        "SELECT id FROM parcels WHERE resident_id = $1 AND state = 'return_announced' ORDER BY id",
+        resident_id,
+        "id",
+    )
+    .await?;
+    let mut unsent_lockers = Vec::new();
+    for pid in &unsent {
+        let (p, _) = parcels::transition(
+            conn,
+            pid,
+            cubby_domain::lifecycle::Transition::Cancel,
+            None,
+            actor,
+            "the sender moved out",
+            now,
+        )
+        .await?;
+        unsent_lockers.extend(p.locker_id);
+    }
     sqlx::query(
         "UPDATE parcels SET resident_id = NULL WHERE resident_id = $1 AND state IN ('announced', 'unassigned')",
     )
@@ -683,6 +705,11 @@ pub async fn move_out(
         "locker_id",
     )
     .await?;
+    for l in unsent_lockers {
+        if !out.lockers.contains(&l) {
+            out.lockers.push(l);
+        }
+    }
     out.codes_revoked = sqlx::query(
         "UPDATE pickup_credentials SET active = 0, revoked_ms = $1 WHERE resident_id = $2 AND active = 1",
     )

@@ -35,6 +35,11 @@ const PARCEL_DATA: &[(&str, &str)] = &[
          (SELECT id FROM parcels WHERE site_id = $1 AND state IN ('picked_up', 'returned_to_carrier', 'cancelled') AND updated_ms < $2)",
     ),
     (
+        "drop_off_codes",
+        "DELETE FROM drop_off_codes WHERE active = 0 AND parcel_id IN \
+         (SELECT id FROM parcels WHERE site_id = $1 AND state IN ('picked_up', 'returned_to_carrier', 'cancelled') AND updated_ms < $2)",
+    ),
+    (
         "parcels",
         "UPDATE parcels SET resident_id = NULL, recipient_name = NULL, recipient_unit = NULL, tracking_number = '' \
          WHERE site_id = $1 AND state IN ('picked_up', 'returned_to_carrier', 'cancelled') AND updated_ms < $2 \

@@ -41,6 +41,10 @@ pub enum EventType {
     /// The parcel went back to its carrier.
     #[serde(rename = "parcel.returned")]
     ParcelReturned,
+    /// A resident's return or shipment was put in a compartment: the carrier
+    /// may collect it.
+    #[serde(rename = "parcel.dropped_off")]
+    ParcelDroppedOff,
     /// A door opened without an unlock.
     #[serde(rename = "locker.door_forced")]
     LockerDoorForced,
@@ -73,6 +77,7 @@ impl EventType {
         EventType::ParcelPickedUp,
         EventType::ParcelExpired,
         EventType::ParcelReturned,
+        EventType::ParcelDroppedOff,
         EventType::LockerDoorForced,
         EventType::LockerTemperatureAlarm,
         EventType::LockerOffline,
@@ -91,6 +96,7 @@ impl EventType {
             EventType::ParcelPickedUp => "parcel.picked_up",
             EventType::ParcelExpired => "parcel.expired",
             EventType::ParcelReturned => "parcel.returned",
+            EventType::ParcelDroppedOff => "parcel.dropped_off",
             EventType::LockerDoorForced => "locker.door_forced",
             EventType::LockerTemperatureAlarm => "locker.temperature_alarm",
             EventType::LockerOffline => "locker.offline",
@@ -154,6 +160,8 @@ pub enum ParcelState {
     Expired,
     ReturnedToCarrier,
     Cancelled,
+    ReturnAnnounced,
+    DroppedOff,
 }
 
 /// How a door was opened or attempted.
@@ -285,6 +293,20 @@ pub struct ParcelReturned {
     pub state: ParcelState,
 }
 
+/// `parcel.dropped_off` (a resident's return or shipment is in a compartment)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ParcelDroppedOff {
+    pub parcel_id: String,
+    pub site_id: String,
+    pub locker_id: String,
+    /// The label printed on the door the courier opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compartment_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    pub state: ParcelState,
+}
+
 /// `locker.door_forced`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LockerDoorForced {
@@ -391,6 +413,8 @@ pub enum EventData {
     ParcelExpired(ParcelExpired),
     #[serde(rename = "parcel.returned")]
     ParcelReturned(ParcelReturned),
+    #[serde(rename = "parcel.dropped_off")]
+    ParcelDroppedOff(ParcelDroppedOff),
     #[serde(rename = "locker.door_forced")]
     LockerDoorForced(LockerDoorForced),
     #[serde(rename = "locker.temperature_alarm")]
@@ -417,6 +441,7 @@ impl EventData {
             EventData::ParcelPickedUp(_) => EventType::ParcelPickedUp,
             EventData::ParcelExpired(_) => EventType::ParcelExpired,
             EventData::ParcelReturned(_) => EventType::ParcelReturned,
+            EventData::ParcelDroppedOff(_) => EventType::ParcelDroppedOff,
             EventData::LockerDoorForced(_) => EventType::LockerDoorForced,
             EventData::LockerTemperatureAlarm(_) => EventType::LockerTemperatureAlarm,
             EventData::LockerOffline(_) => EventType::LockerOffline,
@@ -489,6 +514,14 @@ impl EventData {
                 locker_id: Some(s(LOCKER)),
                 carrier: Some(s("dhl")),
                 state: ParcelState::ReturnedToCarrier,
+            }),
+            EventType::ParcelDroppedOff => EventData::ParcelDroppedOff(ParcelDroppedOff {
+                parcel_id: s(PARCEL),
+                site_id: s(SITE),
+                locker_id: s(LOCKER),
+                compartment_label: Some(s("A07")),
+                carrier: Some(s("dhl")),
+                state: ParcelState::DroppedOff,
             }),
             EventType::LockerDoorForced => EventData::LockerDoorForced(LockerDoorForced {
                 locker_id: s(LOCKER),
@@ -593,7 +626,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_are_well_formed() {
-        assert_eq!(EventType::ALL.len(), 13);
+        assert_eq!(EventType::ALL.len(), 14);
         for &t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Ok(t));
             assert_eq!(t.to_string(), t.as_str());

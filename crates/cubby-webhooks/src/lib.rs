@@ -30,8 +30,8 @@ pub use delivery::{
 pub use events::{
     AccessDenied, AccessGranted, AccessMethod, DenialReason, Event, EventData, EventType,
     IncidentRaised, LockerDoorForced, LockerOffline, LockerOnline, LockerTemperatureAlarm,
-    ParcelAnnounced, ParcelDeposited, ParcelExpired, ParcelPickedUp, ParcelReminderSent,
-    ParcelReturned, ParcelState, TemperatureZone, UnknownEventType,
+    ParcelAnnounced, ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp,
+    ParcelReminderSent, ParcelReturned, ParcelState, TemperatureZone, UnknownEventType,
 };
 pub use filter::{EventFilter, FilterError, MAX_PATTERNS, Pattern};
 pub use secret::{
@@ -88,6 +88,7 @@ pub fn schemas() -> Vec<(
         one::<ParcelPickedUp>(),
         one::<ParcelExpired>(),
         one::<ParcelReturned>(),
+        one::<ParcelDroppedOff>(),
         one::<LockerDoorForced>(),
         one::<LockerTemperatureAlarm>(),
         one::<LockerOffline>(),

@@ -147,6 +147,23 @@ pub enum DepositAnswer {
     Unavailable(String),
 }
 
+/// The kiosk's answer to a resident's drop-off code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropOffAnswer {
+    Opened {
+        compartment: String,
+        parcel_id: String,
+    },
+    /// The code matched nothing open here (wrong, used or expired: one answer).
+    Rejected,
+    /// No free compartment of its zone fits it.
+    NoFit(String),
+    Locked {
+        until_ms: Option<Millis>,
+    },
+    Unavailable(String),
+}
+
 /// Inputs to the engine.
 pub enum Input {
     Command(Vec<u8>),
@@ -161,6 +178,10 @@ pub enum Input {
         pass: String,
         tracking_number: String,
         answer: oneshot::Sender<DepositAnswer>,
+    },
+    DropOff {
+        code: String,
+        answer: oneshot::Sender<DropOffAnswer>,
     },
     Maintenance {
         on: bool,
@@ -368,6 +389,11 @@ impl Engine {
                     parcel_id,
                     compartment,
                     ..
+                }
+                | EdgeEvent::DropOffMade {
+                    parcel_id,
+                    compartment,
+                    ..
                 } => {
                     self.deposited
                         .insert(parcel_id.clone(), (compartment.clone(), e.seq));
@@ -511,6 +537,10 @@ impl Engine {
                 answer,
             } => {
                 let result = self.deposit(&pass, &tracking_number).await;
+                let _ = answer.send(result);
+            }
+            Input::DropOff { code, answer } => {
+                let result = self.drop_off(&code).await;
                 let _ = answer.send(result);
             }
             Input::Maintenance { on, answer } => {

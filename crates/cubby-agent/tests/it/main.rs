@@ -143,6 +143,7 @@ impl Server {
             free: LABELS.iter().map(|l| l.to_string()).collect(),
             couriers: Vec::new(),
             expected: Vec::new(),
+            drop_offs: Vec::new(),
             zone: Some("Europe/Warsaw".into()),
             doors: vec![
                 DoorSpec {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use cubby_testkit::{AgentProcess, CubbyProcess};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::edge::{code_for, deposit_into_a01, provision, wait_cache_caught_up, wait_ready};
 use crate::{bin, seed, small_bank};
@@ -68,7 +68,25 @@ async fn a_resident_collects_at_the_kiosk_page_in_a_browser_with_the_server_down
     wait_ready(&w.admin, &w.locker_id, &agent).await;
     deposit_into_a01(&w, &agent).await;
     let code = code_for(&p, "anna@example.org").await;
+    // Ben has a return to send.
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    let token = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "resident", "resident_id": w.residents[1], "organisation_id": site["organisation_id"], "label": "app"}),
+        )
+        .await;
+    let ben = cubby_testkit::Client::new(&p.base, token["token"].as_str().unwrap());
+    let issued = ben
+        .created(
+            "/api/v1/me/returns",
+            json!({"carrier": "dhl", "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+        )
+        .await;
+    let drop_off_code = issued["drop_off_code"].as_str().unwrap().to_string();
     wait_cache_caught_up(&agent, 2).await;
+    crate::edge::settled_cache(&w.admin, &w.locker_id, &agent).await;
     // The network is down: only the agent answers.
     p.kill();
 
@@ -79,6 +97,7 @@ async fn a_resident_collects_at_the_kiosk_page_in_a_browser_with_the_server_down
             OsString::from(format!("{}/", agent.kiosk)),
             OsString::from(&code),
             OsString::from(&shot),
+            OsString::from(&drop_off_code),
         ],
     );
     assert!(
@@ -89,6 +108,17 @@ async fn a_resident_collects_at_the_kiosk_page_in_a_browser_with_the_server_down
         agent.releases(0, 1).await,
         2,
         "the browser's code opened the door"
+    );
+    assert!(
+        result["dropped"]
+            .as_str()
+            .is_some_and(|m| m.contains("A02")),
+        "the return went into the next free door: {result}"
+    );
+    assert_eq!(
+        agent.releases(0, 2).await,
+        1,
+        "the drop-off code opened A02"
     );
     assert!(shot.exists(), "a screenshot of the kiosk");
 }

@@ -17,6 +17,7 @@ mod privacy;
 mod push;
 mod readers;
 mod retention;
+mod returns;
 mod self_service;
 mod staff_passkeys;
 mod trust;

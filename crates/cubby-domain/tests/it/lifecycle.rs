@@ -20,6 +20,8 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state
 ///  deposited / on_hold / unassigned ──expire──▶ expired ──return──▶ returned_to_carrier
 ///  on_hold / expired ──pick_up──▶ picked_up
 ///  deposited / on_hold ──unassign (recipient moved out)──▶ unassigned
+///  (new) ──announce_return──▶ return_announced ──drop_off──▶ dropped_off ──return──▶ returned_to_carrier
+///                               └──cancel──▶ cancelled
 /// ```
 ///
 /// Reading note: the `│` dropping from `announced` (beside its `└──cancel`) joins
@@ -51,6 +53,11 @@ const TABLE: &[(Option<S>, T, S)] = &[
     // expired
     (Some(S::Expired), T::Return, S::ReturnedToCarrier),
     (Some(S::Expired), T::PickUp, S::PickedUp),
+    // a resident's return or shipment
+    (None, T::AnnounceReturn, S::ReturnAnnounced),
+    (Some(S::ReturnAnnounced), T::DropOff, S::DroppedOff),
+    (Some(S::ReturnAnnounced), T::Cancel, S::Cancelled),
+    (Some(S::DroppedOff), T::Return, S::ReturnedToCarrier),
 ];
 
 /// The reference rule: the table's entry, or `None` when the step is illegal.

@@ -45,6 +45,7 @@ fn cache(device: &str, version: u64) -> CredentialCache {
             depth_mm: 200,
             temperature: "ambient".into(),
         }],
+        drop_offs: vec![],
         zone: None,
         doors: vec![],
         grants: vec![],

@@ -161,6 +161,7 @@ fn print_signed_examples() {
             depth_mm: 200,
             temperature: "ambient".into(),
         }],
+        drop_offs: vec![],
         zone: None,
         doors: vec![],
         grants: vec![],

@@ -16,6 +16,7 @@ mod push;
 mod reservations;
 mod returns;
 pub(crate) mod rooms;
+mod sending;
 pub(crate) mod sites;
 mod webhooks;
 
@@ -103,6 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(area("push", push::routes()))
         .merge(area("reservations", reservations::routes()))
         .merge(area("returns", returns::routes()))
+        .merge(area("sending", sending::routes()))
         .merge(area("rooms", rooms::routes()))
         .merge(area("sites", sites::routes()))
         .merge(area("webhooks", webhooks::routes()))

@@ -41,7 +41,7 @@ pub async fn list_returns(
     caller.require(DEPOSITORS)?;
     let (locker, _) = locker_for(&state, &caller, &locker_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
-    let rows = db::parcels::expired_at_locker(&mut conn, &locker.id).await?;
+    let rows = db::parcels::awaiting_carrier_at_locker(&mut conn, &locker.id).await?;
     Ok(Json(
         rows.into_iter()
             .filter(|p| !caller.is_carrier_side() || p.carrier == caller.carrier)

@@ -207,7 +207,7 @@ pub async fn return_to_carrier(
         },
         step_up,
     )?;
-    if parcel.state != ParcelState::Expired {
+    if !matches!(parcel.state, ParcelState::Expired | ParcelState::DroppedOff) {
         return Err(ApiError::new(
             Code::NotInReturnQueue,
             format!("the parcel is {}, not waiting to be returned", parcel.state),
@@ -228,6 +228,10 @@ pub async fn return_to_carrier(
                 now,
             )
             .await?;
+            // A resident's own return or shipment: they hear it has gone.
+            if parcel.state == ParcelState::DroppedOff {
+                tell_sender(conn, &parcel, new_id(ids::MESSAGE), now).await?;
+            }
             let unlock = match &parcel.compartment_label {
                 Some(label) => db::devices::queue_unlock(
                     conn,
@@ -260,6 +264,33 @@ pub async fn return_to_carrier(
         })
     })
     .await
+}
+
+/// Queues the "collected" message for the resident who dropped `parcel` off.
+async fn tell_sender(
+    conn: &mut cubby_store::AnyConnection,
+    parcel: &db::parcels::ParcelRow,
+    message_id: String,
+    now: i64,
+) -> Result<(), OpError> {
+    let (Some(resident_id), Some(locker_id)) = (&parcel.resident_id, &parcel.locker_id) else {
+        return Ok(());
+    };
+    let resident = db::residents::resident(conn, resident_id).await?;
+    let locker = db::lockers::locker(conn, locker_id).await?;
+    let site = db::tenants::site(conn, &parcel.site_id).await?;
+    if let (Some(resident), Some(locker), Some(site)) = (resident, locker, site) {
+        let msg = super::notices::sending_collected_message(
+            message_id,
+            &site,
+            &locker,
+            &resident,
+            parcel.carrier.as_deref(),
+            &parcel.id,
+        );
+        db::outbox::enqueue(conn, &msg, now).await?;
+    }
+    Ok(())
 }
 
 /// How long a bulk-open request waits for its second staff member.

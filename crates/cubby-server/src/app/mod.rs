@@ -21,6 +21,7 @@ pub mod parcels;
 pub mod places;
 pub mod reservations;
 pub mod residents;
+pub mod sending;
 pub mod sites;
 pub mod tokens;
 

@@ -72,3 +72,36 @@ pub fn code_message(
         }),
     }
 }
+
+/// Tells a resident that the carrier took the return or shipment they
+/// dropped off. Plain text, in no template: it carries no code.
+pub fn sending_collected_message(
+    id: String,
+    site: &SiteRow,
+    locker: &LockerRow,
+    resident: &ResidentRow,
+    carrier: Option<&str>,
+    parcel_id: &str,
+) -> Message {
+    let (channel, recipient) = resident.contact(&site.name);
+    let by = carrier.map_or_else(|| "the carrier".to_string(), str::to_uppercase);
+    Message {
+        id,
+        site_id: site.id.clone(),
+        channel: channel.to_string(),
+        recipient,
+        subject: "Your parcel was collected".to_string(),
+        body: format!(
+            "Hello {name},\n\nThe parcel you dropped off at locker \"{locker}\", {site}, was collected by {by}.",
+            name = resident.name,
+            locker = locker.name,
+            site = site.name,
+        ),
+        payload: serde_json::json!({
+            "kind": "sending_collected",
+            "resident_id": resident.id,
+            "locker_id": locker.id,
+            "parcel_id": parcel_id,
+        }),
+    }
+}

@@ -9,7 +9,7 @@ use cubby_domain::ids::{self, new_id};
 use cubby_domain::model::CompartmentStatus;
 use cubby_protocol::cache::{
     CacheEntry, CompartmentSpec, CourierPass, CredentialCache, CredentialKind, DoorGrant, DoorSpec,
-    ExpectedParcel, tracking_mac,
+    ExpectedDropOff, ExpectedParcel, tracking_mac,
 };
 use cubby_protocol::command::{Action, Command, Outcome, Purpose, Reply};
 use cubby_protocol::messages::{
@@ -504,7 +504,7 @@ async fn publish_caches(
             site_id,
             journal_seq,
         } = device;
-        let (labels, creds, view, passes, expected, doors, grants, site, held) = {
+        let (labels, creds, view, passes, expected, doors, grants, site, held, drop_offs) = {
             let mut conn = state.store.reader().await?;
             (
                 db::devices::compartment_labels(&mut conn, &locker_id).await?,
@@ -516,8 +516,22 @@ async fn publish_caches(
                 db::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
                 cubby_store::tenants::site(&mut conn, &site_id).await?,
                 db::reservations::held_at_site(&mut conn, &site_id, now).await?,
+                db::parcels::cache_drop_offs(&mut conn, &locker_id, now).await?,
             )
         };
+        let drop_offs: Vec<ExpectedDropOff> = drop_offs
+            .into_iter()
+            .map(|d| ExpectedDropOff {
+                parcel_id: d.parcel_id,
+                credential_id: d.credential_id,
+                mac: hex::encode(d.local_mac),
+                width_mm: d.width_mm,
+                height_mm: d.height_mm,
+                depth_mm: d.depth_mm,
+                temperature: d.temperature,
+                expires_ms: d.expires_ms,
+            })
+            .collect();
         let doors: Vec<DoorSpec> = doors
             .into_iter()
             .filter_map(|d| {
@@ -584,7 +598,7 @@ async fn publish_caches(
         h.update(
             serde_json::to_vec(&(
                 (&labels, &entries, &specs, &free, &couriers),
-                (&doors, &grants, &zone),
+                (&doors, &grants, &zone, &drop_offs),
             ))
             .unwrap_or_default(),
         );
@@ -631,6 +645,7 @@ async fn publish_caches(
             free,
             couriers,
             expected,
+            drop_offs,
             zone,
             doors,
             grants,

@@ -131,7 +131,8 @@ pub(super) fn compartment_of(e: &EdgeEvent) -> Option<String> {
         | EdgeEvent::DoorForced { compartment }
         | EdgeEvent::DoorHeldOpen { compartment, .. }
         | EdgeEvent::LockStuck { compartment }
-        | EdgeEvent::DepositMade { compartment, .. } => Some(compartment.clone()),
+        | EdgeEvent::DepositMade { compartment, .. }
+        | EdgeEvent::DropOffMade { compartment, .. } => Some(compartment.clone()),
         _ => None,
     }
 }
@@ -262,6 +263,21 @@ pub(super) async fn act_on(
             recorded = outcome;
             problem.map(|(kind, detail)| incident(kind, Some(compartment), detail))
         }
+        EdgeEvent::DropOffMade {
+            credential_id,
+            parcel_id,
+            compartment,
+        } => parcels::drop_off_reported_by_device(
+            conn,
+            &place.locker_id,
+            credential_id,
+            parcel_id,
+            compartment,
+            &format!("{actor} (drop-off code at the locker)"),
+            e.at_ms,
+        )
+        .await?
+        .map(|detail| incident("drop_off_unreconciled", Some(compartment), detail)),
         EdgeEvent::DoorForced { compartment } => Some(incident(
             "door_forced",
             Some(compartment),
@@ -461,7 +477,7 @@ pub(super) async fn door_closed(
     // compartment since its previous close.
     let rows = sqlx::query(
         "SELECT kind, body FROM device_events WHERE device_id = $1 AND compartment_label = $2 AND seq < $3 \
-         AND kind IN ('unlocked', 'deposit_made', 'door_closed') ORDER BY seq DESC LIMIT 1",
+         AND kind IN ('unlocked', 'deposit_made', 'drop_off_made', 'door_closed') ORDER BY seq DESC LIMIT 1",
     )
     .bind(device_id.to_string())
     .bind(label.to_string())
@@ -477,7 +493,7 @@ pub(super) async fn door_closed(
         Some(EdgeEvent::Unlocked { purpose, .. }) => {
             purpose == cubby_protocol::command::Purpose::Deposit
         }
-        Some(EdgeEvent::DepositMade { .. }) => true,
+        Some(EdgeEvent::DepositMade { .. } | EdgeEvent::DropOffMade { .. }) => true,
         _ => false,
     };
     let picked_up = recent_pickup_of(conn, device_id, seq, label).await?;

@@ -79,6 +79,9 @@ conformance!(holds_go_to_their_reservation_and_end_with_the_window);
 
 mod schema;
 mod self_service;
+mod sending;
+use sending::returns_are_dropped_off_once_and_wait_for_their_carrier;
+conformance!(returns_are_dropped_off_once_and_wait_for_their_carrier);
 use self_service::{
     households_vacation_delegates_and_rooms, invitations_ceremonies_and_passkeys,
     parcels_are_found_by_tracking_unit_or_name,

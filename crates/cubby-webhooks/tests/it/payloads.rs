@@ -134,6 +134,7 @@ fn every_schema_property_is_allowed() {
         "ParcelPickedUp",
         "ParcelExpired",
         "ParcelReturned",
+        "ParcelDroppedOff",
         "LockerDoorForced",
         "LockerTemperatureAlarm",
         "LockerOffline",
