@@ -18,6 +18,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod overflow;
+pub mod points;
 pub mod policy;
 pub mod reservation;
 pub mod throttle;

@@ -38,6 +38,7 @@ pub mod lockers;
 pub mod outbox;
 pub mod parcels;
 pub mod passkeys;
+pub mod points;
 pub mod reports;
 pub mod reservations;
 pub mod residents;

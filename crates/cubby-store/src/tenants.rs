@@ -48,6 +48,8 @@ pub struct SiteRow {
     pub timezone: String,
     pub address: Option<String>,
     pub version: i64,
+    /// `residential`, or `public_point` (an out-of-home pick-up point).
+    pub kind: String,
 }
 
 fn site_row(r: &AnyRow) -> Result<SiteRow, sqlx::Error> {
@@ -58,15 +60,17 @@ fn site_row(r: &AnyRow) -> Result<SiteRow, sqlx::Error> {
         timezone: text(r, "timezone")?,
         address: opt_text(r, "address")?,
         version: int(r, "version")?,
+        kind: text(r, "kind")?,
     })
 }
 
 pub async fn site(conn: &mut AnyConnection, id: &str) -> Result<Option<SiteRow>, OpError> {
-    let row =
-        sqlx::query("SELECT id, org_id, name, timezone, address, version FROM sites WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row = sqlx::query(
+        "SELECT id, org_id, name, timezone, address, version, kind FROM sites WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.as_ref().map(site_row).transpose()?)
 }
 
@@ -76,12 +80,12 @@ pub async fn sites(
 ) -> Result<Vec<SiteRow>, OpError> {
     let rows = match org_id {
         Some(org) => {
-            sqlx::query("SELECT id, org_id, name, timezone, address, version FROM sites WHERE org_id = $1 ORDER BY created_ms, id")
+            sqlx::query("SELECT id, org_id, name, timezone, address, version, kind FROM sites WHERE org_id = $1 ORDER BY created_ms, id")
                 .bind(org.to_string())
                 .fetch_all(&mut *conn)
                 .await?
         }
-        None => sqlx::query("SELECT id, org_id, name, timezone, address, version FROM sites ORDER BY created_ms, id").fetch_all(&mut *conn).await?,
+        None => sqlx::query("SELECT id, org_id, name, timezone, address, version, kind FROM sites ORDER BY created_ms, id").fetch_all(&mut *conn).await?,
     };
     Ok(rows.iter().map(site_row).collect::<Result<_, _>>()?)
 }
@@ -137,6 +141,7 @@ pub async fn create_site(
         timezone: timezone.as_str().into(),
         address: None,
         version: 1,
+        kind: "residential".into(),
     })
 }
 

@@ -12,6 +12,7 @@ mod flow;
 mod kiosk_browser;
 mod plan;
 mod planning;
+mod points;
 mod policies;
 mod privacy;
 mod push;

@@ -8,6 +8,7 @@
 mod access;
 mod allocation;
 mod lifecycle;
+mod points;
 mod tidy;
 
 use proptest::test_runner::Config;

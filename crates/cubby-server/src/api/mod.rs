@@ -11,6 +11,7 @@ pub(crate) mod me;
 pub(crate) mod parcels;
 mod passkeys;
 pub(crate) mod planning;
+mod points;
 mod policies;
 mod push;
 mod reservations;
@@ -100,6 +101,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(area("parcels", parcels::routes()))
         .merge(area("passkeys", passkeys::routes()))
         .merge(area("planning", planning::routes()))
+        .merge(area("points", points::routes()))
         .merge(area("policies", policies::routes()))
         .merge(area("push", push::routes()))
         .merge(area("reservations", reservations::routes()))

@@ -43,6 +43,8 @@ pub struct Site {
     pub address: Option<String>,
     /// Send it back with an edit (`PATCH /api/v1/sites/{site_id}`).
     pub version: i64,
+    /// `residential`, or `public_point` (see `/api/v1/sites/{site_id}/public-point`).
+    pub kind: String,
 }
 
 impl From<SiteRow> for Site {
@@ -54,6 +56,7 @@ impl From<SiteRow> for Site {
             timezone: s.timezone,
             address: s.address,
             version: s.version,
+            kind: s.kind,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod lockers;
 pub mod notices;
 pub mod parcels;
 pub mod places;
+pub mod points;
 pub mod reservations;
 pub mod residents;
 pub mod sending;

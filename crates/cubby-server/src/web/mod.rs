@@ -20,6 +20,7 @@ use sites::*;
 mod courier;
 mod passkey_pages;
 mod people;
+mod points;
 pub(crate) mod portal;
 mod portal_settings;
 mod residents;
@@ -102,6 +103,7 @@ pub fn router() -> Router<AppState> {
         .merge(residents::router())
         .merge(people::router())
         .merge(passkey_pages::router())
+        .merge(points::router())
         .route("/console/audit", get(audit::audit_page))
         .layer(middleware::from_fn(console_headers))
 }
