@@ -542,6 +542,32 @@ pub struct NewResident {
 }
 
 /// Creates a resident, and their unit if it is new.
+/// The recipient a carrier names at a public pick-up point: the live one
+/// of the site with that email (or phone), else a new one. They have no
+/// unit of their own; everything else (codes, notices, export, erasure) is
+/// as for any resident.
+pub async fn recipient_at_point(
+    conn: &mut AnyConnection,
+    r: &NewResident,
+    now: Millis,
+) -> Result<ResidentRow, OpError> {
+    let found = sqlx::query(
+        "SELECT id FROM residents WHERE site_id = $1 AND removed_ms IS NULL \
+         AND ((email IS NOT NULL AND email = $2) OR (phone IS NOT NULL AND phone = $3)) ORDER BY created_ms, id LIMIT 1",
+    )
+    .bind(r.site_id.clone())
+    .bind(r.email.clone())
+    .bind(r.phone.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = found
+        && let Some(existing) = resident(conn, &text(&row, "id")?).await?
+    {
+        return Ok(existing);
+    }
+    create_resident(conn, r, now).await
+}
+
 pub async fn create_resident(
     conn: &mut AnyConnection,
     r: &NewResident,

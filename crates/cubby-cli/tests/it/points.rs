@@ -186,6 +186,79 @@ async fn the_pickup_point_finder_answers_nearest_first_with_room_for_the_parcel(
         "{e}"
     );
 
+    // A carrier pre-advises a parcel to the kiosk for someone known only by
+    // email: they are told when it arrives, with their code.
+    let (status, body) = w
+        .admin
+        .put(
+            &format!("/api/v1/sites/{kiosk_site}/carriers/dhl"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let announce = |site: String, tracking: &'static str, recipient: Value| {
+        let dhl = dhl.clone();
+        async move {
+            dhl.post(
+                &format!("/api/v1/sites/{site}/announcements"),
+                json!({"tracking_number": tracking, "recipient": recipient,
+                       "width_mm": 300, "height_mm": 100, "depth_mm": 200}),
+            )
+            .await
+        }
+    };
+    let walk_in = json!({"name": "Ola Nowak", "email": "ola@example.org"});
+    let (status, e) = announce(w.site_id.clone(), "1Z5R89390357567127", walk_in.clone()).await;
+    assert_eq!(
+        (status, e["details"]["field"].as_str()),
+        (422, Some("recipient")),
+        "residential sites name residents: {e}"
+    );
+    let (status, e) = announce(
+        kiosk_site.clone(),
+        "1Z5R89390357567127",
+        json!({"name": "Nobody"}),
+    )
+    .await;
+    assert_eq!(
+        (status, e["details"]["field"].as_str()),
+        (422, Some("recipient")),
+        "{e}"
+    );
+    let (status, first) = announce(kiosk_site.clone(), "1Z5R89390357567127", walk_in.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, _) = announce(kiosk_site.clone(), "RB123456785GB", walk_in).await;
+    assert_eq!(status, 201);
+    let (_, people) = w
+        .admin
+        .get(&format!("/api/v1/sites/{kiosk_site}/residents"))
+        .await;
+    assert_eq!(
+        people.as_array().unwrap().len(),
+        1,
+        "one person for both parcels: {people}"
+    );
+    let (_, kiosk_view) = w
+        .admin
+        .get(&format!("/api/v1/sites/{kiosk_site}/lockers"))
+        .await;
+    let kiosk_locker = kiosk_view[0]["id"].as_str().unwrap().to_string();
+    w.admin
+        .created(
+            &format!("/api/v1/lockers/{kiosk_locker}/deposits"),
+            json!({"tracking_number": "1Z5R89390357567127", "carrier": "dhl",
+                   "recipient": {"resident_id": people[0]["id"]},
+                   "width_mm": 300, "height_mm": 100, "depth_mm": 200}),
+        )
+        .await;
+    let told = cubby_testkit::eventually(10, "the recipient's notice", || async {
+        p.outbox()
+            .into_iter()
+            .find(|m| m["to"] == "ola@example.org" && m["payload"]["code"].is_string())
+    })
+    .await;
+    assert!(told.to_string().contains("Kiosk Marszałkowska"), "{told}");
+
     // The public page: no sign-in, nothing loaded from elsewhere.
     let http = reqwest::Client::new();
     let page = http

@@ -374,12 +374,29 @@ pub struct AnnouncementBody {
     pub tracking_number: String,
     pub carrier: Option<String>,
     pub resident_id: Option<String>,
+    /// At a public pick-up point: who collects, known by email or phone
+    /// (they are told there, and get their code); instead of `resident_id`.
+    pub recipient: Option<PointRecipient>,
     pub width_mm: u32,
     pub height_mm: u32,
     pub depth_mm: u32,
     pub weight_g: Option<u32>,
     pub temperature: Option<String>,
 }
+
+/// Someone collecting at a public pick-up point: no unit, a way to reach them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointRecipient {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// en, es, pl or de.
+    pub language: Option<String>,
+}
+
+/// The unit public-point recipients are filed under.
+pub const PUBLIC_UNIT: &str = "PUBLIC";
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Announced {
@@ -411,6 +428,39 @@ pub async fn announce(
     if let Some(rid) = &req.resident_id {
         check_id(ids::RESIDENT, rid, "resident")?;
     }
+    let guest = match req.recipient {
+        None => None,
+        Some(_) if site.kind != "public_point" => {
+            return Err(ApiError::invalid(
+                "recipient",
+                "only public pick-up points take recipients by email or phone; name a resident_id",
+            ));
+        }
+        Some(_) if req.resident_id.is_some() => {
+            return Err(ApiError::invalid(
+                "recipient",
+                "give resident_id or recipient, not both",
+            ));
+        }
+        Some(r) if r.email.is_none() && r.phone.is_none() => {
+            return Err(ApiError::invalid(
+                "recipient",
+                "give an email or a phone number: the recipient is told there",
+            ));
+        }
+        Some(r) => Some(super::residents::new_resident(
+            super::residents::NewResidentBody {
+                name: r.name,
+                unit: PUBLIC_UNIT.into(),
+                email: r.email,
+                phone: r.phone,
+                language: r.language,
+                building_id: None,
+                reach: None,
+            },
+            site.id.clone(),
+        )?),
+    };
     // A carrier pre-advises only where the site lets it deposit.
     if let (Some(carrier), true) = (&v.carrier, caller.is_carrier_side()) {
         super::couriers::require_enabled(state, &site.id, carrier).await?;
@@ -429,6 +479,10 @@ pub async fn announce(
     };
     commit_idempotent(state, key, StatusCode::CREATED, move |conn| {
         Box::pin(async move {
+            let mut a = a;
+            if let Some(g) = &guest {
+                a.resident_id = Some(db::residents::recipient_at_point(conn, g, a.now).await?.id);
+            }
             let p = db::parcels::announce(conn, &a).await?;
             Ok((
                 Announced {
