@@ -158,6 +158,8 @@ try {
   const bars = await page.$$eval("svg.chart:first-of-type rect title", (ts) => ts.map((t) => t.textContent));
   check("today's delivery is a bar", bars.some((t) => t.endsWith(": 1")), bars.slice(-3).join(" | "));
   check("the carrier table", (await page.textContent("#carriers")).includes("dhl"), await page.textContent("#carriers"));
+  check("the compliance table", (await page.textContent("#compliance")).includes("no windows published"), await page.textContent("#compliance"));
+  check("the impact, as an estimate", (await page.textContent("#impact")).includes("kg CO2e"), await page.textContent("#impact"));
   await audit(page, "reports");
   await page.screenshot({ path: join(shots, "console-reports.png"), fullPage: true });
 

@@ -166,6 +166,13 @@ try {
   result.by_code = byCode;
   check("collected at the kiosk by code", byCode.startsWith("Open:") && byCode.includes(second.compartment.label), byCode);
 
+  // The house rules: read and acknowledged once.
+  await page.goto(`${base}/portal`);
+  check("house rules shown", (await page.textContent("#rules")).includes("No parcels in the corridor"), "");
+  await page.click("#acknowledge");
+  await page.waitForSelector("#rules-done");
+  check("rules acknowledged", (await page.locator("#acknowledge").count()) === 0, "");
+
   // Home and visitors: a visitor code, the household, the notices' language.
   await page.goto(`${base}/portal`);
   await page.click("#settings");

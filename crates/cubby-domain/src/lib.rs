@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod custody;
 pub mod dims;
 pub mod ids;
+pub mod impact;
 pub mod lifecycle;
 pub mod model;
 pub mod overflow;

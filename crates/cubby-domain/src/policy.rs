@@ -94,7 +94,13 @@ pub struct SitePolicy {
     pub retention: Retention,
     /// How carriers may reserve compartments, and the courier windows.
     pub reservations: ReservationRules,
+    /// The house rules residents read in the portal and acknowledge once
+    /// (plain text; empty: none published).
+    pub community_rules: String,
 }
+
+/// Longest community rules text, in characters.
+pub const MAX_COMMUNITY_RULES: usize = 4_000;
 
 const DAY_MS: Millis = 24 * HOUR_MS;
 
@@ -200,6 +206,7 @@ impl Default for SitePolicy {
             overflow_to_nearest_locker: false,
             retention: Retention::default(),
             reservations: ReservationRules::default(),
+            community_rules: String::new(),
         }
     }
 }
@@ -212,6 +219,19 @@ fn parse_hhmm(field: &'static str, s: &str) -> Result<NaiveTime, Invalid> {
 impl SitePolicy {
     /// Checks every rule; the first problem is reported with its field.
     pub fn validate(&self) -> Result<(), Invalid> {
+        if self.community_rules.chars().count() > MAX_COMMUNITY_RULES {
+            return Err(Invalid::new("community_rules", "at most 4000 characters"));
+        }
+        if self
+            .community_rules
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(Invalid::new(
+                "community_rules",
+                "plain text: no control characters other than line breaks",
+            ));
+        }
         let d = &self.dwell_limit_hours;
         for (field, h) in [
             ("dwell_limit_hours.ambient", d.ambient),

@@ -312,6 +312,20 @@ pub(crate) async fn upsert_arrived(
             room_grant_id,
         } => (None, None, Some(zone_id), room_grant_id),
     };
+    // A parcel bigger than its pre-advice said: the carrier's report counts it.
+    if a.announced
+        && let Some(before) = parcel(conn, a.parcel_id).await?
+        && !a.dims.fits_in(&Dimensions::new(
+            before.width_mm,
+            before.height_mm,
+            before.depth_mm,
+        ))
+    {
+        sqlx::query("UPDATE parcels SET size_mismatch = 1 WHERE id = $1")
+            .bind(a.parcel_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
     let sql = if a.announced {
         "UPDATE parcels SET state = $1, resident_id = $2, recipient_unit = $3, recipient_name = $4, width_mm = $5, height_mm = $6, \
          depth_mm = $7, weight_g = $8, temperature = $9, locker_id = $10, compartment_id = $11, shelf_zone_id = $12, \

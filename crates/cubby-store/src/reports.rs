@@ -125,3 +125,71 @@ pub async fn self_service_pickups(
     .await?;
     Ok(int(&row, "n")?)
 }
+
+/// A delivery into a locker or room in a period, for the carrier report.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub carrier: Option<String>,
+    pub at_ms: i64,
+    /// The carrier pre-advised it.
+    pub pre_advised: bool,
+    /// It arrived larger than its pre-advice said.
+    pub size_mismatch: bool,
+}
+
+/// The deliveries of a site in `[from_ms, to_ms)`, in time order.
+pub async fn deliveries(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<Delivery>, OpError> {
+    let rows = sqlx::query(
+        "SELECT p.carrier, e.at_ms, p.size_mismatch, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM custody_events a WHERE a.parcel_id = p.id AND a.kind = 'announced') THEN 1 ELSE 0 END AS BIGINT) AS pre_advised \
+         FROM custody_events e JOIN parcels p ON p.id = e.parcel_id \
+         WHERE e.site_id = $1 AND e.kind IN ('deposited', 'deposited_unassigned') AND e.at_ms >= $2 AND e.at_ms < $3 \
+         ORDER BY e.seq",
+    )
+    .bind(site_id.to_string())
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(Delivery {
+                carrier: opt_text(r, "carrier")?,
+                at_ms: int(r, "at_ms")?,
+                pre_advised: int(r, "pre_advised")? != 0,
+                size_mismatch: int(r, "size_mismatch")? != 0,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Reserved compartments of reservations whose window starts in
+/// `[from_ms, to_ms)`: (carrier, hold state, count). `used` went to a
+/// delivery, `released` ended unused at the window's end (wasted),
+/// `cancelled` and `displaced` ended otherwise, `held` is still open.
+pub async fn reservation_holds(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(String, String, i64)>, OpError> {
+    let rows = sqlx::query(
+        "SELECT r.carrier, h.state, COUNT(*) AS n FROM reservation_holds h JOIN reservations r ON r.id = h.reservation_id \
+         WHERE r.site_id = $1 AND r.from_ms >= $2 AND r.from_ms < $3 GROUP BY r.carrier, h.state ORDER BY r.carrier, h.state",
+    )
+    .bind(site_id.to_string())
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((text(r, "carrier")?, text(r, "state")?, int(r, "n")?)))
+        .collect::<Result<_, sqlx::Error>>()?)
+}

@@ -891,3 +891,33 @@ pub async fn erase(
     }
     Ok(changed)
 }
+
+/// When the resident acknowledged the site's community rules, if ever.
+pub async fn rules_acknowledged(
+    conn: &mut AnyConnection,
+    resident_id: &str,
+) -> Result<Option<Millis>, OpError> {
+    let row = sqlx::query("SELECT rules_acknowledged_ms FROM residents WHERE id = $1")
+        .bind(resident_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what: "resident" })?;
+    Ok(row.try_get::<Option<i64>, _>("rules_acknowledged_ms")?)
+}
+
+/// Records that the resident read the community rules; the first time
+/// stays (acknowledging again changes nothing).
+pub async fn acknowledge_rules(
+    conn: &mut AnyConnection,
+    resident_id: &str,
+    now: Millis,
+) -> Result<Millis, OpError> {
+    sqlx::query(
+        "UPDATE residents SET rules_acknowledged_ms = COALESCE(rules_acknowledged_ms, $2) WHERE id = $1",
+    )
+    .bind(resident_id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(rules_acknowledged(conn, resident_id).await?.unwrap_or(now))
+}

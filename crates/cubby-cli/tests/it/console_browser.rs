@@ -154,6 +154,19 @@ async fn a_resident_enrols_a_passkey_and_signs_in_with_it() {
         )
         .await;
     let first = d["parcel_id"].as_str().unwrap().to_string();
+    // House rules the resident acknowledges in the portal.
+    let rules = cubby_domain::policy::SitePolicy {
+        community_rules: "Collect within 5 days.\nNo parcels in the corridor.".into(),
+        ..Default::default()
+    };
+    let (status, body) = w
+        .admin
+        .put(
+            &format!("/api/v1/sites/{}/policy", w.site_id),
+            serde_json::to_value(&rules).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let invite = w
         .admin
         .created(

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod carriers;
+mod compliance;
 mod console_browser;
 mod demo;
 mod edge;

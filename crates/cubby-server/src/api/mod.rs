@@ -4,6 +4,7 @@ pub(crate) mod access;
 pub(crate) mod admin;
 mod audit;
 mod carriers;
+mod community;
 mod courier_passes;
 pub(crate) mod devices;
 pub(crate) mod lockers;
@@ -94,6 +95,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(area("admin", admin::routes()))
         .merge(area("audit", audit::routes()))
         .merge(area("carriers", carriers::routes()))
+        .merge(area("community", community::routes()))
         .merge(area("courier_passes", courier_passes::routes()))
         .merge(area("devices", devices::routes()))
         .merge(area("lockers", lockers::routes()))

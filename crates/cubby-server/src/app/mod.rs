@@ -11,6 +11,7 @@
 pub mod access;
 pub mod analytics;
 pub mod audit;
+pub mod carrier_reports;
 pub mod couriers;
 pub mod credentials;
 pub mod devices;

@@ -416,3 +416,27 @@ pub async fn revoke_delegate(
     })
     .await
 }
+
+/// The site's community rules as the resident reads them, and when they
+/// acknowledged them.
+pub async fn community_rules(
+    state: &AppState,
+    me: &ResidentRow,
+) -> AppResult<(String, Option<i64>)> {
+    let mut conn = state.store.reader().await.map_err(OpError::from)?;
+    let (_, policy) = db::schedule::site_policy(&mut conn, &me.site_id).await?;
+    let acknowledged = db::residents::rules_acknowledged(&mut conn, &me.id).await?;
+    Ok((policy.community_rules, acknowledged))
+}
+
+/// The resident acknowledges the rules, once: answers when they first did.
+pub async fn acknowledge_rules(state: &AppState, me: &ResidentRow) -> AppResult<i64> {
+    let (rid, now) = (me.id.clone(), now_ms());
+    commit(state, move |conn| {
+        Box::pin(async move {
+            let at = db::residents::acknowledge_rules(conn, &rid, now).await?;
+            Ok((at, Changes::none()))
+        })
+    })
+    .await
+}

@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/lockers/{locker_id}/pass", post(show_pass))
         .route("/portal/parcels/{parcel_id}/{action}", post(parcel_action))
         .route("/portal/my-data.json", get(my_data))
+        .route("/portal/rules/acknowledge", post(acknowledge_rules))
         .route("/portal/assets/portal.js", get(script))
         .route("/portal/passkeys/register/start", post(register_start))
         .route("/portal/passkeys/register/finish", post(register_finish))
@@ -227,6 +228,9 @@ struct HomePage {
     /// Lockers holding something for the resident: (id, name).
     lockers: Vec<(String, String)>,
     passkeys: usize,
+    /// The site's community rules (empty: none), and whether they were acknowledged.
+    rules: String,
+    rules_acknowledged: bool,
 }
 
 /// A signed-in resident: the session and the resident's id.
@@ -330,7 +334,13 @@ async fn home_with(
         let passkeys = db::passkeys::passkeys_of(&mut conn, Holder::Resident, &resident.id)
             .await?
             .len();
+        let (_, policy) = db::schedule::site_policy(&mut conn, &resident.site_id).await?;
+        let rules_acknowledged = db::residents::rules_acknowledged(&mut conn, &resident.id)
+            .await?
+            .is_some();
         Ok(HomePage {
+            rules: policy.community_rules,
+            rules_acknowledged,
             csrf: session.csrf.clone(),
             name: resident.name,
             notice: None,
@@ -348,6 +358,29 @@ async fn home_with(
         }
         Err(e) => unavailable(e),
     }
+}
+
+/// The resident has read the community rules (once; again changes nothing).
+async fn acknowledge_rules(
+    State(state): State<AppState>,
+    CsrfForm {
+        session: ResidentSession(session, rid),
+        form: _,
+    }: CsrfForm<ResidentSession, CsrfOnly>,
+) -> Response {
+    let resident = match state.store.reader().await {
+        Ok(mut conn) => match db::residents::resident(&mut conn, &rid).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return not_found("resident"),
+            Err(e) => return unavailable(e),
+        },
+        Err(e) => return unavailable(e),
+    };
+    let notice = match app::residents::acknowledge_rules(&state, &resident).await {
+        Ok(_) => "Thank you: the house rules are acknowledged.".to_string(),
+        Err(e) => e.message,
+    };
+    home_with(&state, &session, &rid, Some(notice)).await
 }
 
 async fn sign_out(

@@ -34,6 +34,9 @@ pub(super) struct ReportsPage {
     occupancy_svg: String,
     dwell_svg: String,
     carriers: Vec<(String, i64, String, i64)>,
+    /// Per carrier: (carrier, inside / outside the courier windows, wrong size, reservations used / wasted).
+    compliance: Vec<(String, String, u64, String)>,
+    impact: app::carrier_reports::ImpactEstimate,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +76,33 @@ pub(super) async fn reports_page(
         Ok(v) => v,
         Err(e) => return unavailable(e),
     };
+    let report = match app::carrier_reports::carrier_report(
+        &state,
+        &session.caller,
+        &site.id,
+        since,
+        now_ms(),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return unavailable(e.message),
+    };
+    let compliance = report
+        .carriers
+        .iter()
+        .map(|l| {
+            (
+                l.carrier.clone().unwrap_or_else(|| "(none)".into()),
+                match (l.inside_slots, l.outside_slots) {
+                    (Some(i), Some(o)) => format!("{i} / {o}"),
+                    _ => "no windows published".into(),
+                },
+                l.wrong_size,
+                format!("{} / {}", l.reservations.used, l.reservations.wasted),
+            )
+        })
+        .collect();
     let labels: Vec<String> = activity
         .days
         .iter()
@@ -136,6 +166,8 @@ pub(super) async fn reports_page(
             &dwell_counts,
             1,
         ),
+        compliance,
+        impact: report.impact,
         carriers: carriers
             .into_iter()
             .map(|(c, n, announced, unmatched)| {
