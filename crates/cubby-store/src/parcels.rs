@@ -219,6 +219,35 @@ pub struct DepositSecrets {
     pub qr_mac: [u8; 32],
     pub qr_local_mac: [u8; 32],
     pub qr_credential_id: String,
+    /// The same code and token under the other lockers of the site, for a
+    /// deposit that overflows there (codes are scoped to their locker). Empty
+    /// when the site does not overflow.
+    pub elsewhere: Vec<LockerSecrets>,
+}
+
+/// A deposit's code and QR token as another locker of the site checks them.
+#[derive(Debug, Clone)]
+pub struct LockerSecrets {
+    pub locker_id: String,
+    pub code_mac: [u8; 32],
+    pub code_local_mac: [u8; 32],
+    pub qr_local_mac: [u8; 32],
+    /// For the code as a credential at this locker when the parcel is not here.
+    pub credential_id: String,
+}
+
+impl DepositSecrets {
+    /// These secrets as `locker_id` checks them.
+    pub fn at(&self, locker_id: &str) -> Option<DepositSecrets> {
+        let there = self.elsewhere.iter().find(|l| l.locker_id == locker_id)?;
+        Some(DepositSecrets {
+            code_mac: there.code_mac,
+            code_local_mac: there.code_local_mac,
+            qr_local_mac: there.qr_local_mac,
+            elsewhere: Vec::new(),
+            ..self.clone()
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -432,7 +461,12 @@ pub async fn deposit(
         Err(OpError::NoCompartmentFits { reason, overflow })
             if req.overflow_to_nearest && req.placed_at.is_none() =>
         {
-            let Some(nearest) = overflow.iter().find(|o| o.kind == "locker") else {
+            // The code must be minted for the locker it will be typed at.
+            let Some((nearest, secrets_there)) = overflow
+                .iter()
+                .filter(|o| o.kind == "locker")
+                .find_map(|o| secrets.at(&o.id).map(|s| (o, s)))
+            else {
                 return Err(OpError::NoCompartmentFits { reason, overflow });
             };
             let there = DepositRequest {
@@ -440,12 +474,57 @@ pub async fn deposit(
                 overflow_to_nearest: false,
                 ..req.clone()
             };
-            let mut out = deposit_at(conn, &there, secrets).await?;
+            let mut out = deposit_at(conn, &there, &secrets_there).await?;
             out.overflowed_from = Some(req.locker_id.clone());
+            one_code_for_both(conn, req, secrets, &out).await?;
             Ok(out)
         }
         other => other,
     }
+}
+
+/// After an overflow, the resident's fresh code opens what waits for them
+/// at the full locker too: one code for the site's two lockers, as the
+/// notice says. (Their earlier code there keeps working.)
+async fn one_code_for_both(
+    conn: &mut AnyConnection,
+    req: &DepositRequest,
+    secrets: &DepositSecrets,
+    out: &DepositOutcome,
+) -> Result<(), OpError> {
+    let (Some(resident), Some(IssuedCredential { code: Some(_), .. })) =
+        (&out.resident, &out.credential)
+    else {
+        return Ok(());
+    };
+    let waiting = parcels_where(
+        conn,
+        "p.locker_id = $1 AND p.resident_id = $2 AND p.state IN ('deposited', 'on_hold', 'expired')",
+        &req.locker_id,
+        &resident.id,
+    )
+    .await?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let Some(there) = secrets
+        .elsewhere
+        .iter()
+        .find(|l| l.locker_id == out.locker.id)
+    else {
+        return Ok(());
+    };
+    collect::insert_credential(
+        conn,
+        &there.credential_id,
+        &req.locker_id,
+        &resident.id,
+        "keypad",
+        (&secrets.code_mac, &secrets.code_local_mac),
+        None,
+        req.now,
+    )
+    .await
 }
 
 async fn deposit_at(

@@ -340,15 +340,25 @@ async fn a_parcel_that_fits_nowhere_overflows_to_the_nearest_place_that_fits() {
     let deposits = format!("/api/v1/lockers/{}/deposits", w.locker_id);
     let first = w
         .admin
-        .created(&deposits, tall("TALL000001", &w.residents[0]))
+        .created(&deposits, tall("TALL000001", &w.residents[1]))
         .await;
     assert_eq!(first["compartment"]["label"], "C01");
-    // The first notice is sent asynchronously: wait for it, so the count
-    // below only sees the overflowed parcel's notice.
-    p.wait_outbox(1).await;
+    // Anna has a flat parcel waiting in the lobby.
+    let flat = w
+        .admin
+        .created(
+            &deposits,
+            json!({"tracking_number": "FLAT000001", "carrier": "dhl", "recipient": {"resident_id": w.residents[0]},
+                   "width_mm": 300, "height_mm": 60, "depth_mm": 200}),
+        )
+        .await;
+    assert_eq!(flat["compartment"]["label"], "A01");
+    // Notices are sent asynchronously: wait for both, so the count below
+    // only sees the overflowed parcel's notice.
+    p.wait_outbox(2).await;
     let (status, full) = w
         .admin
-        .post(&deposits, tall("TALL000002", &w.residents[1]))
+        .post(&deposits, tall("TALL000002", &w.residents[0]))
         .await;
     assert_eq!(status, 409, "{full}");
     let offered: Vec<(&str, Option<i64>)> = full["details"]["overflow"]
@@ -376,9 +386,10 @@ async fn a_parcel_that_fits_nowhere_overflows_to_the_nearest_place_that_fits() {
         .await;
     assert_eq!(status, 200, "{body}");
     let before = p.outbox().len();
+    // Anna's second parcel: her first waits in the lobby.
     let moved = w
         .admin
-        .created(&deposits, tall("TALL000002", &w.residents[1]))
+        .created(&deposits, tall("TALL000002", &w.residents[0]))
         .await;
     assert_eq!(
         (
@@ -391,6 +402,25 @@ async fn a_parcel_that_fits_nowhere_overflows_to_the_nearest_place_that_fits() {
     let notices = p.wait_outbox(before + 1).await;
     let notice = notices.last().unwrap().to_string();
     assert!(notice.contains("Garage"), "the notice says where: {notice}");
+    // The one code in that notice opens her parcels in both lockers.
+    let code = notices.last().unwrap()["payload"]["code"]
+        .as_str()
+        .expect("a code in the notice")
+        .to_string();
+    for (locker, label) in [
+        (&garage, moved["compartment"]["label"].clone()),
+        (&w.locker_id, json!("A01")),
+    ] {
+        let (status, body) = w
+            .admin
+            .post(
+                &format!("/api/v1/lockers/{locker}/pickups"),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(status, 200, "{locker}: {body}");
+        assert!(body.to_string().contains(label.as_str().unwrap()), "{body}");
+    }
 
     // Redirected before arrival: the lobby refuses it, the porch takes it.
     let announced = w

@@ -36,6 +36,7 @@ pub fn secrets(n: usize) -> DepositSecrets {
         qr_mac: with(3),
         qr_local_mac: with(4),
         qr_credential_id: format!("crd_{:032x}", n + 1_000_000),
+        elsewhere: Vec::new(),
     }
 }
 

@@ -10,7 +10,7 @@ use cubby_domain::codes::Code;
 use cubby_domain::credentials::{keypad_code_mac, new_keypad_code, new_qr_token, qr_token_mac};
 use cubby_domain::ids;
 use cubby_protocol::cache::{CredentialKind, local_credential_mac};
-use cubby_store::parcels::DepositSecrets;
+use cubby_store::parcels::{DepositSecrets, LockerSecrets};
 
 use super::AppResult;
 use crate::{AppState, new_id, os_rng};
@@ -33,7 +33,33 @@ pub fn fresh_secrets(state: &AppState, locker_id: &str) -> DepositSecrets {
         qr_mac: qr_token_mac(&state.secret, &qr_token),
         qr_token,
         qr_credential_id: new_id(ids::CREDENTIAL),
+        elsewhere: Vec::new(),
     }
+}
+
+/// Secrets for `locker_id` that also work at `others` (the site's other
+/// lockers), for a deposit that may overflow there.
+pub fn fresh_secrets_overflowing(
+    state: &AppState,
+    locker_id: &str,
+    others: &[String],
+) -> DepositSecrets {
+    let mut s = fresh_secrets(state, locker_id);
+    s.elsewhere = others
+        .iter()
+        .filter(|o| o.as_str() != locker_id)
+        .map(|o| {
+            let key = crate::auth::keys::locker_credential_key(&state.secret, o);
+            LockerSecrets {
+                locker_id: o.clone(),
+                code_mac: keypad_code_mac(&state.secret, o, &s.code),
+                code_local_mac: local_credential_mac(&key, CredentialKind::Keypad, &s.code),
+                qr_local_mac: local_credential_mac(&key, CredentialKind::Qr, &s.qr_token),
+                credential_id: new_id(ids::CREDENTIAL),
+            }
+        })
+        .collect();
+    s
 }
 
 /// A keypad code alone (delegate codes, re-issued codes).

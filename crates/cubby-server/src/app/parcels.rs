@@ -189,15 +189,26 @@ pub async fn deposit(
         check_id(ids::RESERVATION, id, "reservation")?;
     }
     let carrier_side = caller.is_carrier_side();
-    let overflow = {
+    let (overflow, others) = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
-        db::schedule::site_policy(&mut conn, &site.id)
+        let overflow = db::schedule::site_policy(&mut conn, &site.id)
             .await?
             .1
-            .overflow_to_nearest_locker
+            .overflow_to_nearest_locker;
+        // The other lockers it may overflow to: the code is minted for them too.
+        let others: Vec<String> = if overflow {
+            db::lockers::lockers(&mut conn, &site.id)
+                .await?
+                .into_iter()
+                .map(|l| l.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (overflow, others)
     };
     retrying(
-        || fresh_secrets(state, &locker.id),
+        || super::credentials::fresh_secrets_overflowing(state, &locker.id, &others),
         |secrets| {
             let request = DepositRequest {
                 parcel_id: new_id(ids::PARCEL),

@@ -184,6 +184,7 @@ fn secrets(i: usize) -> DepositSecrets {
             m
         },
         qr_credential_id: format!("crd_q{i}"),
+        elsewhere: Vec::new(),
     }
 }
 
