@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{DepositAnswer, DoorAnswer, DropOffAnswer, Input, KioskAnswer};
+use crate::engine::{DepositAnswer, DoorAnswer, DropOffAnswer, Input, KioskAnswer, ReturnsAnswer};
 
 #[derive(Clone)]
 struct Kiosk {
@@ -36,6 +36,7 @@ pub async fn serve(
         .route("/kiosk/api/pickup", post(pickup))
         .route("/kiosk/api/deposit", post(deposit))
         .route("/kiosk/api/drop-off", post(drop_off))
+        .route("/kiosk/api/collect-returns", post(collect_returns))
         .route("/kiosk/api/door", post(door))
         .route("/kiosk/api/phone-challenge", post(phone_challenge))
         .route("/kiosk/api/phone-pickup", post(phone_pickup))
@@ -305,6 +306,43 @@ async fn drop_off(State(k): State<Kiosk>, Json(body): Json<PickupBody>) -> Respo
         )
             .into_response(),
         Some(DropOffAnswer::Unavailable(why)) => {
+            refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &why)
+        }
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PassBody {
+    pass: String,
+}
+
+/// A courier takes every parcel waiting here for its carrier with a courier
+/// pass; the locker opens their doors.
+async fn collect_returns(State(k): State<Kiosk>, Json(body): Json<PassBody>) -> Response {
+    let pass = body.pass;
+    match ask(&k, |answer| Input::CollectReturns { pass, answer }).await {
+        Some(ReturnsAnswer::Opened {
+            compartments,
+            parcel_ids,
+        }) => Json(json!({ "opened": compartments, "parcel_ids": parcel_ids })).into_response(),
+        Some(ReturnsAnswer::PassRejected) => refusal(
+            StatusCode::FORBIDDEN,
+            "pass_rejected",
+            "The courier pass was not accepted.",
+        ),
+        Some(ReturnsAnswer::NothingToCollect) => refusal(
+            StatusCode::NOT_FOUND,
+            "nothing_to_collect",
+            "Nothing here waits for your carrier.",
+        ),
+        Some(ReturnsAnswer::Locked { until_ms }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "code": "keypad_locked", "message": "Too many wrong codes. Ask staff.", "until_ms": until_ms })),
+        )
+            .into_response(),
+        Some(ReturnsAnswer::Unavailable(why)) => {
             refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &why)
         }
         None => StatusCode::SERVICE_UNAVAILABLE.into_response(),

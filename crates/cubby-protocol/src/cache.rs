@@ -101,6 +101,16 @@ pub struct ExpectedDropOff {
     pub expires_ms: Millis,
 }
 
+/// A parcel in a compartment here waiting for its carrier (expired, or a
+/// resident's return or shipment): a courier pass of that carrier opens it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwaitingCarrier {
+    pub parcel_id: String,
+    pub carrier: String,
+    pub compartment: String,
+}
+
 /// A door this device drives: a lock output in the same wiring order as the
 /// compartments (the n-th output counting boards then locks), after them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +185,9 @@ pub struct CredentialCache {
     /// Returns and shipments residents may drop off here.
     #[serde(default)]
     pub drop_offs: Vec<ExpectedDropOff>,
+    /// Parcels here that their carrier's courier takes away.
+    #[serde(default)]
+    pub awaiting_carrier: Vec<AwaitingCarrier>,
     /// The site's IANA time zone, for weekly schedules of access grants.
     #[serde(default)]
     pub zone: Option<String>,

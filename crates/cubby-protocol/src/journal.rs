@@ -77,6 +77,13 @@ pub enum EdgeEvent {
         parcel_id: String,
         compartment: String,
     },
+    /// A courier took a parcel waiting for its carrier with a courier pass,
+    /// decided at the locker; written before the door is released.
+    ReturnCollected {
+        pass_id: String,
+        parcel_id: String,
+        compartment: String,
+    },
     /// A courier's deposit was refused at the locker (bad pass, parcel not
     /// expected, nothing fits). Carries no pass or tracking number.
     DepositRefused {
@@ -151,6 +158,7 @@ impl EdgeEvent {
             EdgeEvent::PickupDenied { .. } => "pickup_denied",
             EdgeEvent::DepositMade { .. } => "deposit_made",
             EdgeEvent::DropOffMade { .. } => "drop_off_made",
+            EdgeEvent::ReturnCollected { .. } => "return_collected",
             EdgeEvent::DepositRefused { .. } => "deposit_refused",
             EdgeEvent::AccessGranted { .. } => "access_granted",
             EdgeEvent::AccessDenied { .. } => "access_denied",

@@ -25,13 +25,7 @@ impl Engine {
         if pass.len() > 64 || tracking_number.len() > 64 {
             return DepositAnswer::PassRejected;
         }
-        if let Err(refusal) = self.keypad.check(now) {
-            let until_ms = match refusal {
-                KeypadRefusal::LockedOut { retry_after_secs } => {
-                    Some(now + retry_after_secs as Millis * 1000)
-                }
-                KeypadRefusal::Disabled => None,
-            };
+        if let Some(until_ms) = self.keypad_locked(now) {
             return DepositAnswer::Locked { until_ms };
         }
         if self.storage_low() {
@@ -116,13 +110,7 @@ impl Engine {
         if code.len() > 64 {
             return DropOffAnswer::Rejected;
         }
-        if let Err(refusal) = self.keypad.check(now) {
-            let until_ms = match refusal {
-                KeypadRefusal::LockedOut { retry_after_secs } => {
-                    Some(now + retry_after_secs as Millis * 1000)
-                }
-                KeypadRefusal::Disabled => None,
-            };
+        if let Some(until_ms) = self.keypad_locked(now) {
             return DropOffAnswer::Locked { until_ms };
         }
         if self.storage_low() {
@@ -219,6 +207,17 @@ impl Engine {
             visit: None,
         };
         allocate(&request, &views, &CarrierQuotas::new()).map(|a| a.label)
+    }
+
+    /// When the keypad refuses input: `Some(until)` (`None` inside: until
+    /// staff reset it).
+    pub(super) fn keypad_locked(&self, now: Millis) -> Option<Option<Millis>> {
+        self.keypad.check(now).err().map(|refusal| match refusal {
+            KeypadRefusal::LockedOut { retry_after_secs } => {
+                Some(now + retry_after_secs as Millis * 1000)
+            }
+            KeypadRefusal::Disabled => None,
+        })
     }
 
     /// Whether free space in the data directory is under the floor. An

@@ -25,6 +25,7 @@ mod commands;
 mod deposit;
 mod doors;
 mod pickup;
+mod returns;
 mod watch;
 
 /// Anything a board can talk over.
@@ -164,6 +165,22 @@ pub enum DropOffAnswer {
     Unavailable(String),
 }
 
+/// The kiosk's answer to a courier collecting its carrier's parcels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnsAnswer {
+    Opened {
+        compartments: Vec<String>,
+        parcel_ids: Vec<String>,
+    },
+    PassRejected,
+    /// Nothing here waits for this pass's carrier.
+    NothingToCollect,
+    Locked {
+        until_ms: Option<Millis>,
+    },
+    Unavailable(String),
+}
+
 /// Inputs to the engine.
 pub enum Input {
     Command(Vec<u8>),
@@ -182,6 +199,10 @@ pub enum Input {
     DropOff {
         code: String,
         answer: oneshot::Sender<DropOffAnswer>,
+    },
+    CollectReturns {
+        pass: String,
+        answer: oneshot::Sender<ReturnsAnswer>,
     },
     Maintenance {
         on: bool,
@@ -231,6 +252,9 @@ pub struct Engine {
     /// Parcels couriers deposited here → (compartment, journal entry), until
     /// a cache that reflects the entry arrives.
     deposited: HashMap<String, (String, u64)>,
+    /// Parcels couriers took for their carrier here → journal entry, until a
+    /// cache that reflects the entry arrives.
+    collected: HashMap<String, u64>,
     remote_opens: VecDeque<Millis>,
     maintenance: bool,
     keypad: KeypadState,
@@ -300,6 +324,7 @@ impl Engine {
             reopenable: HashMap::new(),
             challenges: VecDeque::new(),
             deposited: HashMap::new(),
+            collected: HashMap::new(),
             remote_opens: VecDeque::new(),
             maintenance: false,
             keypad: KeypadState::default(),
@@ -398,6 +423,9 @@ impl Engine {
                     self.deposited
                         .insert(parcel_id.clone(), (compartment.clone(), e.seq));
                 }
+                EdgeEvent::ReturnCollected { parcel_id, .. } => {
+                    self.collected.insert(parcel_id.clone(), e.seq);
+                }
                 EdgeEvent::MaintenanceMode { on } => self.maintenance = *on,
                 _ => {}
             }
@@ -437,6 +465,7 @@ impl Engine {
         let seen = cache.journal_seq;
         self.consumed.retain(|_, seq| *seq > seen);
         self.deposited.retain(|_, (_, seq)| *seq > seen);
+        self.collected.retain(|_, seq| *seq > seen);
         self.door_uses.retain(|_, seqs| {
             seqs.retain(|seq| *seq > seen);
             !seqs.is_empty()
@@ -537,6 +566,10 @@ impl Engine {
                 answer,
             } => {
                 let result = self.deposit(&pass, &tracking_number).await;
+                let _ = answer.send(result);
+            }
+            Input::CollectReturns { pass, answer } => {
+                let result = self.collect_returns(&pass).await;
                 let _ = answer.send(result);
             }
             Input::DropOff { code, answer } => {

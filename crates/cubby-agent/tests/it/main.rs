@@ -144,6 +144,7 @@ impl Server {
             couriers: Vec::new(),
             expected: Vec::new(),
             drop_offs: Vec::new(),
+            awaiting_carrier: Vec::new(),
             zone: Some("Europe/Warsaw".into()),
             doors: vec![
                 DoorSpec {

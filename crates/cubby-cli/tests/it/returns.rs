@@ -1,7 +1,8 @@
 //! Returns and shipments through the real binaries: a resident announces a
 //! return and gets a drop-off code, drops the parcel at the kiosk while the
 //! server is down, the carrier hears of it by signed webhook once the locker
-//! reconnects, collects it through the return queue, and the resident is told.
+//! reconnects, its courier takes it with a pass (the server down again), and
+//! the resident is told.
 
 use cubby_testkit::{AgentProcess, Client, CubbyProcess, eventually};
 use serde_json::{Value, json};
@@ -150,6 +151,22 @@ async fn a_return_dropped_at_the_kiosk_with_the_server_down_reaches_the_carrier_
         }
     }
 
+    // Couriers of both carriers hold passes for this locker.
+    let mut passes = Vec::new();
+    for carrier in ["dhl", "ups"] {
+        let courier = w.courier_account(carrier).await;
+        let pass = w
+            .admin
+            .created(
+                &format!("/api/v1/lockers/{}/courier-passes", w.locker_id),
+                json!({"carrier": carrier, "courier_id": courier["courier_id"], "valid_minutes": 120}),
+            )
+            .await;
+        passes.push(pass["code"].as_str().unwrap().to_string());
+    }
+    let (dhl_pass, ups_pass) = (passes[0].clone(), passes[1].clone());
+    let _ = settled_cache(&w.admin, &w.locker_id, &agent).await;
+
     // The server goes down; Anna comes down with her parcel.
     p.kill();
     let drop_off = |c: &str| agent.post("/kiosk/api/drop-off", json!({"code": c}));
@@ -217,13 +234,52 @@ async fn a_return_dropped_at_the_kiosk_with_the_server_down_reaches_the_carrier_
             .any(|r| r["parcel_id"] == parcel_id.as_str() && r["compartment"] == "A01"),
         "{queue}"
     );
-    let (status, taken) = dhl
-        .post(&format!("/api/v1/parcels/{parcel_id}/return"), json!({}))
-        .await;
+    // The courier comes with a pass while the server is down again: the
+    // locker opens the door for DHL's parcels only.
+    settled_cache(&admin, &w.locker_id, &agent).await;
+    p.kill();
+    let collect = |pass: &str| agent.post("/kiosk/api/collect-returns", json!({"pass": pass}));
+    let (status, body) = collect("0000000000").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("pass_rejected"))
+    );
+    let (status, body) = collect(&ups_pass).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("nothing_to_collect")),
+        "{body}"
+    );
+    assert_eq!(agent.releases(0, 1).await, 1, "no refusal opened the door");
+    let (status, taken) = collect(&dhl_pass).await;
     assert_eq!(status, 200, "{taken}");
-    assert_eq!(taken["state"], "returned_to_carrier");
-    eventually(10, "the door to open for the courier", || async {
-        (agent.releases(0, 1).await == 2).then_some(())
+    assert_eq!(taken["opened"], json!(["A01"]));
+    assert_eq!(taken["parcel_ids"], json!([parcel_id]));
+    assert_eq!(agent.releases(0, 1).await, 2);
+    wait_open(&agent, "A01").await;
+    agent.post("/sim/0/1/take", json!({})).await;
+    agent.post("/sim/0/1/close", json!({})).await;
+    let (status, _) = collect(&dhl_pass).await;
+    assert_eq!(status, 404, "taken once");
+
+    // Back online: the parcel is with the carrier.
+    p.spawn();
+    let admin = Client::new(&p.base, cubby_testkit::ADMIN_TOKEN);
+    let anna = Client::new(&p.base, &anna.token);
+    eventually(20, "the collection to reach the server", || async {
+        let (_, listed) = anna.get("/api/v1/me/returns").await;
+        listed.as_array()?.iter().find(|r| {
+            r["parcel_id"] == parcel_id.as_str() && r["state"] == "returned_to_carrier"
+        })?;
+        Some(())
+    })
+    .await;
+    eventually(20, "parcel.returned to reach the carrier", || async {
+        received.lock().unwrap().iter().find_map(|(_, body)| {
+            let v: Value = serde_json::from_str(body).ok()?;
+            (v["type"] == "parcel.returned" && v["data"]["parcel_id"] == parcel_id.as_str())
+                .then_some(())
+        })
     })
     .await;
     // Anna is told it has gone.
@@ -242,5 +298,9 @@ async fn a_return_dropped_at_the_kiosk_with_the_server_down_reaches_the_carrier_
     let (_, events) = admin
         .get(&format!("/api/v1/devices/{device_id}/events"))
         .await;
-    assert!(events.to_string().contains("drop_off_made"), "{events}");
+    let kinds = events.to_string();
+    assert!(
+        kinds.contains("drop_off_made") && kinds.contains("return_collected"),
+        "{events}"
+    );
 }

@@ -46,6 +46,7 @@ fn cache(device: &str, version: u64) -> CredentialCache {
             temperature: "ambient".into(),
         }],
         drop_offs: vec![],
+        awaiting_carrier: vec![],
         zone: None,
         doors: vec![],
         grants: vec![],

@@ -162,6 +162,7 @@ fn print_signed_examples() {
             temperature: "ambient".into(),
         }],
         drop_offs: vec![],
+        awaiting_carrier: vec![],
         zone: None,
         doors: vec![],
         grants: vec![],

@@ -267,7 +267,7 @@ pub async fn return_to_carrier(
 }
 
 /// Queues the "collected" message for the resident who dropped `parcel` off.
-async fn tell_sender(
+pub(crate) async fn tell_sender(
     conn: &mut cubby_store::AnyConnection,
     parcel: &db::parcels::ParcelRow,
     message_id: String,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use cubby_domain::ids::{self, new_id};
 use cubby_domain::model::CompartmentStatus;
 use cubby_protocol::cache::{
-    CacheEntry, CompartmentSpec, CourierPass, CredentialCache, CredentialKind, DoorGrant, DoorSpec,
-    ExpectedDropOff, ExpectedParcel, tracking_mac,
+    AwaitingCarrier, CacheEntry, CompartmentSpec, CourierPass, CredentialCache, CredentialKind,
+    DoorGrant, DoorSpec, ExpectedDropOff, ExpectedParcel, tracking_mac,
 };
 use cubby_protocol::command::{Action, Command, Outcome, Purpose, Reply};
 use cubby_protocol::messages::{
@@ -231,6 +231,16 @@ async fn handle_one(
                         // in the same transaction that records them.
                         for done in &result.deposits {
                             notify_deposit(conn, done, now).await?;
+                        }
+                        // And senders, of their returns the carrier took.
+                        for sent in &result.sendings_collected {
+                            crate::app::devices::tell_sender(
+                                conn,
+                                sent,
+                                crate::new_id(cubby_domain::ids::MESSAGE),
+                                now,
+                            )
+                            .await?;
                         }
                         Ok(result)
                     })
@@ -504,7 +514,7 @@ async fn publish_caches(
             site_id,
             journal_seq,
         } = device;
-        let (labels, creds, view, passes, expected, doors, grants, site, held, drop_offs) = {
+        let (labels, creds, view, passes, expected, doors, grants, site, held, drop_offs, awaiting) = {
             let mut conn = state.store.reader().await?;
             (
                 db::devices::compartment_labels(&mut conn, &locker_id).await?,
@@ -517,8 +527,19 @@ async fn publish_caches(
                 cubby_store::tenants::site(&mut conn, &site_id).await?,
                 db::reservations::held_at_site(&mut conn, &site_id, now).await?,
                 db::parcels::cache_drop_offs(&mut conn, &locker_id, now).await?,
+                db::parcels::awaiting_carrier_at_locker(&mut conn, &locker_id).await?,
             )
         };
+        let awaiting_carrier: Vec<AwaitingCarrier> = awaiting
+            .into_iter()
+            .filter_map(|p| {
+                Some(AwaitingCarrier {
+                    carrier: p.carrier?,
+                    compartment: p.compartment_label?,
+                    parcel_id: p.id,
+                })
+            })
+            .collect();
         let drop_offs: Vec<ExpectedDropOff> = drop_offs
             .into_iter()
             .map(|d| ExpectedDropOff {
@@ -598,7 +619,7 @@ async fn publish_caches(
         h.update(
             serde_json::to_vec(&(
                 (&labels, &entries, &specs, &free, &couriers),
-                (&doors, &grants, &zone, &drop_offs),
+                (&doors, &grants, &zone, &drop_offs, &awaiting_carrier),
             ))
             .unwrap_or_default(),
         );
@@ -646,6 +667,7 @@ async fn publish_caches(
             couriers,
             expected,
             drop_offs,
+            awaiting_carrier,
             zone,
             doors,
             grants,

@@ -25,6 +25,9 @@ pub struct JournalIngest {
     /// Parcels couriers deposited at the locker, recorded by this batch: their
     /// recipients must be told (in the same transaction).
     pub deposits: Vec<DepositOutcome>,
+    /// Residents' returns and shipments couriers took at the locker: their
+    /// senders must be told.
+    pub sendings_collected: Vec<parcels::ParcelRow>,
 }
 
 /// Stores a batch of journal entries from a device, exactly once each, and acts
@@ -55,6 +58,7 @@ pub async fn ingest_journal(
             resend_from: None,
             stored: 0,
             deposits: Vec::new(),
+            sendings_collected: Vec::new(),
         });
     }
     let owned: Vec<JournalEntry> = fresh.iter().map(|e| (*e).clone()).collect();
@@ -81,10 +85,12 @@ pub async fn ingest_journal(
             resend_from: Some(head_seq + 1),
             stored: 0,
             deposits: Vec::new(),
+            sendings_collected: Vec::new(),
         });
     }
     let place = device_place(conn, device_id).await?;
     let mut deposits = Vec::new();
+    let mut sendings_collected = Vec::new();
     for e in &owned {
         let body = serde_json::to_string(&e.event).unwrap_or_default();
         sqlx::query(
@@ -101,7 +107,17 @@ pub async fn ingest_journal(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        if let Some(done) = act_on(conn, device_id, &place, e, now, hooks).await? {
+        if let Some(done) = act_on(
+            conn,
+            device_id,
+            &place,
+            e,
+            now,
+            hooks,
+            &mut sendings_collected,
+        )
+        .await?
+        {
             deposits.push(done);
         }
     }
@@ -120,6 +136,7 @@ pub async fn ingest_journal(
         resend_from: None,
         stored: owned.len() as u64,
         deposits,
+        sendings_collected,
     })
 }
 
@@ -132,7 +149,8 @@ pub(super) fn compartment_of(e: &EdgeEvent) -> Option<String> {
         | EdgeEvent::DoorHeldOpen { compartment, .. }
         | EdgeEvent::LockStuck { compartment }
         | EdgeEvent::DepositMade { compartment, .. }
-        | EdgeEvent::DropOffMade { compartment, .. } => Some(compartment.clone()),
+        | EdgeEvent::DropOffMade { compartment, .. }
+        | EdgeEvent::ReturnCollected { compartment, .. } => Some(compartment.clone()),
         _ => None,
     }
 }
@@ -146,6 +164,7 @@ pub(super) async fn act_on(
     e: &JournalEntry,
     now: Millis,
     hooks: &mut dyn IngestHooks,
+    sendings_collected: &mut Vec<parcels::ParcelRow>,
 ) -> Result<Option<DepositOutcome>, OpError> {
     let mut recorded = None;
     let actor = format!("device:{device_id}");
@@ -278,6 +297,43 @@ pub(super) async fn act_on(
         )
         .await?
         .map(|detail| incident("drop_off_unreconciled", Some(compartment), detail)),
+        EdgeEvent::ReturnCollected {
+            pass_id,
+            parcel_id,
+            compartment,
+        } => {
+            let (taken, problem) = return_collected(
+                conn,
+                place,
+                pass_id,
+                parcel_id,
+                compartment,
+                &actor,
+                e.at_ms,
+            )
+            .await?;
+            let org_id = crate::tenants::site(conn, &place.site_id)
+                .await?
+                .map(|s| s.org_id);
+            crate::audit::append(
+                conn,
+                &crate::audit::NewAuditEvent {
+                    at_ms: e.at_ms,
+                    action: cubby_domain::audit::AuditAction::CourierPassUsed.as_str(),
+                    actor: format!("courier_pass:{pass_id}"),
+                    source: format!("device:{device_id}"),
+                    target: format!("locker:{}/{compartment}", place.locker_id),
+                    org_id,
+                    reason: match &problem {
+                        None => format!("took parcel {parcel_id} for its carrier"),
+                        Some((_, detail)) => detail.clone(),
+                    },
+                },
+            )
+            .await?;
+            sendings_collected.extend(taken);
+            problem.map(|(kind, detail)| incident(kind, Some(compartment), detail))
+        }
         EdgeEvent::DoorForced { compartment } => Some(incident(
             "door_forced",
             Some(compartment),
@@ -372,47 +428,7 @@ pub(super) async fn edge_deposit(
             "parcel {parcel_id} was deposited into {label} but has no known recipient"
         ));
     };
-    let pass = sqlx::query(
-        "SELECT locker_id, carrier, revoked, expires_ms FROM courier_passes WHERE id = $1",
-    )
-    .bind(pass_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let pass_problem = match &pass {
-        None => Some(format!("unknown courier pass {pass_id}")),
-        Some(r) if text(r, "locker_id")? != place.locker_id => {
-            Some(format!("courier pass {pass_id} belongs to another locker"))
-        }
-        Some(r) if int(r, "revoked")? != 0 => Some(format!(
-            "courier pass {pass_id} was revoked before the locker learned it"
-        )),
-        Some(r) if int(r, "expires_ms")? < at_ms => {
-            Some(format!("courier pass {pass_id} had expired"))
-        }
-        Some(r)
-            if parcel
-                .carrier
-                .as_ref()
-                .is_some_and(|c| *c != text(r, "carrier").unwrap_or_default()) =>
-        {
-            Some(format!(
-                "courier pass {pass_id} is for another carrier than parcel {parcel_id}"
-            ))
-        }
-        Some(r)
-            if !crate::couriers::is_enabled_at_site(
-                conn,
-                &place.site_id,
-                &text(r, "carrier").unwrap_or_default(),
-            )
-            .await? =>
-        {
-            Some(format!(
-                "courier pass {pass_id} is for a carrier this site no longer lets deposit"
-            ))
-        }
-        Some(_) => None,
-    };
+    let pass_problem = courier_pass_problem(conn, place, pass_id, &parcel, at_ms).await?;
     let Ok(tracking_number) =
         cubby_domain::tracking::TrackingNumber::parse(&parcel.tracking_number)
     else {
@@ -455,6 +471,110 @@ pub(super) async fn edge_deposit(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Records a parcel a courier took for its carrier at the locker. The
+/// parcel left whatever the server thinks: a pass revoked meanwhile still
+/// records it (and raises `courier_pass_invalid`); a parcel that was not
+/// waiting for that carrier there raises `return_unreconciled`. Answers the
+/// parcel when it was a resident's return or shipment (its sender is told).
+#[allow(clippy::too_many_arguments)]
+async fn return_collected(
+    conn: &mut AnyConnection,
+    place: &DevicePlace,
+    pass_id: &str,
+    parcel_id: &str,
+    label: &str,
+    actor: &str,
+    at_ms: Millis,
+) -> Result<(Option<parcels::ParcelRow>, Option<(&'static str, String)>), OpError> {
+    use cubby_domain::lifecycle::{ParcelState, Transition};
+    let parcel = parcels::parcel(conn, parcel_id).await?;
+    let Some(parcel) = parcel.filter(|p| {
+        matches!(p.state, ParcelState::Expired | ParcelState::DroppedOff)
+            && p.locker_id.as_deref() == Some(place.locker_id.as_str())
+            && p.compartment_label.as_deref() == Some(label)
+    }) else {
+        return Ok((
+            None,
+            Some((
+                "return_unreconciled",
+                format!(
+                    "a courier took parcel {parcel_id} from {label}, but it was not waiting there for its carrier"
+                ),
+            )),
+        ));
+    };
+    let problem = courier_pass_problem(conn, place, pass_id, &parcel, at_ms).await?;
+    let was_sending = parcel.state == ParcelState::DroppedOff;
+    let (after, _) = parcels::transition(
+        conn,
+        &parcel.id,
+        Transition::Return,
+        None,
+        &format!("{actor} (courier pass {pass_id} at the locker)"),
+        "taken by the carrier's courier",
+        at_ms,
+    )
+    .await?;
+    Ok((
+        was_sending.then_some(after),
+        problem.map(|d| ("courier_pass_invalid", d)),
+    ))
+}
+
+/// What is wrong with a courier pass used at the locker for `parcel`, if
+/// anything (the locker may have acted on a pass the server has since
+/// revoked, or that has expired).
+async fn courier_pass_problem(
+    conn: &mut AnyConnection,
+    place: &DevicePlace,
+    pass_id: &str,
+    parcel: &parcels::ParcelRow,
+    at_ms: Millis,
+) -> Result<Option<String>, OpError> {
+    let parcel_id = &parcel.id;
+    let pass = sqlx::query(
+        "SELECT locker_id, carrier, revoked, expires_ms FROM courier_passes WHERE id = $1",
+    )
+    .bind(pass_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match &pass {
+        None => Some(format!("unknown courier pass {pass_id}")),
+        Some(r) if text(r, "locker_id")? != place.locker_id => {
+            Some(format!("courier pass {pass_id} belongs to another locker"))
+        }
+        Some(r) if int(r, "revoked")? != 0 => Some(format!(
+            "courier pass {pass_id} was revoked before the locker learned it"
+        )),
+        Some(r) if int(r, "expires_ms")? < at_ms => {
+            Some(format!("courier pass {pass_id} had expired"))
+        }
+        Some(r)
+            if parcel
+                .carrier
+                .as_ref()
+                .is_some_and(|c| *c != text(r, "carrier").unwrap_or_default()) =>
+        {
+            Some(format!(
+                "courier pass {pass_id} is for another carrier than parcel {parcel_id}"
+            ))
+        }
+        Some(r)
+            if !crate::couriers::is_enabled_at_site(
+                conn,
+                &place.site_id,
+                &text(r, "carrier").unwrap_or_default(),
+            )
+            .await? =>
+        {
+            Some(format!(
+                "courier pass {pass_id} is for a carrier this site no longer lets deposit"
+            ))
+        }
+        Some(_) => None,
+    })
 }
 
 /// A door closed: compare with why it was opened. Returns an incident to raise.
