@@ -43,7 +43,7 @@ use collect::issue_credentials;
 pub use collect::{
     PickupOutcome, PresentedMac, issue_pass, pickup, pickup_reported_by_device, reissue_code,
 };
-pub use overflow::{overflow_options, redirect};
+pub use overflow::{PointIds, overflow_options, redirect, redirect_to_point};
 pub use sending::{
     CachedDropOff, DropOffSecret, LIVE_PER_RESIDENT, Sending, SendingAnnouncement,
     announce_sending, cache_drop_offs, drop_off_reported_by_device, sending_of,

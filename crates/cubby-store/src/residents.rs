@@ -541,7 +541,6 @@ pub struct NewResident {
     pub reach: Option<ReachBand>,
 }
 
-/// Creates a resident, and their unit if it is new.
 /// The recipient a carrier names at a public pick-up point: the live one
 /// of the site with that email (or phone), else a new one. They have no
 /// unit of their own; everything else (codes, notices, export, erasure) is
@@ -568,6 +567,7 @@ pub async fn recipient_at_point(
     create_resident(conn, r, now).await
 }
 
+/// Creates a resident, and their unit if it is new.
 pub async fn create_resident(
     conn: &mut AnyConnection,
     r: &NewResident,

@@ -294,4 +294,77 @@ async fn the_pickup_point_finder_answers_nearest_first_with_room_for_the_parcel(
         .unwrap();
     assert_eq!(bad.status(), 200);
     assert!(bad.text().await.unwrap().contains("is not a number"));
+
+    // Anna, at home, sends a parcel still on its way to the kiosk point:
+    // custody moves to the point's site, and she is told there.
+    let home = dhl
+        .created(
+            &format!("/api/v1/sites/{}/announcements", w.site_id),
+            json!({"tracking_number": "RB876543216GB", "resident_id": w.residents[0],
+                   "width_mm": 300, "height_mm": 100, "depth_mm": 200}),
+        )
+        .await;
+    let home_id = home["parcel_id"].as_str().unwrap().to_string();
+    let token = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "resident", "resident_id": w.residents[0], "organisation_id": org, "label": "app"}),
+        )
+        .await;
+    let anna = Client::new(&p.base, token["token"].as_str().unwrap());
+    let (status, e) = anna
+        .post(
+            &format!("/api/v1/parcels/{home_id}/redirect"),
+            json!({"locker_id": full_locker}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("carrier_not_enabled")),
+        "dhl does not deliver to the station: {e}"
+    );
+    let (status, moved) = anna
+        .post(
+            &format!("/api/v1/parcels/{home_id}/redirect"),
+            json!({"locker_id": kiosk_locker}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    let moved_id = moved["parcel_id"].as_str().unwrap().to_string();
+    assert_ne!(moved_id, home_id);
+    let (_, old) = w.admin.get(&format!("/api/v1/parcels/{home_id}")).await;
+    assert_eq!(old["state"], "cancelled", "{old}");
+    let (status, e) = dhl
+        .post(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            json!({"tracking_number": "RB876543216GB",
+                   "recipient": {"resident_id": w.residents[0]},
+                   "width_mm": 300, "height_mm": 100, "depth_mm": 200}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("not_pre_advised")),
+        "the courier cannot leave it at home any more: {e}"
+    );
+    let before = p.outbox().len();
+    let there = w
+        .admin
+        .created(
+            &format!("/api/v1/lockers/{kiosk_locker}/deposits"),
+            json!({"tracking_number": "RB876543216GB", "carrier": "dhl",
+                   "recipient": {"unit": "PUBLIC", "name": "Anna Kowalska"},
+                   "width_mm": 300, "height_mm": 100, "depth_mm": 200}),
+        )
+        .await;
+    assert_eq!(there["parcel_id"], moved_id.as_str(), "{there}");
+    let told = cubby_testkit::eventually(10, "Anna's notice at the point", || async {
+        p.outbox()
+            .into_iter()
+            .skip(before)
+            .find(|m| m["to"] == "anna@example.org" && m["payload"]["code"].is_string())
+    })
+    .await;
+    assert!(told.to_string().contains("Kiosk Marszałkowska"), "{told}");
 }

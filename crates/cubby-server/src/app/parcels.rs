@@ -664,12 +664,14 @@ pub async fn hold_or_release(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectBody {
-    /// Another locker of the parcel's site.
+    /// Another locker of the parcel's site, or a locker of a public pick-up point.
     pub locker_id: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Redirected {
+    /// The parcel as the target expects it: a new id when it moved to a
+    /// pick-up point of another site (the old one is cancelled there).
     pub parcel_id: String,
     pub locker_id: String,
 }
@@ -692,6 +694,43 @@ pub async fn redirect(
     check_id(ids::LOCKER, &body.locker_id, "locker")?;
     let actor = caller.actor();
     let locker_id = body.locker_id;
+    let target_site = {
+        let mut conn = state.store.reader().await.map_err(OpError::from)?;
+        db::lockers::locker(&mut conn, &locker_id)
+            .await?
+            .map(|l| l.site_id)
+            .ok_or_else(|| ApiError::not_found("locker"))?
+    };
+    // Another site's locker: only a public pick-up point, where custody
+    // continues as a new pre-advice in that site's chain.
+    if target_site != parcel.site_id {
+        let ids = db::parcels::PointIds {
+            parcel_id: new_id(ids::PARCEL),
+            resident_id: new_id(ids::RESIDENT),
+        };
+        let from_site = parcel.site_id.clone();
+        return commit(state, move |conn| {
+            Box::pin(async move {
+                let p = db::parcels::redirect_to_point(
+                    conn,
+                    &parcel.id,
+                    &locker_id,
+                    &ids,
+                    &actor,
+                    now_ms(),
+                )
+                .await?;
+                Ok((
+                    Redirected {
+                        parcel_id: p.id,
+                        locker_id,
+                    },
+                    Changes::site(from_site).and_site(p.site_id),
+                ))
+            })
+        })
+        .await;
+    }
     commit(state, move |conn| {
         Box::pin(async move {
             let p = db::parcels::redirect(conn, &parcel.id, &locker_id, &actor, now_ms()).await?;

@@ -260,23 +260,18 @@ pub(super) async fn act_on(
             .await?;
             // Every use of a courier pass is in the security audit log,
             // whether or not the deposit could be reconciled.
-            let org_id = crate::tenants::site(conn, &place.site_id)
-                .await?
-                .map(|s| s.org_id);
-            crate::audit::append(
+            let reason = match &problem {
+                None => format!("deposited parcel {parcel_id}"),
+                Some((_, detail)) => detail.clone(),
+            };
+            audit_pass_use(
                 conn,
-                &crate::audit::NewAuditEvent {
-                    at_ms: e.at_ms,
-                    action: cubby_domain::audit::AuditAction::CourierPassUsed.as_str(),
-                    actor: format!("courier_pass:{pass_id}"),
-                    source: format!("device:{device_id}"),
-                    target: format!("locker:{}/{compartment}", place.locker_id),
-                    org_id,
-                    reason: match &problem {
-                        None => format!("deposited parcel {parcel_id}"),
-                        Some((_, detail)) => detail.clone(),
-                    },
-                },
+                device_id,
+                place,
+                pass_id,
+                compartment,
+                e.at_ms,
+                reason,
             )
             .await?;
             recorded = outcome;
@@ -312,23 +307,18 @@ pub(super) async fn act_on(
                 e.at_ms,
             )
             .await?;
-            let org_id = crate::tenants::site(conn, &place.site_id)
-                .await?
-                .map(|s| s.org_id);
-            crate::audit::append(
+            let reason = match &problem {
+                None => format!("took parcel {parcel_id} for its carrier"),
+                Some((_, detail)) => detail.clone(),
+            };
+            audit_pass_use(
                 conn,
-                &crate::audit::NewAuditEvent {
-                    at_ms: e.at_ms,
-                    action: cubby_domain::audit::AuditAction::CourierPassUsed.as_str(),
-                    actor: format!("courier_pass:{pass_id}"),
-                    source: format!("device:{device_id}"),
-                    target: format!("locker:{}/{compartment}", place.locker_id),
-                    org_id,
-                    reason: match &problem {
-                        None => format!("took parcel {parcel_id} for its carrier"),
-                        Some((_, detail)) => detail.clone(),
-                    },
-                },
+                device_id,
+                place,
+                pass_id,
+                compartment,
+                e.at_ms,
+                reason,
             )
             .await?;
             sendings_collected.extend(taken);
@@ -471,6 +461,35 @@ pub(super) async fn edge_deposit(
         }
         Err(e) => Err(e),
     }
+}
+
+/// A courier pass used at the locker, in the security audit log.
+async fn audit_pass_use(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    place: &DevicePlace,
+    pass_id: &str,
+    compartment: &str,
+    at_ms: Millis,
+    reason: String,
+) -> Result<(), OpError> {
+    let org_id = crate::tenants::site(conn, &place.site_id)
+        .await?
+        .map(|s| s.org_id);
+    crate::audit::append(
+        conn,
+        &crate::audit::NewAuditEvent {
+            at_ms,
+            action: cubby_domain::audit::AuditAction::CourierPassUsed.as_str(),
+            actor: format!("courier_pass:{pass_id}"),
+            source: format!("device:{device_id}"),
+            target: format!("locker:{}/{compartment}", place.locker_id),
+            org_id,
+            reason,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Records a parcel a courier took for its carrier at the locker. The

@@ -163,3 +163,127 @@ pub async fn redirect(
         .await?
         .ok_or(OpError::NotFound { what: "parcel" })
 }
+
+/// Ids a redirect to another site's pick-up point needs: the parcel there
+/// (a new pre-advice in that site's chain) and its recipient there.
+#[derive(Debug, Clone)]
+pub struct PointIds {
+    pub parcel_id: String,
+    pub resident_id: String,
+}
+
+/// Sends a parcel that has not arrived yet to a locker of a public pick-up
+/// point on another site. Its custody continues there: the pre-advice here
+/// is cancelled naming the point, and the point's site gets a pre-advice of
+/// the same tracking number for the same person (found or filed there by
+/// email or phone), which only that locker takes. Answers the new parcel.
+pub async fn redirect_to_point(
+    conn: &mut AnyConnection,
+    parcel_id: &str,
+    locker_id: &str,
+    ids: &PointIds,
+    actor: &str,
+    now: Millis,
+) -> Result<ParcelRow, OpError> {
+    sqlx::query(locked!(conn, "SELECT id FROM parcels WHERE id = $1"))
+        .bind(parcel_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })?;
+    let p = parcel(conn, parcel_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })?;
+    let locker = lockers::locker(conn, locker_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "locker" })?;
+    let point = crate::tenants::site(conn, &locker.site_id)
+        .await?
+        .filter(|s| s.kind == "public_point")
+        .ok_or(OpError::NotFound { what: "locker" })?;
+    if p.state != ParcelState::Announced {
+        return Err(conflict(
+            Code::ParcelAlreadyDeposited,
+            "only a parcel that has not arrived yet can be redirected",
+        ));
+    }
+    let resident = match &p.resident_id {
+        Some(id) => crate::residents::resident(conn, id).await?,
+        None => None,
+    };
+    let Some(resident) = resident.filter(|r| r.email.is_some() || r.phone.is_some()) else {
+        return Err(OpError::Invalid(cubby_domain::model::Invalid::new(
+            "locker_id",
+            "the recipient has no email or phone to be told at the pick-up point",
+        )));
+    };
+    if let Some(carrier) = &p.carrier
+        && !crate::couriers::is_enabled_at_site(conn, &point.id, carrier).await?
+    {
+        return Err(conflict(
+            Code::CarrierNotEnabled,
+            "this carrier does not deliver to that pick-up point",
+        ));
+    }
+    let tracking = cubby_domain::tracking::TrackingNumber::parse(&p.tracking_number)
+        .map_err(OpError::Invalid)?;
+    let there = crate::residents::recipient_at_point(
+        conn,
+        &crate::residents::NewResident {
+            id: ids.resident_id.clone(),
+            site_id: point.id.clone(),
+            unit: "PUBLIC".into(),
+            building_id: None,
+            name: resident.name.clone(),
+            email: resident.email.clone(),
+            phone: resident.phone.clone(),
+            language: resident
+                .language
+                .parse()
+                .unwrap_or(cubby_domain::model::Language::En),
+            reach: None,
+        },
+        now,
+    )
+    .await?;
+    sqlx::query("UPDATE parcels SET redirected_to = $1 WHERE id = $2")
+        .bind(locker.id.clone())
+        .bind(p.id.clone())
+        .execute(&mut *conn)
+        .await?;
+    super::apply_transition(
+        conn,
+        &p,
+        cubby_domain::lifecycle::Transition::Cancel,
+        actor,
+        &format!(
+            "redirected to the pick-up point {} ({})",
+            point.name, locker.name
+        ),
+        now,
+    )
+    .await?;
+    let moved = super::announce(
+        conn,
+        &super::Announcement {
+            parcel_id: ids.parcel_id.clone(),
+            site_id: point.id.clone(),
+            tracking_number: tracking,
+            carrier: p.carrier.clone(),
+            resident_id: Some(there.id),
+            dims: cubby_domain::dims::Dimensions::new(p.width_mm, p.height_mm, p.depth_mm),
+            weight_g: p.weight_g.and_then(|w| u32::try_from(w).ok()),
+            temperature: p.temperature,
+            actor: actor.to_string(),
+            now,
+        },
+    )
+    .await?;
+    sqlx::query("UPDATE parcels SET redirected_to = $1 WHERE id = $2")
+        .bind(locker.id.clone())
+        .bind(moved.id.clone())
+        .execute(&mut *conn)
+        .await?;
+    parcel(conn, &moved.id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })
+}
