@@ -23,8 +23,8 @@ use cubby_store::webhooks::CustodyForWebhook;
 use cubby_store::webhooks::IncidentForWebhook;
 use cubby_webhooks::{
     Event, EventData, EventFilter, IncidentRaised, LockerDoorForced, MAX_ATTEMPTS, ParcelAnnounced,
-    ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp, ParcelReminderSent,
-    ParcelReturned, ParcelState, Secret,
+    ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp, ParcelRedirected,
+    ParcelReminderSent, ParcelReturned, ParcelState, Secret,
 };
 use sha2::{Digest, Sha256};
 
@@ -107,6 +107,12 @@ fn parcel_event(c: &CustodyForWebhook, reminder: u32) -> Option<EventData> {
             locker_id: c.locker_id.clone(),
             carrier: c.carrier.clone(),
             state: ParcelState::ReturnedToCarrier,
+        }),
+        "redirected" => EventData::ParcelRedirected(ParcelRedirected {
+            parcel_id,
+            site_id,
+            locker_id: c.redirected_to.clone()?,
+            carrier: c.carrier.clone(),
         }),
         "dropped_off" => EventData::ParcelDroppedOff(ParcelDroppedOff {
             parcel_id,

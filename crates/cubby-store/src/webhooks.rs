@@ -152,6 +152,8 @@ pub struct CustodyForWebhook {
     pub compartment_label: Option<String>,
     pub carrier: Option<String>,
     pub state: String,
+    /// The locker a pre-advised parcel was redirected to.
+    pub redirected_to: Option<String>,
 }
 
 /// Custody events past each site's cursor, in chain order.
@@ -161,7 +163,7 @@ pub async fn custody_for_webhooks(
 ) -> Result<Vec<CustodyForWebhook>, OpError> {
     let rows = sqlx::query(
         "SELECT e.site_id, s.org_id, e.seq, e.parcel_id, e.kind, e.at_ms, p.locker_id, p.compartment_id, \
-         c.label AS compartment_label, p.carrier, p.state \
+         c.label AS compartment_label, p.carrier, p.state, p.redirected_to \
          FROM webhook_cursors w JOIN custody_events e ON e.site_id = w.site_id AND e.seq > w.custody_seq \
          JOIN sites s ON s.id = e.site_id JOIN parcels p ON p.id = e.parcel_id \
          LEFT JOIN compartments c ON c.id = p.compartment_id \
@@ -184,6 +186,7 @@ pub async fn custody_for_webhooks(
                 compartment_label: opt_text(r, "compartment_label")?,
                 carrier: opt_text(r, "carrier")?,
                 state: text(r, "state")?,
+                redirected_to: opt_text(r, "redirected_to")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -45,6 +45,9 @@ pub enum EventType {
     /// may collect it.
     #[serde(rename = "parcel.dropped_off")]
     ParcelDroppedOff,
+    /// A parcel not yet delivered is to go to another locker (or pick-up point).
+    #[serde(rename = "parcel.redirected")]
+    ParcelRedirected,
     /// A door opened without an unlock.
     #[serde(rename = "locker.door_forced")]
     LockerDoorForced,
@@ -78,6 +81,7 @@ impl EventType {
         EventType::ParcelExpired,
         EventType::ParcelReturned,
         EventType::ParcelDroppedOff,
+        EventType::ParcelRedirected,
         EventType::LockerDoorForced,
         EventType::LockerTemperatureAlarm,
         EventType::LockerOffline,
@@ -97,6 +101,7 @@ impl EventType {
             EventType::ParcelExpired => "parcel.expired",
             EventType::ParcelReturned => "parcel.returned",
             EventType::ParcelDroppedOff => "parcel.dropped_off",
+            EventType::ParcelRedirected => "parcel.redirected",
             EventType::LockerDoorForced => "locker.door_forced",
             EventType::LockerTemperatureAlarm => "locker.temperature_alarm",
             EventType::LockerOffline => "locker.offline",
@@ -307,6 +312,19 @@ pub struct ParcelDroppedOff {
     pub state: ParcelState,
 }
 
+/// `parcel.redirected` (deliver it to `locker_id` instead; for a pick-up
+/// point of another site, the parcel continues there under a new id in that
+/// site's `parcel.announced`)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ParcelRedirected {
+    pub parcel_id: String,
+    pub site_id: String,
+    /// Where it goes now.
+    pub locker_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+}
+
 /// `locker.door_forced`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LockerDoorForced {
@@ -415,6 +433,8 @@ pub enum EventData {
     ParcelReturned(ParcelReturned),
     #[serde(rename = "parcel.dropped_off")]
     ParcelDroppedOff(ParcelDroppedOff),
+    #[serde(rename = "parcel.redirected")]
+    ParcelRedirected(ParcelRedirected),
     #[serde(rename = "locker.door_forced")]
     LockerDoorForced(LockerDoorForced),
     #[serde(rename = "locker.temperature_alarm")]
@@ -442,6 +462,7 @@ impl EventData {
             EventData::ParcelExpired(_) => EventType::ParcelExpired,
             EventData::ParcelReturned(_) => EventType::ParcelReturned,
             EventData::ParcelDroppedOff(_) => EventType::ParcelDroppedOff,
+            EventData::ParcelRedirected(_) => EventType::ParcelRedirected,
             EventData::LockerDoorForced(_) => EventType::LockerDoorForced,
             EventData::LockerTemperatureAlarm(_) => EventType::LockerTemperatureAlarm,
             EventData::LockerOffline(_) => EventType::LockerOffline,
@@ -522,6 +543,12 @@ impl EventData {
                 compartment_label: Some(s("A07")),
                 carrier: Some(s("dhl")),
                 state: ParcelState::DroppedOff,
+            }),
+            EventType::ParcelRedirected => EventData::ParcelRedirected(ParcelRedirected {
+                parcel_id: s(PARCEL),
+                site_id: s(SITE),
+                locker_id: s(LOCKER),
+                carrier: Some(s("dhl")),
             }),
             EventType::LockerDoorForced => EventData::LockerDoorForced(LockerDoorForced {
                 locker_id: s(LOCKER),
@@ -626,7 +653,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_are_well_formed() {
-        assert_eq!(EventType::ALL.len(), 14);
+        assert_eq!(EventType::ALL.len(), 15);
         for &t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Ok(t));
             assert_eq!(t.to_string(), t.as_str());

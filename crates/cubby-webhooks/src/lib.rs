@@ -31,7 +31,8 @@ pub use events::{
     AccessDenied, AccessGranted, AccessMethod, DenialReason, Event, EventData, EventType,
     IncidentRaised, LockerDoorForced, LockerOffline, LockerOnline, LockerTemperatureAlarm,
     ParcelAnnounced, ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp,
-    ParcelReminderSent, ParcelReturned, ParcelState, TemperatureZone, UnknownEventType,
+    ParcelRedirected, ParcelReminderSent, ParcelReturned, ParcelState, TemperatureZone,
+    UnknownEventType,
 };
 pub use filter::{EventFilter, FilterError, MAX_PATTERNS, Pattern};
 pub use secret::{
@@ -89,6 +90,7 @@ pub fn schemas() -> Vec<(
         one::<ParcelExpired>(),
         one::<ParcelReturned>(),
         one::<ParcelDroppedOff>(),
+        one::<ParcelRedirected>(),
         one::<LockerDoorForced>(),
         one::<LockerTemperatureAlarm>(),
         one::<LockerOffline>(),

@@ -296,7 +296,16 @@ async fn the_pickup_point_finder_answers_nearest_first_with_room_for_the_parcel(
     assert!(bad.text().await.unwrap().contains("is not a number"));
 
     // Anna, at home, sends a parcel still on its way to the kiosk point:
-    // custody moves to the point's site, and she is told there.
+    // custody moves to the point's site, the carrier hears where it goes,
+    // and she is told there.
+    let (url, received) = crate::webhooks::endpoint(0).await;
+    let (status, hook) = dhl
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": url, "events": ["parcel.redirected"], "site_id": w.site_id}),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
     let home = dhl
         .created(
             &format!("/api/v1/sites/{}/announcements", w.site_id),
@@ -367,4 +376,13 @@ async fn the_pickup_point_finder_answers_nearest_first_with_room_for_the_parcel(
     })
     .await;
     assert!(told.to_string().contains("Kiosk Marszałkowska"), "{told}");
+    let event = cubby_testkit::eventually(20, "parcel.redirected to reach the carrier", || async {
+        received.lock().unwrap().iter().find_map(|(_, body)| {
+            let v: Value = serde_json::from_str(body).ok()?;
+            (v["type"] == "parcel.redirected").then_some(v)
+        })
+    })
+    .await;
+    assert_eq!(event["data"]["parcel_id"], home_id.as_str());
+    assert_eq!(event["data"]["locker_id"], kiosk_locker.as_str());
 }

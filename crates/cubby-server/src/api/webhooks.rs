@@ -32,6 +32,7 @@ const CARRIER_EVENTS: &[cubby_webhooks::EventType] = &[
     cubby_webhooks::EventType::ParcelExpired,
     cubby_webhooks::EventType::ParcelReturned,
     cubby_webhooks::EventType::ParcelDroppedOff,
+    cubby_webhooks::EventType::ParcelRedirected,
 ];
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::write::{JsonBody, QueryParams};

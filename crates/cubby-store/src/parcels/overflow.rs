@@ -250,6 +250,17 @@ pub async fn redirect_to_point(
         .bind(p.id.clone())
         .execute(&mut *conn)
         .await?;
+    append_event(
+        conn,
+        &p.site_id,
+        &p.id,
+        "redirected",
+        actor,
+        now,
+        &format!("pick-up point {} / locker {}", point.name, locker.name),
+        "redirected before arrival",
+    )
+    .await?;
     super::apply_transition(
         conn,
         &p,

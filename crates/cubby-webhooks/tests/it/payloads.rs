@@ -135,6 +135,7 @@ fn every_schema_property_is_allowed() {
         "ParcelExpired",
         "ParcelReturned",
         "ParcelDroppedOff",
+        "ParcelRedirected",
         "LockerDoorForced",
         "LockerTemperatureAlarm",
         "LockerOffline",
