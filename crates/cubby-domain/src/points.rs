@@ -72,6 +72,27 @@ impl GeoPoint {
     }
 }
 
+impl GeoPoint {
+    /// The longitude band (micro-degrees) that holds every point within
+    /// `radius_m`, widest at the band's latitude nearest a pole; the whole
+    /// circle where the band reaches a pole or crosses the antimeridian.
+    pub fn lon_band_micro(self, radius_m: f64) -> (i64, i64) {
+        const WHOLE: (i64, i64) = (-180_000_000, 180_000_000);
+        let d_lat = (radius_m / EARTH_RADIUS_M).to_degrees();
+        let nearest_pole = self.lat.abs() + d_lat;
+        if nearest_pole >= 89.0 {
+            return WHOLE;
+        }
+        // A little wider than exact, so rounding never drops a point.
+        let d_lon = d_lat / nearest_pole.to_radians().cos() * 1.01 + 1e-6;
+        let (lo, hi) = (self.lon - d_lon, self.lon + d_lon);
+        if lo < -180.0 || hi > 180.0 {
+            return WHOLE;
+        }
+        ((lo * 1e6).floor() as i64, (hi * 1e6).ceil() as i64)
+    }
+}
+
 /// One span of opening hours, local time of the point's zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

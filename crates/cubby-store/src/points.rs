@@ -96,16 +96,21 @@ pub async fn public_point(
     Ok(row.as_ref().map(point_row).transpose()?)
 }
 
-/// Every public point whose latitude is in the band (micro-degrees).
+/// A box in micro-degrees: (south, north) and (west, east).
+pub type Band = ((i64, i64), (i64, i64));
+
+/// Every public point in the box.
 pub async fn points_in_band(
     conn: &mut AnyConnection,
-    (lo, hi): (i64, i64),
+    ((lo, hi), (west, east)): Band,
 ) -> Result<Vec<PublicPointRow>, OpError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{POINT_SELECT} WHERE p.lat_e6 >= $1 AND p.lat_e6 <= $2 ORDER BY p.site_id"
+        "{POINT_SELECT} WHERE p.lat_e6 >= $1 AND p.lat_e6 <= $2 AND p.lon_e6 >= $3 AND p.lon_e6 <= $4 ORDER BY p.site_id"
     )))
     .bind(lo)
     .bind(hi)
+    .bind(west)
+    .bind(east)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(point_row).collect::<Result<_, _>>()?)
@@ -124,22 +129,25 @@ pub struct FreeCompartment {
     pub temperature: String,
 }
 
-/// The free compartments of the public points in a latitude band.
+/// The free compartments of the public points in the box.
 pub async fn free_in_band(
     conn: &mut AnyConnection,
-    (lo, hi): (i64, i64),
+    ((lo, hi), (west, east)): Band,
     now: Millis,
 ) -> Result<Vec<FreeCompartment>, OpError> {
     let rows = sqlx::query(
         "SELECT l.site_id, l.id AS locker_id, l.name AS locker_name, c.width_mm, c.height_mm, c.depth_mm, c.temperature \
          FROM public_points p JOIN lockers l ON l.site_id = p.site_id JOIN compartments c ON c.locker_id = l.id \
          LEFT JOIN compartment_holders h ON h.compartment_id = c.id \
-         WHERE p.lat_e6 >= $1 AND p.lat_e6 <= $2 AND c.status = 'available' AND h.compartment_id IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM reservation_holds rh WHERE rh.compartment_id = c.id AND rh.state = 'held' AND rh.to_ms > $3) \
+         WHERE p.lat_e6 >= $1 AND p.lat_e6 <= $2 AND p.lon_e6 >= $3 AND p.lon_e6 <= $4 \
+         AND c.status = 'available' AND h.compartment_id IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM reservation_holds rh WHERE rh.compartment_id = c.id AND rh.state = 'held' AND rh.to_ms > $5) \
          ORDER BY l.site_id, l.name, l.id",
     )
     .bind(lo)
     .bind(hi)
+    .bind(west)
+    .bind(east)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;

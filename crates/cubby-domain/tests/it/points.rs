@@ -24,6 +24,31 @@ fn distances_match_the_great_circle() {
     assert_eq!(at(10.0, 10.0).distance_m(at(10.0, 10.0)), 0.0);
 }
 
+proptest! {
+    /// Anywhere on Earth (poles and the antimeridian too), the two bands
+    /// hold every point within the radius.
+    #[test]
+    fn the_prefilter_bands_never_drop_a_point_in_range(
+        lat in -90f64..90.0, lon in -180f64..180.0,
+        bearing in 0f64..360.0, fraction in 0f64..1.0, radius in 100f64..100_000.0,
+    ) {
+        let origin = at(lat, lon);
+        // A point `fraction * radius` away along `bearing` (spherical destination).
+        let d = fraction * radius / cubby_domain::points::EARTH_RADIUS_M;
+        let (p1, l1, b) = (lat.to_radians(), lon.to_radians(), bearing.to_radians());
+        let p2 = (p1.sin() * d.cos() + p1.cos() * d.sin() * b.cos()).asin();
+        let l2 = l1 + (b.sin() * d.sin() * p1.cos()).atan2(d.cos() - p1.sin() * p2.sin());
+        let lon2 = (l2.to_degrees() + 540.0) % 360.0 - 180.0;
+        let there = at(p2.to_degrees().clamp(-90.0, 90.0), lon2.clamp(-180.0, 180.0));
+        prop_assume!(origin.distance_m(there) <= radius);
+        let (la, lo) = there.to_micro();
+        let (s, n) = origin.lat_band_micro(radius);
+        let (w, e) = origin.lon_band_micro(radius);
+        prop_assert!(s <= la && la <= n);
+        prop_assert!(w <= lo && lo <= e, "{w}..{e} drops {lo} ({origin:?} → {there:?})");
+    }
+}
+
 #[test]
 fn bad_coordinates_are_refused() {
     for (lat, lon, field) in [
@@ -80,9 +105,11 @@ proptest! {
         wanted.sort_unstable();
         prop_assert_eq!(got, wanted);
         let (lo, hi) = origin.lat_band_micro(radius);
+        let (west, east) = origin.lon_band_micro(radius);
         for (i, _) in &found {
-            let (lat, _) = points[*i].at.to_micro();
+            let (lat, lon) = points[*i].at.to_micro();
             prop_assert!(lo <= lat && lat <= hi, "band {lo}..{hi} drops {lat}");
+            prop_assert!(west <= lon && lon <= east, "band {west}..{east} drops {lon}");
         }
     }
 }

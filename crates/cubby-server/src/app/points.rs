@@ -193,7 +193,11 @@ pub struct FoundPoint {
 /// parcel, at most [`MAX_RESULTS`]. Public: the caller's organisation does
 /// not limit it (public points are there for everyone).
 pub async fn find(state: &AppState, search: &Search) -> AppResult<Vec<FoundPoint>> {
-    let band = search.at.lat_band_micro(f64::from(search.radius_m));
+    let radius = f64::from(search.radius_m);
+    let band = (
+        search.at.lat_band_micro(radius),
+        search.at.lon_band_micro(radius),
+    );
     let now = now_ms();
     let (points, free) = {
         let mut conn = state.store.reader().await.map_err(OpError::from)?;
