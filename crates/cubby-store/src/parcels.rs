@@ -538,6 +538,8 @@ async fn deposit_at(
     let announced = announced_parcel(conn, &locker.site_id, &req.tracking_number).await?;
     if let Some(a) = &announced {
         overflow::refuse_if_redirected(a, &locker)?;
+    } else {
+        overflow::refuse_if_moved_to_point(conn, &locker.site_id, &req.tracking_number).await?;
     }
     let parcel_id = announced
         .as_ref()

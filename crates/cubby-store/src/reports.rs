@@ -88,7 +88,7 @@ pub async fn carrier_compliance(
         "SELECT p.carrier, COUNT(*) AS n, \
          SUM(CASE WHEN EXISTS (SELECT 1 FROM custody_events e WHERE e.parcel_id = p.id AND e.kind = 'announced') THEN 1 ELSE 0 END) AS announced, \
          SUM(CASE WHEN EXISTS (SELECT 1 FROM custody_events e WHERE e.parcel_id = p.id AND e.kind = 'deposited_unassigned') THEN 1 ELSE 0 END) AS unmatched \
-         FROM parcels p WHERE p.site_id = $1 AND p.created_ms >= $2 AND p.state NOT IN ('announced', 'cancelled') \
+         FROM parcels p WHERE p.site_id = $1 AND p.created_ms >= $2 AND p.state NOT IN ('announced', 'cancelled') AND p.sending IS NULL \
          GROUP BY p.carrier ORDER BY n DESC",
     )
     .bind(site_id.to_string())

@@ -550,11 +550,15 @@ pub async fn recipient_at_point(
     r: &NewResident,
     now: Millis,
 ) -> Result<ResidentRow, OpError> {
+    // The same person only when every contact given agrees (a shared or
+    // recycled phone must not route someone else's code), and only among
+    // the point's own walk-in recipients.
     let found = sqlx::query(
-        "SELECT id FROM residents WHERE site_id = $1 AND removed_ms IS NULL \
-         AND ((email IS NOT NULL AND email = $2) OR (phone IS NOT NULL AND phone = $3)) ORDER BY created_ms, id LIMIT 1",
+        "SELECT id FROM residents WHERE site_id = $1 AND unit = $2 AND removed_ms IS NULL \
+         AND (email = $3 OR (email IS NULL AND $3 IS NULL)) AND (phone = $4 OR (phone IS NULL AND $4 IS NULL)) ORDER BY created_ms, id LIMIT 1",
     )
     .bind(r.site_id.clone())
+    .bind(r.unit.clone())
     .bind(r.email.clone())
     .bind(r.phone.clone())
     .fetch_optional(&mut *conn)

@@ -258,6 +258,19 @@ async fn the_pickup_point_finder_answers_nearest_first_with_room_for_the_parcel(
     })
     .await;
     assert!(told.to_string().contains("Kiosk Marszałkowska"), "{told}");
+    // The same email with another phone is someone else: their code must not go to Ola.
+    let (status, body) = announce(
+        kiosk_site.clone(),
+        "RB000000005GB",
+        json!({"name": "Piotr Nowak", "email": "ola@example.org", "phone": "+48601234567"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, people) = w
+        .admin
+        .get(&format!("/api/v1/sites/{kiosk_site}/residents"))
+        .await;
+    assert_eq!(people.as_array().unwrap().len(), 2, "{people}");
 
     // The public page: no sign-in, nothing loaded from elsewhere.
     let http = reqwest::Client::new();
@@ -356,6 +369,20 @@ async fn the_pickup_point_finder_answers_nearest_first_with_room_for_the_parcel(
         (status, e["code"].as_str()),
         (403, Some("not_pre_advised")),
         "the courier cannot leave it at home any more: {e}"
+    );
+    let (status, e) = w
+        .admin
+        .post(
+            &format!("/api/v1/lockers/{}/deposits", w.locker_id),
+            json!({"tracking_number": "RB876543216GB", "carrier": "dhl",
+                   "recipient": {"resident_id": w.residents[0]},
+                   "width_mm": 300, "height_mm": 100, "depth_mm": 200}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("parcel_redirected")),
+        "staff are told where it goes: {e}"
     );
     let before = p.outbox().len();
     let there = w

@@ -41,7 +41,7 @@ pub async fn carrier_report(
     QueryParams(q): QueryParams<PeriodQuery>,
 ) -> ApiResult<Json<CarrierReport>> {
     let to = q.to_ms.unwrap_or_else(now_ms);
-    let from = q.from_ms.unwrap_or(to - 30 * DAY_MS);
+    let from = q.from_ms.unwrap_or(to.saturating_sub(30 * DAY_MS));
     Ok(Json(
         app::carrier_reports::carrier_report(&state, &caller, &site_id, from, to).await?,
     ))

@@ -114,7 +114,7 @@ pub async fn carrier_report(
     if to_ms <= from_ms {
         return Err(ApiError::invalid("to_ms", "must be after from_ms"));
     }
-    if to_ms - from_ms > MAX_PERIOD_MS {
+    if to_ms.checked_sub(from_ms).is_none_or(|d| d > MAX_PERIOD_MS) {
         return Err(ApiError::invalid(
             "to_ms",
             "a report covers at most 366 days",

@@ -431,6 +431,12 @@ pub async fn community_rules(
 
 /// The resident acknowledges the rules, once: answers when they first did.
 pub async fn acknowledge_rules(state: &AppState, me: &ResidentRow) -> AppResult<i64> {
+    if community_rules(state, me).await?.0.is_empty() {
+        return Err(ApiError::invalid(
+            "rules",
+            "this site publishes no community rules to acknowledge",
+        ));
+    }
     let (rid, now) = (me.id.clone(), now_ms());
     commit(state, move |conn| {
         Box::pin(async move {

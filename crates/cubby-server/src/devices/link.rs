@@ -530,8 +530,19 @@ async fn publish_caches(
                 db::parcels::awaiting_carrier_at_locker(&mut conn, &locker_id).await?,
             )
         };
+        // Where staff keep expired parcels, a courier's pass takes only
+        // residents' returns and shipments.
+        let keep_expired = {
+            let mut conn = state.store.reader().await?;
+            db::schedule::site_policy(&mut conn, &site_id)
+                .await?
+                .1
+                .at_expiry
+                == cubby_domain::policy::AtExpiry::KeepForStaff
+        };
         let awaiting_carrier: Vec<AwaitingCarrier> = awaiting
             .into_iter()
+            .filter(|p| !(keep_expired && p.state == cubby_domain::lifecycle::ParcelState::Expired))
             .filter_map(|p| {
                 Some(AwaitingCarrier {
                     carrier: p.carrier?,

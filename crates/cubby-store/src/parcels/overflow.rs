@@ -115,6 +115,34 @@ pub(crate) fn refuse_if_redirected(parcel: &ParcelRow, locker: &LockerRow) -> Re
     }
 }
 
+/// Refuses a deposit of a parcel whose pre-advice here was moved to a
+/// pick-up point of another site: it is expected there now.
+pub(crate) async fn refuse_if_moved_to_point(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    tracking_number: &cubby_domain::tracking::TrackingNumber,
+) -> Result<(), OpError> {
+    let moved = sqlx::query(
+        "SELECT l.name FROM parcels p JOIN lockers l ON l.id = p.redirected_to \
+         WHERE p.site_id = $1 AND p.tracking_number = $2 AND p.state = 'cancelled' AND l.site_id <> p.site_id \
+         ORDER BY p.updated_ms DESC LIMIT 1",
+    )
+    .bind(site_id.to_string())
+    .bind(tracking_number.as_str().to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match moved {
+        Some(r) => Err(OpError::Conflict {
+            code: Code::ParcelRedirected,
+            message: format!(
+                "this parcel was redirected to the pick-up point locker {}: deliver it there",
+                text(&r, "name")?
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Redirects a pre-advised parcel to another locker of its site: only that
 /// locker takes the deposit, and only its cache lists the parcel.
 pub async fn redirect(

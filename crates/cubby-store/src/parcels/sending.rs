@@ -68,10 +68,13 @@ pub async fn announce_sending(
     if locker.site_id != resident.site_id {
         return Err(OpError::NotFound { what: "locker" });
     }
+    // Only codes that still work count: an abandoned return ends with its code.
     let live = sqlx::query(
-        "SELECT COUNT(*) AS n FROM parcels WHERE resident_id = $1 AND state = 'return_announced'",
+        "SELECT COUNT(*) AS n FROM parcels p JOIN drop_off_codes d ON d.parcel_id = p.id \
+         WHERE p.resident_id = $1 AND p.state = 'return_announced' AND d.active = 1 AND d.expires_ms > $2",
     )
     .bind(a.resident_id.clone())
+    .bind(a.now)
     .fetch_one(&mut *conn)
     .await?;
     if int(&live, "n")? >= LIVE_PER_RESIDENT {
@@ -264,6 +267,8 @@ pub async fn drop_off_reported_by_device(
     actor: &str,
     at_ms: Millis,
 ) -> Result<Option<String>, OpError> {
+    // Serialised with deposits and the resident's cancel at this locker.
+    lock_locker(conn, locker_id).await?;
     let code = sqlx::query("SELECT parcel_id, locker_id FROM drop_off_codes WHERE id = $1")
         .bind(credential_id.to_string())
         .fetch_optional(&mut *conn)
@@ -274,6 +279,9 @@ pub async fn drop_off_reported_by_device(
     };
     let p = parcel(conn, parcel_id).await?;
     let Some(p) = p.filter(|p| matches && p.state == ParcelState::ReturnAnnounced) else {
+        // Something is in that door whatever the server thinks: keep it from
+        // being handed out until staff look.
+        block_door(conn, locker_id, label, parcel_id, actor, at_ms).await?;
         return Ok(Some(format!(
             "the locker took drop-off {parcel_id} into {label}, but no announced return matches it"
         )));
@@ -327,6 +335,30 @@ pub async fn drop_off_reported_by_device(
     )
     .await?;
     Ok(None)
+}
+
+/// Marks a door as holding something nobody can claim yet.
+async fn block_door(
+    conn: &mut AnyConnection,
+    locker_id: &str,
+    label: &str,
+    parcel_id: &str,
+    actor: &str,
+    at_ms: Millis,
+) -> Result<(), OpError> {
+    sqlx::query(
+        "INSERT INTO compartment_holders (compartment_id, locker_id, recipient_key, carrier, opened_by, opened_ms) \
+         SELECT c.id, c.locker_id, $3, NULL, $4, $5 FROM compartments c WHERE c.locker_id = $1 AND c.label = $2 \
+         ON CONFLICT (compartment_id) DO NOTHING",
+    )
+    .bind(locker_id.to_string())
+    .bind(label.to_string())
+    .bind(format!("unreconciled:{parcel_id}"))
+    .bind(actor.to_string())
+    .bind(at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Ends the drop-off code of a parcel that left `return_announced`.
