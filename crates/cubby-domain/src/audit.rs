@@ -67,10 +67,18 @@ pub enum AuditAction {
     /// The retention job deleted expired data (counts, not content).
     #[serde(rename = "retention.purged")]
     RetentionPurged,
+    #[serde(rename = "incident.acknowledged")]
+    IncidentAcknowledged,
+    #[serde(rename = "incident.assigned")]
+    IncidentAssigned,
+    #[serde(rename = "incident.commented")]
+    IncidentCommented,
+    #[serde(rename = "incident.resolved")]
+    IncidentResolved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::AuthFailed,
         AuditAction::AuthThrottled,
         AuditAction::SignInFailed,
@@ -96,6 +104,10 @@ impl AuditAction {
         AuditAction::Erasure,
         AuditAction::ResidentMovedOut,
         AuditAction::RetentionPurged,
+        AuditAction::IncidentAcknowledged,
+        AuditAction::IncidentAssigned,
+        AuditAction::IncidentCommented,
+        AuditAction::IncidentResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +137,10 @@ impl AuditAction {
             AuditAction::Erasure => "erasure",
             AuditAction::ResidentMovedOut => "resident.moved_out",
             AuditAction::RetentionPurged => "retention.purged",
+            AuditAction::IncidentAcknowledged => "incident.acknowledged",
+            AuditAction::IncidentAssigned => "incident.assigned",
+            AuditAction::IncidentCommented => "incident.commented",
+            AuditAction::IncidentResolved => "incident.resolved",
         }
     }
 

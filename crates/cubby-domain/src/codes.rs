@@ -100,6 +100,7 @@ error_codes! {
     ParcelRedirected = "parcel_redirected", 409, "The parcel was redirected to another locker before it arrived: deposit it there.";
     ReservationEnded = "reservation_ended", 409, "The reservation was cancelled or its window has ended: its holds are released.";
     TooManyReturns = "too_many_returns", 409, "The resident has the most returns and shipments waiting to be dropped off they may.";
+    IncidentResolved = "incident_resolved", 409, "The incident is resolved: nothing changes it any more.";
 }
 
 impl std::fmt::Display for Code {

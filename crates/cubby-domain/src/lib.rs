@@ -16,6 +16,7 @@ pub mod custody;
 pub mod dims;
 pub mod ids;
 pub mod impact;
+pub mod incident;
 pub mod lifecycle;
 pub mod model;
 pub mod overflow;

@@ -1,13 +1,17 @@
-//! Incidents raised by devices, the site or staff, and resolving them.
+//! Incidents raised by devices, the site or staff, and the steps staff take
+//! on them (acknowledge, assign, comment, resolve).
 
 use cubby_domain::Millis;
+use cubby_domain::codes::Code;
+use cubby_domain::incident::{Standing, Step};
 use serde::Serialize;
 use sqlx::AnyConnection;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::OpError;
 use crate::devices::device_place;
-use crate::rows::{int, opt_text, text};
+use crate::rows::{int, locked, opt_text, text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IncidentRow {
@@ -21,6 +25,35 @@ pub struct IncidentRow {
     pub detail: String,
     pub created_ms: i64,
     pub resolved_ms: Option<i64>,
+    pub acknowledged_ms: Option<i64>,
+    pub acknowledged_by: Option<String>,
+    /// The staff token it is assigned to.
+    pub assigned_to: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolve_reason: Option<String>,
+}
+
+const INCIDENT_SELECT: &str = "SELECT i.id, i.site_id, i.locker_id, i.device_id, i.compartment_label, i.parcel_id, i.kind, i.detail, \
+     i.created_ms, i.resolved_ms, i.acknowledged_ms, i.acknowledged_by, i.assigned_to, i.resolved_by, i.resolve_reason FROM incidents i";
+
+fn incident_row(r: &AnyRow) -> Result<IncidentRow, sqlx::Error> {
+    Ok(IncidentRow {
+        id: text(r, "id")?,
+        site_id: text(r, "site_id")?,
+        locker_id: opt_text(r, "locker_id")?,
+        device_id: opt_text(r, "device_id")?,
+        compartment: opt_text(r, "compartment_label")?,
+        parcel_id: opt_text(r, "parcel_id")?,
+        kind: text(r, "kind")?,
+        detail: text(r, "detail")?,
+        created_ms: int(r, "created_ms")?,
+        resolved_ms: r.try_get::<Option<i64>, _>("resolved_ms")?,
+        acknowledged_ms: r.try_get::<Option<i64>, _>("acknowledged_ms")?,
+        acknowledged_by: opt_text(r, "acknowledged_by")?,
+        assigned_to: opt_text(r, "assigned_to")?,
+        resolved_by: opt_text(r, "resolved_by")?,
+        resolve_reason: opt_text(r, "resolve_reason")?,
+    })
 }
 
 /// Incidents of an organisation's sites (all when `org_id` is None), newest first.
@@ -30,32 +63,18 @@ pub async fn incidents(
     site_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<IncidentRow>, OpError> {
-    let rows = sqlx::query(
-        "SELECT i.id, i.site_id, i.locker_id, i.device_id, i.compartment_label, i.parcel_id, i.kind, i.detail, i.created_ms, i.resolved_ms \
-         FROM incidents i JOIN sites s ON s.id = i.site_id \
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{INCIDENT_SELECT} JOIN sites s ON s.id = i.site_id \
          WHERE ($1 IS NULL OR s.org_id = $1) AND ($2 IS NULL OR i.site_id = $2) \
-         ORDER BY i.created_ms DESC, i.id LIMIT $3",
-    )
+         ORDER BY i.created_ms DESC, i.id LIMIT $3"
+    )))
     .bind(org_id.map(str::to_string))
     .bind(site_id.map(str::to_string))
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| {
-            Ok(IncidentRow {
-                id: text(r, "id")?,
-                site_id: text(r, "site_id")?,
-                locker_id: opt_text(r, "locker_id")?,
-                device_id: opt_text(r, "device_id")?,
-                compartment: opt_text(r, "compartment_label")?,
-                parcel_id: opt_text(r, "parcel_id")?,
-                kind: text(r, "kind")?,
-                detail: text(r, "detail")?,
-                created_ms: int(r, "created_ms")?,
-                resolved_ms: r.try_get::<Option<i64>, _>("resolved_ms")?,
-            })
-        })
+        .map(incident_row)
         .collect::<Result<_, sqlx::Error>>()
         .map_err(OpError::from)
 }
@@ -141,4 +160,148 @@ pub async fn resolve_incident(
             .await?;
     }
     Ok(found)
+}
+
+/// One incident, by id.
+pub async fn incident(conn: &mut AnyConnection, id: &str) -> Result<Option<IncidentRow>, OpError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{INCIDENT_SELECT} WHERE i.id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(incident_row).transpose()?)
+}
+
+/// Locks an incident for a workflow step and answers it.
+async fn lock_incident(conn: &mut AnyConnection, id: &str) -> Result<IncidentRow, OpError> {
+    sqlx::query(locked!(conn, "SELECT id FROM incidents WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what: "incident" })?;
+    incident(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "incident" })
+}
+
+fn standing(i: &IncidentRow) -> Standing {
+    Standing {
+        acknowledged: i.acknowledged_ms.is_some(),
+        resolved: i.resolved_ms.is_some(),
+    }
+}
+
+fn refused(e: cubby_domain::incident::Refused) -> OpError {
+    OpError::Conflict {
+        code: Code::IncidentResolved,
+        message: e.to_string(),
+    }
+}
+
+/// One workflow step on an incident, under its row lock; answers it after.
+pub async fn step(
+    conn: &mut AnyConnection,
+    id: &str,
+    step: &IncidentStep,
+    actor: &str,
+    now: Millis,
+) -> Result<IncidentRow, OpError> {
+    let before = lock_incident(conn, id).await?;
+    let kind = match step {
+        IncidentStep::Acknowledge => Step::Acknowledge,
+        IncidentStep::Assign { .. } => Step::Assign,
+        IncidentStep::Comment { .. } => Step::Comment,
+        IncidentStep::Resolve { .. } => Step::Resolve,
+    };
+    cubby_domain::incident::apply(standing(&before), kind).map_err(refused)?;
+    match step {
+        IncidentStep::Acknowledge => {
+            sqlx::query(
+                "UPDATE incidents SET acknowledged_ms = $1, acknowledged_by = $2 WHERE id = $3 AND acknowledged_ms IS NULL",
+            )
+            .bind(now)
+            .bind(actor.to_string())
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+        }
+        IncidentStep::Assign { token_id } => {
+            sqlx::query("UPDATE incidents SET assigned_to = $1, assigned_ms = $2 WHERE id = $3")
+                .bind(token_id.clone())
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        IncidentStep::Comment { comment_id, text } => {
+            sqlx::query(
+                "INSERT INTO incident_comments (id, incident_id, actor, text, at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(comment_id.clone())
+            .bind(id.to_string())
+            .bind(actor.to_string())
+            .bind(text.clone())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        IncidentStep::Resolve { reason } => {
+            sqlx::query(
+                "UPDATE incidents SET resolved_ms = $1, resolved_by = $2, resolve_reason = $3, \
+                 acknowledged_ms = COALESCE(acknowledged_ms, $1), acknowledged_by = COALESCE(acknowledged_by, $2) WHERE id = $4",
+            )
+            .bind(now)
+            .bind(actor.to_string())
+            .bind(reason.clone())
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    incident(conn, id)
+        .await?
+        .ok_or(OpError::NotFound { what: "incident" })
+}
+
+/// A workflow step, with what it carries.
+#[derive(Debug, Clone)]
+pub enum IncidentStep {
+    Acknowledge,
+    Assign { token_id: String },
+    Comment { comment_id: String, text: String },
+    Resolve { reason: String },
+}
+
+/// A comment on an incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommentRow {
+    pub id: String,
+    pub actor: String,
+    pub text: String,
+    pub at_ms: i64,
+}
+
+/// An incident's comments, oldest first.
+pub async fn comments(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+) -> Result<Vec<CommentRow>, OpError> {
+    let rows = sqlx::query(
+        "SELECT id, actor, text, at_ms FROM incident_comments WHERE incident_id = $1 ORDER BY at_ms, id",
+    )
+    .bind(incident_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CommentRow {
+                id: text(r, "id")?,
+                actor: text(r, "actor")?,
+                text: text(r, "text")?,
+                at_ms: int(r, "at_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
 }

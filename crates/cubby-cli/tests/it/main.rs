@@ -10,6 +10,7 @@ mod demo;
 mod edge;
 mod email;
 mod flow;
+mod incidents;
 mod kiosk_browser;
 mod plan;
 mod planning;

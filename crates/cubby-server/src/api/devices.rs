@@ -327,22 +327,7 @@ pub async fn open_compartment(
     Ok(answer(done))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Incident {
-    pub id: String,
-    pub site_id: String,
-    pub locker_id: Option<String>,
-    pub device_id: Option<String>,
-    pub compartment: Option<String>,
-    pub parcel_id: Option<String>,
-    /// door_forced, door_held_open, lock_stuck, deposit_not_detected,
-    /// item_left_after_pickup, unlock_not_done, remote_open_refused,
-    /// pickup_unmatched, journal_chain_broken, board_fault, cache_refused.
-    pub kind: String,
-    pub detail: String,
-    pub created_ms: i64,
-    pub resolved_ms: Option<i64>,
-}
+pub use super::incidents::Incident;
 
 /// A site's incidents, newest first.
 #[utoipa::path(get, path = "/api/v1/sites/{site_id}/incidents", params(("site_id" = String, Path)),
@@ -356,22 +341,7 @@ pub async fn list_incidents(
     let site = site_for(&state, &caller, &site_id).await?;
     let mut conn = state.store.reader().await.map_err(OpError::from)?;
     let rows = db::incidents::incidents(&mut conn, None, Some(&site.id), 500).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|i| Incident {
-                id: i.id,
-                site_id: i.site_id,
-                locker_id: i.locker_id,
-                device_id: i.device_id,
-                compartment: i.compartment,
-                parcel_id: i.parcel_id,
-                kind: i.kind,
-                detail: i.detail,
-                created_ms: i.created_ms,
-                resolved_ms: i.resolved_ms,
-            })
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(Incident::from).collect()))
 }
 
 /// This module's endpoints, each registered once with its OpenAPI entry.

@@ -7,6 +7,7 @@ mod carriers;
 mod community;
 mod courier_passes;
 pub(crate) mod devices;
+mod incidents;
 pub(crate) mod lockers;
 pub(crate) mod me;
 pub(crate) mod parcels;
@@ -96,6 +97,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(area("audit", audit::routes()))
         .merge(area("carriers", carriers::routes()))
         .merge(area("community", community::routes()))
+        .merge(area("incidents", incidents::routes()))
         .merge(area("courier_passes", courier_passes::routes()))
         .merge(area("devices", devices::routes()))
         .merge(area("lockers", lockers::routes()))

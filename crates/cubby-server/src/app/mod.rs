@@ -16,6 +16,7 @@ pub mod couriers;
 pub mod credentials;
 pub mod devices;
 pub mod doors;
+pub mod incidents;
 pub mod lockers;
 pub mod notices;
 pub mod parcels;

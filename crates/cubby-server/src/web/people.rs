@@ -110,17 +110,29 @@ async fn resolve(
     if !ids::looks_like(ids::INCIDENT, &incident_id) {
         return not_found("incident");
     }
-    let (sid, iid, now) = (site.id.clone(), incident_id, crate::now_ms());
-    let done = state
-        .store
-        .transact(move |conn| {
-            Box::pin(async move { db::incidents::resolve_incident(conn, &sid, &iid, now).await })
-        })
-        .await;
+    // The incident must be this site's before anything changes.
+    match crate::app::incidents::get(&state, &session.caller, &incident_id).await {
+        Ok((row, _)) if row.site_id == site.id => {}
+        Ok(_) => return not_found("incident"),
+        Err(e) if e.code == cubby_domain::codes::Code::NotFound => return not_found("incident"),
+        Err(e) => return unavailable(e.message),
+    }
+    let done = crate::app::incidents::act(
+        &state,
+        &session.caller,
+        &incident_id,
+        crate::app::incidents::Action::Resolve {
+            reason: "resolved in the console".into(),
+        },
+    )
+    .await;
     match done {
-        Ok(true) => Redirect::to(&format!("/console/sites/{}/incidents", site.id)).into_response(),
-        Ok(false) => not_found("incident"),
-        Err(e) => unavailable(e),
+        Ok(_) => Redirect::to(&format!("/console/sites/{}/incidents", site.id)).into_response(),
+        // Resolving twice from two tabs: the first resolution stands.
+        Err(e) if e.code == cubby_domain::codes::Code::IncidentResolved => {
+            Redirect::to(&format!("/console/sites/{}/incidents", site.id)).into_response()
+        }
+        Err(e) => unavailable(e.message),
     }
 }
 

@@ -1,0 +1,151 @@
+//! Incidents as a workflow through the real binary: a keypad locked by
+//! wrong codes at the API raises one; staff acknowledge, assign, comment
+//! and resolve it, each step with its actor in the security audit log;
+//! nothing changes it once resolved.
+
+use cubby_testkit::{Client, CubbyProcess};
+use serde_json::json;
+
+use crate::trust::carrier_token;
+use crate::{bin, seed, small_bank};
+
+#[tokio::test]
+async fn an_incident_is_acknowledged_assigned_commented_and_resolved_with_each_step_audited() {
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let (_, site) = w.admin.get(&format!("/api/v1/sites/{}", w.site_id)).await;
+    let org = site["organisation_id"].clone();
+    // Someone tries codes at the locker until its keypad locks.
+    for n in 0..12 {
+        w.admin
+            .post(
+                &format!("/api/v1/lockers/{}/pickups", w.locker_id),
+                json!({"code": format!("{:08}", 10_000_000 + n)}),
+            )
+            .await;
+    }
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    let locked = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "keypad_locked")
+        .unwrap_or_else(|| panic!("{incidents}"))
+        .clone();
+    assert_eq!(locked["severity"], "warning");
+    let id = locked["id"].as_str().unwrap().to_string();
+    let path = |step: &str| format!("/api/v1/incidents/{id}/{step}");
+
+    // Not for carriers.
+    let dhl = Client::new(&p.base, &carrier_token(&w, &org, "dhl").await);
+    let (status, _) = dhl.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(status, 403);
+
+    let (status, acked) = w.admin.post(&path("acknowledge"), json!({})).await;
+    assert_eq!(status, 200, "{acked}");
+    let first_ack = acked["acknowledged_ms"].as_i64().unwrap();
+    let (_, again) = w.admin.post(&path("acknowledge"), json!({})).await;
+    assert_eq!(
+        again["acknowledged_ms"].as_i64(),
+        Some(first_ack),
+        "the first stands"
+    );
+
+    let colleague = w
+        .admin
+        .created(
+            "/api/v1/tokens",
+            json!({"role": "concierge", "organisation_id": org, "label": "night desk"}),
+        )
+        .await;
+    let colleague_id = colleague["id"].as_str().unwrap().to_string();
+    let (status, e) = w
+        .admin
+        .post(
+            &path("assign"),
+            json!({"token_id": "tok_00000000000000000000000000000000"}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["details"]["field"].as_str()),
+        (422, Some("token_id")),
+        "{e}"
+    );
+    let (status, assigned) = w
+        .admin
+        .post(&path("assign"), json!({"token_id": colleague_id}))
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    assert_eq!(assigned["assigned_to"], colleague_id.as_str());
+
+    let desk = Client::new(&p.base, colleague["token"].as_str().unwrap());
+    let (status, e) = desk.post(&path("comments"), json!({"text": " "})).await;
+    assert_eq!(
+        (status, e["details"]["field"].as_str()),
+        (422, Some("text"))
+    );
+    let (status, commented) = desk
+        .post(
+            &path("comments"),
+            json!({"text": "Camera shows a teenager trying codes; spoke to him."}),
+        )
+        .await;
+    assert_eq!(status, 200, "{commented}");
+    assert_eq!(commented["comments"].as_array().unwrap().len(), 1);
+    let (status, e) = desk.post(&path("resolve"), json!({})).await;
+    assert_eq!(status, 422, "a reason is needed: {e}");
+    let (status, resolved) = desk
+        .post(
+            &path("resolve"),
+            json!({"reason": "keypad reset; nothing opened"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{resolved}");
+    assert!(resolved["resolved_ms"].is_i64());
+    assert_eq!(resolved["resolve_reason"], "keypad reset; nothing opened");
+    for (step, body) in [
+        ("comments", json!({"text": "late"})),
+        ("acknowledge", json!({})),
+        ("resolve", json!({"reason": "again"})),
+    ] {
+        let (status, e) = w.admin.post(&path(step), body).await;
+        assert_eq!(
+            (status, e["code"].as_str()),
+            (409, Some("incident_resolved")),
+            "{step}: {e}"
+        );
+    }
+
+    // Every step is in the security audit log with who did it.
+    for (action, actor) in [
+        ("incident.acknowledged", None),
+        ("incident.assigned", None),
+        (
+            "incident.commented",
+            Some(format!("concierge:{colleague_id}")),
+        ),
+        (
+            "incident.resolved",
+            Some(format!("concierge:{colleague_id}")),
+        ),
+    ] {
+        let (_, audit) = w
+            .admin
+            .get(&format!("/api/v1/audit-events?action={action}"))
+            .await;
+        let events = audit["events"].as_array().unwrap();
+        assert_eq!(events.len(), 1, "{action}: {audit}");
+        assert_eq!(events[0]["target"], format!("incident:{id}"));
+        if let Some(actor) = actor {
+            assert_eq!(events[0]["actor"], actor.as_str(), "{action}");
+        }
+    }
+    let (_, one) = w.admin.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(
+        one["comments"][0]["text"],
+        "Camera shows a teenager trying codes; spoke to him."
+    );
+}
