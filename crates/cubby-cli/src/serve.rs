@@ -88,6 +88,9 @@ pub struct ServeConfig {
     /// How long an agent's credential cache stays valid without the server
     /// (seconds, 10 s to 30 days; default 7 days).
     pub cache_lifetime_secs: u64,
+    /// How long a locker may be offline before staff are told (seconds,
+    /// 5 s to a day; default 120).
+    pub offline_grace_secs: u64,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub sms_url: Option<String>,
@@ -110,6 +113,7 @@ impl Default for ServeConfig {
             keypad_daily_failure_limit: p.throttle.daily_limit,
             max_compartments_per_locker: p.max_compartments_per_locker,
             cache_lifetime_secs: (p.cache_lifetime_ms / 1000) as u64,
+            offline_grace_secs: (p.offline_grace_ms / 1000) as u64,
             smtp_url: None,
             smtp_from: None,
             sms_url: None,
@@ -142,6 +146,7 @@ impl ServeArgs {
                 "keypad_daily_failure_limit",
                 "max_compartments_per_locker",
                 "cache_lifetime_secs",
+                "offline_grace_secs",
                 "smtp_url",
                 "smtp_from",
                 "sms_url",
@@ -220,8 +225,13 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         },
         max_compartments_per_locker: config.max_compartments_per_locker,
         cache_lifetime_ms: (config.cache_lifetime_secs as i64).saturating_mul(1000),
+        offline_grace_ms: (config.offline_grace_secs as i64).saturating_mul(1000),
         webhook_targets: cubby_webhooks::Targets::from_env(),
     };
+    anyhow::ensure!(
+        (5..=86_400).contains(&config.offline_grace_secs),
+        "offline_grace_secs must be 5 seconds to a day"
+    );
     anyhow::ensure!(
         (10..=30 * 86_400).contains(&config.cache_lifetime_secs),
         "cache_lifetime_secs must be 10 seconds to 30 days"

@@ -46,7 +46,8 @@ pub fn severity_of(kind: &str) -> Severity {
         | "drop_off_unreconciled"
         | "return_unreconciled"
         | "pickup_unmatched"
-        | "parcel_not_found" => Severity::Warning,
+        | "parcel_not_found"
+        | "locker_offline" => Severity::Warning,
         _ => Severity::Info,
     }
 }

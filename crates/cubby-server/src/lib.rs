@@ -39,6 +39,9 @@ pub struct Policies {
     /// How long an agent may decide from a credential cache without hearing
     /// from the server. Past it, doors accept offline codes only.
     pub cache_lifetime_ms: i64,
+    /// How long a locker's agent may be gone (its last will, or a closed
+    /// connection) before staff get a `locker_offline` incident.
+    pub offline_grace_ms: i64,
     /// Where webhooks may be sent: public addresses only, unless loopback is
     /// allowed for tests (`CUBBY_WEBHOOKS_ALLOW_LOOPBACK=1`).
     pub webhook_targets: cubby_webhooks::Targets,
@@ -51,6 +54,7 @@ impl Default for Policies {
             throttle: ThrottlePolicy::default(),
             max_compartments_per_locker: 500,
             cache_lifetime_ms: devices::CACHE_LIFETIME_MS,
+            offline_grace_ms: 120_000,
             webhook_targets: cubby_webhooks::Targets::PUBLIC,
         }
     }

@@ -59,6 +59,7 @@ pub async fn tick(state: &AppState) -> Result<usize, OpError> {
     };
     let n = due.len();
     release_ended_holds(state).await?;
+    flag_offline_lockers(state).await?;
     for parcel_id in due {
         state
             .store
@@ -86,6 +87,57 @@ async fn release_ended_holds(state: &AppState) -> Result<u64, OpError> {
             Box::pin(async move { db::reservations::release_ended(conn, None, now).await })
         })
         .await
+}
+
+/// Raises `locker_offline` for agents gone longer than the grace period
+/// (their last will told the broker). The id comes from the device and the
+/// moment it went, so two instances raise it once.
+async fn flag_offline_lockers(state: &AppState) -> Result<(), OpError> {
+    let now = crate::now_ms();
+    let grace = state.policies.offline_grace_ms;
+    let gone = {
+        let mut conn = state.store.reader().await?;
+        db::devices::offline_since(&mut conn, now - grace).await?
+    };
+    for (device, since) in gone {
+        let id = format!(
+            "inc_{}",
+            hex::encode(
+                &cubby_domain::credentials::mac(b"locker-offline", &[&device, &since.to_string()])
+                    [..16]
+            )
+        );
+        let detail = format!(
+            "the locker's agent has not been heard from for more than {} s",
+            grace / 1000
+        );
+        state
+            .store
+            .transact(move |conn| {
+                Box::pin(async move {
+                    // Still gone, and nobody raised it meanwhile.
+                    let still = db::devices::offline_since(conn, now - grace).await?;
+                    if still.iter().any(|(d, _)| *d == device) {
+                        db::incidents::raise_incident(
+                            conn,
+                            &db::incidents::NewIncident {
+                                id,
+                                device_id: &device,
+                                compartment_label: None,
+                                parcel_id: None,
+                                kind: "locker_offline",
+                                detail,
+                            },
+                            now,
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 async fn site_rules(

@@ -22,9 +22,9 @@ use cubby_store::webhooks::AttemptResult;
 use cubby_store::webhooks::CustodyForWebhook;
 use cubby_store::webhooks::IncidentForWebhook;
 use cubby_webhooks::{
-    Event, EventData, EventFilter, IncidentRaised, LockerDoorForced, MAX_ATTEMPTS, ParcelAnnounced,
-    ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp, ParcelRedirected,
-    ParcelReminderSent, ParcelReturned, ParcelState, Secret,
+    Event, EventData, EventFilter, IncidentRaised, LockerDoorForced, LockerOffline, LockerOnline,
+    MAX_ATTEMPTS, ParcelAnnounced, ParcelDeposited, ParcelDroppedOff, ParcelExpired,
+    ParcelPickedUp, ParcelRedirected, ParcelReminderSent, ParcelReturned, ParcelState, Secret,
 };
 use sha2::{Digest, Sha256};
 
@@ -135,6 +135,13 @@ fn incident_events(i: &IncidentForWebhook) -> Vec<EventData> {
         parcel_id: i.parcel_id.clone(),
         kind: i.kind.clone(),
     })];
+    if let ("locker_offline", Some(locker_id)) = (i.kind.as_str(), &i.locker_id) {
+        out.push(EventData::LockerOffline(LockerOffline {
+            locker_id: locker_id.clone(),
+            site_id: i.site_id.clone(),
+            last_seen_at: None,
+        }));
+    }
     if let ("door_forced", Some(locker_id), Some(label)) =
         (i.kind.as_str(), &i.locker_id, &i.compartment_label)
     {
@@ -186,6 +193,28 @@ async fn fan_out(
         db::webhooks::insert_delivery(conn, &id, &event.id, &subscription, now).await?;
     }
     Ok(())
+}
+
+/// `locker.online` for a locker whose agent reports again after its
+/// `locker_offline` incident; in the caller's transaction.
+pub async fn locker_online(
+    conn: &mut cubby_store::AnyConnection,
+    device: &db::devices::DeviceRow,
+    offline_incident: &str,
+    offline_since_ms: i64,
+    now: i64,
+) -> Result<(), OpError> {
+    let id = derived_id("evt", &["online", offline_incident]);
+    let event = Event::new(
+        id,
+        timestamp(now),
+        EventData::LockerOnline(LockerOnline {
+            locker_id: device.locker_id.clone(),
+            site_id: device.site_id.clone(),
+            offline_seconds: u64::try_from((now - offline_since_ms) / 1000).ok(),
+        }),
+    );
+    fan_out(conn, &device.org_id, &device.site_id, None, &event, now).await
 }
 
 /// Turns new custody events and incidents into webhook events; how many.

@@ -296,6 +296,54 @@ pub async fn set_device_online(
     Ok(())
 }
 
+/// Agents gone since before `cutoff` (their last will, or reported offline)
+/// with no open `locker_offline` incident yet: (device id, since when).
+pub async fn offline_since(
+    conn: &mut AnyConnection,
+    cutoff: Millis,
+) -> Result<Vec<(String, Millis)>, OpError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.status_ms FROM devices d WHERE d.online = 0 AND d.revoked = 0 \
+         AND d.status_ms IS NOT NULL AND d.status_ms < $1 \
+         AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.device_id = d.id AND i.kind = 'locker_offline' AND i.resolved_ms IS NULL) \
+         ORDER BY d.id",
+    )
+    .bind(cutoff)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((text(r, "id")?, int(r, "status_ms")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(OpError::from)
+}
+
+/// The agent reports again: its open `locker_offline` incident is resolved
+/// by the system. Answers that incident's id and when it was raised.
+pub async fn back_online(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    now: Millis,
+) -> Result<Option<(String, Millis)>, OpError> {
+    let open = sqlx::query(
+        "SELECT id, created_ms FROM incidents WHERE device_id = $1 AND kind = 'locker_offline' AND resolved_ms IS NULL \
+         ORDER BY created_ms DESC LIMIT 1",
+    )
+    .bind(device_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(open) = open else { return Ok(None) };
+    let id = text(&open, "id")?;
+    sqlx::query(
+        "UPDATE incidents SET resolved_ms = $1, resolved_by = 'system', resolve_reason = 'the locker reports again' \
+         WHERE device_id = $2 AND kind = 'locker_offline' AND resolved_ms IS NULL",
+    )
+    .bind(now)
+    .bind(device_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some((id, int(&open, "created_ms")?)))
+}
+
 /// Keeps the device's last full state snapshot.
 pub async fn save_device_state(
     conn: &mut AnyConnection,

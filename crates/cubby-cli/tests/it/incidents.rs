@@ -149,3 +149,95 @@ async fn an_incident_is_acknowledged_assigned_commented_and_resolved_with_each_s
         "Camera shows a teenager trying codes; spoke to him."
     );
 }
+
+/// A killed agent is `locker_offline` after the grace period (an incident
+/// and the `locker.offline` webhook), and `locker.online` when it returns,
+/// which resolves the incident.
+#[tokio::test]
+async fn a_killed_agent_goes_offline_after_the_grace_period_and_online_on_return() {
+    let p = CubbyProcess::start_with_env(
+        bin(),
+        None,
+        Vec::new(),
+        vec![("CUBBY_OFFLINE_GRACE_SECS".into(), "5".into())],
+    );
+    let w = seed(&p, small_bank()).await;
+    let (url, received) = crate::webhooks::endpoint(0).await;
+    w.admin
+        .created(
+            "/api/v1/webhooks",
+            json!({"url": url, "events": ["locker.*", "incident.raised"], "site_id": w.site_id}),
+        )
+        .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (device_id, identity) = crate::edge::provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let mut agent = cubby_testkit::AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        &[],
+    );
+    crate::edge::wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let offline_incident = |w: &crate::World| {
+        let admin = w.admin.clone();
+        let site = w.site_id.clone();
+        async move {
+            let (_, incidents) = admin.get(&format!("/api/v1/sites/{site}/incidents")).await;
+            incidents
+                .as_array()?
+                .iter()
+                .find(|i| i["kind"] == "locker_offline")
+                .cloned()
+        }
+    };
+    let started = std::time::Instant::now();
+    agent.kill();
+    let raised = cubby_testkit::eventually(30, "the locker_offline incident", || async {
+        offline_incident(&w).await
+    })
+    .await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(5),
+        "not before the grace period: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(raised["device_id"], device_id.as_str());
+    assert!(raised["resolved_ms"].is_null());
+    let seen = |kind: &'static str| {
+        let received = received.clone();
+        move || {
+            let received = received.clone();
+            async move {
+                received.lock().unwrap().iter().find_map(|(_, body)| {
+                    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+                    (v["type"] == kind).then_some(v)
+                })
+            }
+        }
+    };
+    let offline = cubby_testkit::eventually(20, "locker.offline", seen("locker.offline")).await;
+    assert_eq!(offline["data"]["locker_id"], w.locker_id.as_str());
+
+    agent.restart();
+    let online = cubby_testkit::eventually(30, "locker.online", seen("locker.online")).await;
+    assert_eq!(online["data"]["locker_id"], w.locker_id.as_str());
+    assert!(
+        online["data"]["offline_seconds"].as_u64() >= Some(5),
+        "{online}"
+    );
+    let closed = offline_incident(&w).await.unwrap();
+    assert_eq!(closed["resolved_by"], "system", "{closed}");
+    // Only one incident for one outage.
+    let (_, incidents) = w
+        .admin
+        .get(&format!("/api/v1/sites/{}/incidents", w.site_id))
+        .await;
+    let n = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "locker_offline")
+        .count();
+    assert_eq!(n, 1, "{incidents}");
+}

@@ -300,7 +300,21 @@ async fn handle_one(
                 .store
                 .transact(move |conn| {
                     Box::pin(async move {
-                        db::devices::set_device_online(conn, &dev, status.online, now).await
+                        // When it was last heard of: the start of an outage.
+                        let before = db::devices::device(conn, &dev).await?;
+                        db::devices::set_device_online(conn, &dev, status.online, now).await?;
+                        // Back after staff were told it was gone: the incident
+                        // closes and integrators hear `locker.online`.
+                        if status.online
+                            && let Some((incident, raised)) =
+                                db::devices::back_online(conn, &dev, now).await?
+                            && let Some(device) = before
+                        {
+                            let since = device.last_seen_ms.unwrap_or(raised);
+                            crate::webhooks::locker_online(conn, &device, &incident, since, now)
+                                .await?;
+                        }
+                        Ok(())
                     })
                 })
                 .await?;
