@@ -143,6 +143,18 @@ pub(crate) async fn refuse_if_moved_to_point(
     }
 }
 
+/// The parcel to redirect, under its row lock.
+async fn locked_parcel(conn: &mut AnyConnection, parcel_id: &str) -> Result<ParcelRow, OpError> {
+    sqlx::query(locked!(conn, "SELECT id FROM parcels WHERE id = $1"))
+        .bind(parcel_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })?;
+    parcel(conn, parcel_id)
+        .await?
+        .ok_or(OpError::NotFound { what: "parcel" })
+}
+
 /// Redirects a pre-advised parcel to another locker of its site: only that
 /// locker takes the deposit, and only its cache lists the parcel.
 pub async fn redirect(
@@ -152,14 +164,7 @@ pub async fn redirect(
     actor: &str,
     now: Millis,
 ) -> Result<ParcelRow, OpError> {
-    sqlx::query(locked!(conn, "SELECT id FROM parcels WHERE id = $1"))
-        .bind(parcel_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(OpError::NotFound { what: "parcel" })?;
-    let p = parcel(conn, parcel_id)
-        .await?
-        .ok_or(OpError::NotFound { what: "parcel" })?;
+    let p = locked_parcel(conn, parcel_id).await?;
     let locker = lockers::locker(conn, locker_id)
         .await?
         .filter(|l| l.site_id == p.site_id)
@@ -213,14 +218,7 @@ pub async fn redirect_to_point(
     actor: &str,
     now: Millis,
 ) -> Result<ParcelRow, OpError> {
-    sqlx::query(locked!(conn, "SELECT id FROM parcels WHERE id = $1"))
-        .bind(parcel_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(OpError::NotFound { what: "parcel" })?;
-    let p = parcel(conn, parcel_id)
-        .await?
-        .ok_or(OpError::NotFound { what: "parcel" })?;
+    let p = locked_parcel(conn, parcel_id).await?;
     let locker = lockers::locker(conn, locker_id)
         .await?
         .ok_or(OpError::NotFound { what: "locker" })?;
