@@ -22,9 +22,10 @@ use cubby_store::webhooks::AttemptResult;
 use cubby_store::webhooks::CustodyForWebhook;
 use cubby_store::webhooks::IncidentForWebhook;
 use cubby_webhooks::{
-    Event, EventData, EventFilter, IncidentRaised, LockerDoorForced, LockerOffline, LockerOnline,
-    MAX_ATTEMPTS, ParcelAnnounced, ParcelDeposited, ParcelDroppedOff, ParcelExpired,
-    ParcelPickedUp, ParcelRedirected, ParcelReminderSent, ParcelReturned, ParcelState, Secret,
+    AccessDenied, AccessGranted, AccessMethod, DenialReason, Event, EventData, EventFilter,
+    IncidentRaised, LockerDoorForced, LockerOffline, LockerOnline, MAX_ATTEMPTS, ParcelAnnounced,
+    ParcelDeposited, ParcelDroppedOff, ParcelExpired, ParcelPickedUp, ParcelRedirected,
+    ParcelReminderSent, ParcelReturned, ParcelState, Secret,
 };
 use sha2::{Digest, Sha256};
 
@@ -214,6 +215,46 @@ pub async fn locker_online(
             offline_seconds: u64::try_from((now - offline_since_ms) / 1000).ok(),
         }),
     );
+    fan_out(conn, &device.org_id, &device.site_id, None, &event, now).await
+}
+
+/// `access.granted` or `access.denied` for a credential a locker accepted
+/// or refused; in the journal's transaction, with an id from the device's
+/// journal entry so a redelivered batch sends nothing twice.
+pub async fn access_event(
+    conn: &mut cubby_store::AnyConnection,
+    device: &db::devices::DeviceRow,
+    note: &db::devices::AccessNote,
+    now: i64,
+) -> Result<(), OpError> {
+    let method = match note.via.as_str() {
+        "qr" => AccessMethod::Qr,
+        "phone" => AccessMethod::Phone,
+        "courier" => AccessMethod::CourierPass,
+        _ => AccessMethod::Keypad,
+    };
+    let data = if note.granted {
+        EventData::AccessGranted(AccessGranted {
+            site_id: device.site_id.clone(),
+            locker_id: device.locker_id.clone(),
+            method,
+            compartment_labels: note.compartments.clone(),
+            parcel_ids: note.parcel_ids.clone(),
+            carrier: None,
+        })
+    } else {
+        EventData::AccessDenied(AccessDenied {
+            site_id: device.site_id.clone(),
+            locker_id: device.locker_id.clone(),
+            method,
+            reason: match note.reason.as_deref() {
+                Some("locked_out") => DenialReason::LockedOut,
+                _ => DenialReason::NoMatch,
+            },
+        })
+    };
+    let id = derived_id("evt", &["access", &device.id, &note.seq.to_string()]);
+    let event = Event::new(id, timestamp(note.at_ms), data);
     fan_out(conn, &device.org_id, &device.site_id, None, &event, now).await
 }
 

@@ -28,7 +28,7 @@ use crate::rooms;
 use crate::rows::{hash32, int, locked, opt_text, text};
 
 mod journal;
-pub use journal::{IngestHooks, JournalIngest, ingest_journal};
+pub use journal::{AccessNote, IngestHooks, JournalIngest, ingest_journal};
 
 /// What the broker needs to admit a device.
 #[derive(Debug, Clone)]

@@ -181,6 +181,8 @@ pub enum AccessMethod {
     CourierPass,
     /// A remote open by staff through the API.
     Remote,
+    /// A resident's phone answering the kiosk's challenge.
+    Phone,
 }
 
 /// Why access was refused; nothing that identifies what was presented.

@@ -241,3 +241,81 @@ async fn a_killed_agent_goes_offline_after_the_grace_period_and_online_on_return
         .count();
     assert_eq!(n, 1, "{incidents}");
 }
+
+/// Credentials a locker accepts or refuses reach integrators as
+/// `access.granted` and `access.denied`, signed so that the reference
+/// Standard Webhooks package verifies them, with nothing of the code.
+#[tokio::test]
+async fn access_at_the_locker_is_sent_as_signed_access_events() {
+    use crate::webhooks::{reference_available, reference_verifies};
+    if !reference_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install standardwebhooks (.ci/run does)"
+        );
+        eprintln!("SKIPPED: pip install standardwebhooks to run this test");
+        return;
+    }
+    let p = CubbyProcess::start(bin(), None);
+    let w = seed(&p, small_bank()).await;
+    let (url, received) = crate::webhooks::endpoint(0).await;
+    let hook = w
+        .admin
+        .created(
+            "/api/v1/webhooks",
+            json!({"url": url, "events": ["access.*"], "site_id": w.site_id}),
+        )
+        .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, identity) = crate::edge::provision(&w.admin, &w.locker_id, tmp.path()).await;
+    let agent = cubby_testkit::AgentProcess::start(
+        bin(),
+        &identity,
+        &tmp.path().join("agent"),
+        &p.mqtt,
+        &[],
+    );
+    crate::edge::wait_ready(&w.admin, &w.locker_id, &agent).await;
+    let d = crate::edge::deposit_into_a01(&w, &agent).await;
+    let code = crate::edge::code_for(&p, "anna@example.org").await;
+    let (status, _) = agent
+        .post("/kiosk/api/pickup", json!({"code": "00000000"}))
+        .await;
+    assert_eq!(status, 403);
+    let opened = crate::edge::collect(&agent, &code).await;
+    assert_eq!(opened["opened"], json!(["A01"]));
+    let events = cubby_testkit::eventually(20, "both access events", || async {
+        let got: Vec<(std::collections::HashMap<String, String>, String)> =
+            received.lock().unwrap().clone();
+        let types: Vec<String> = got
+            .iter()
+            .filter_map(|(_, b)| serde_json::from_str::<serde_json::Value>(b).ok())
+            .map(|v| v["type"].as_str().unwrap_or("").to_string())
+            .collect();
+        (types.contains(&"access.denied".to_string())
+            && types.contains(&"access.granted".to_string()))
+        .then_some(got)
+    })
+    .await;
+    for (headers, body) in &events {
+        assert!(reference_verifies(&secret, headers, body), "{body}");
+        assert!(
+            !body.contains(&code) && !body.contains("00000000"),
+            "{body}"
+        );
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        match v["type"].as_str().unwrap() {
+            "access.denied" => {
+                assert_eq!(v["data"]["method"], "keypad");
+                assert_eq!(v["data"]["reason"], "no_match");
+            }
+            "access.granted" => {
+                assert_eq!(v["data"]["compartment_labels"], json!(["A01"]));
+                assert_eq!(v["data"]["parcel_ids"], json!([d["parcel_id"]]));
+                assert_eq!(v["data"]["locker_id"], w.locker_id.as_str());
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}

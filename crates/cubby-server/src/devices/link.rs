@@ -232,6 +232,22 @@ async fn handle_one(
                         for done in &result.deposits {
                             notify_deposit(conn, done, now).await?;
                         }
+                        // Integrators hear which credentials opened doors.
+                        // (One look for subscribers per batch, not per entry.)
+                        if !result.access.is_empty()
+                            && let Some(device) = db::devices::device(conn, &dev).await?
+                            && !db::webhooks::subscriptions_for_site(
+                                conn,
+                                &device.org_id,
+                                &device.site_id,
+                            )
+                            .await?
+                            .is_empty()
+                        {
+                            for note in &result.access {
+                                crate::webhooks::access_event(conn, &device, note, now).await?;
+                            }
+                        }
                         // And senders, of their returns the carrier took.
                         for sent in &result.sendings_collected {
                             crate::app::devices::tell_sender(

@@ -28,6 +28,23 @@ pub struct JournalIngest {
     /// Residents' returns and shipments couriers took at the locker: their
     /// senders must be told.
     pub sendings_collected: Vec<parcels::ParcelRow>,
+    /// Credentials the locker accepted or refused, for `access.*` webhooks.
+    pub access: Vec<AccessNote>,
+}
+
+/// A credential the locker accepted or refused (nothing of the credential
+/// itself: how it was presented, which doors, which parcels).
+#[derive(Debug, Clone)]
+pub struct AccessNote {
+    pub seq: u64,
+    pub at_ms: Millis,
+    pub granted: bool,
+    /// `keypad`, `qr`, `phone`, `courier` or `drop_off`.
+    pub via: String,
+    pub compartments: Vec<String>,
+    pub parcel_ids: Vec<String>,
+    /// For a refusal: `no_match` or `locked_out`.
+    pub reason: Option<String>,
 }
 
 /// Stores a batch of journal entries from a device, exactly once each, and acts
@@ -59,6 +76,7 @@ pub async fn ingest_journal(
             stored: 0,
             deposits: Vec::new(),
             sendings_collected: Vec::new(),
+            access: Vec::new(),
         });
     }
     let owned: Vec<JournalEntry> = fresh.iter().map(|e| (*e).clone()).collect();
@@ -86,11 +104,13 @@ pub async fn ingest_journal(
             stored: 0,
             deposits: Vec::new(),
             sendings_collected: Vec::new(),
+            access: Vec::new(),
         });
     }
     let place = device_place(conn, device_id).await?;
     let mut deposits = Vec::new();
     let mut sendings_collected = Vec::new();
+    let mut access = Vec::new();
     for e in &owned {
         let body = serde_json::to_string(&e.event).unwrap_or_default();
         sqlx::query(
@@ -115,6 +135,7 @@ pub async fn ingest_journal(
             now,
             hooks,
             &mut sendings_collected,
+            &mut access,
         )
         .await?
         {
@@ -137,6 +158,7 @@ pub async fn ingest_journal(
         stored: owned.len() as u64,
         deposits,
         sendings_collected,
+        access,
     })
 }
 
@@ -157,6 +179,7 @@ pub(super) fn compartment_of(e: &EdgeEvent) -> Option<String> {
 
 /// What the server does with one journal entry. Returns the deposit it
 /// recorded, if the entry was a courier's deposit at the locker.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn act_on(
     conn: &mut AnyConnection,
     device_id: &str,
@@ -165,7 +188,21 @@ pub(super) async fn act_on(
     now: Millis,
     hooks: &mut dyn IngestHooks,
     sendings_collected: &mut Vec<parcels::ParcelRow>,
+    access: &mut Vec<AccessNote>,
 ) -> Result<Option<DepositOutcome>, OpError> {
+    let note = |granted: bool,
+                via: &str,
+                compartments: Vec<String>,
+                parcel_ids: Vec<String>,
+                reason: Option<&str>| AccessNote {
+        seq: e.seq,
+        at_ms: e.at_ms,
+        granted,
+        via: via.to_string(),
+        compartments,
+        parcel_ids,
+        reason: reason.map(str::to_string),
+    };
     let mut recorded = None;
     let actor = format!("device:{device_id}");
     let incident = |kind: &'static str, label: Option<&str>, detail: String| {
@@ -188,6 +225,13 @@ pub(super) async fn act_on(
                 e.at_ms,
             )
             .await?;
+            access.push(note(
+                true,
+                via.as_str(),
+                compartments.clone(),
+                taken.iter().map(|p| p.id.clone()).collect(),
+                None,
+            ));
             if taken.is_empty() {
                 Some(incident(
                     "pickup_unmatched",
@@ -200,6 +244,16 @@ pub(super) async fn act_on(
             } else {
                 None
             }
+        }
+        EdgeEvent::PickupDenied { via } => {
+            access.push(note(
+                false,
+                via.as_str(),
+                Vec::new(),
+                Vec::new(),
+                Some("no_match"),
+            ));
+            None
         }
         EdgeEvent::AccessGranted { grant_id, door_id } => {
             let new = access::record_access_use(conn, device_id, e.seq, grant_id, door_id, e.at_ms)
@@ -275,6 +329,13 @@ pub(super) async fn act_on(
             )
             .await?;
             recorded = outcome;
+            access.push(note(
+                true,
+                "courier",
+                vec![compartment.clone()],
+                vec![parcel_id.clone()],
+                None,
+            ));
             problem.map(|(kind, detail)| incident(kind, Some(compartment), detail))
         }
         EdgeEvent::DropOffMade {
