@@ -31,10 +31,15 @@ pub struct IncidentRow {
     pub assigned_to: Option<String>,
     pub resolved_by: Option<String>,
     pub resolve_reason: Option<String>,
+    /// How often the cause happened at this place while the incident was open.
+    pub occurrences: i64,
+    /// When it last happened (the first time when only once).
+    pub last_ms: Option<i64>,
 }
 
 const INCIDENT_SELECT: &str = "SELECT i.id, i.site_id, i.locker_id, i.device_id, i.compartment_label, i.parcel_id, i.kind, i.detail, \
-     i.created_ms, i.resolved_ms, i.acknowledged_ms, i.acknowledged_by, i.assigned_to, i.resolved_by, i.resolve_reason FROM incidents i";
+     i.created_ms, i.resolved_ms, i.acknowledged_ms, i.acknowledged_by, i.assigned_to, i.resolved_by, i.resolve_reason, \
+     i.occurrences, i.last_ms FROM incidents i";
 
 fn incident_row(r: &AnyRow) -> Result<IncidentRow, sqlx::Error> {
     Ok(IncidentRow {
@@ -53,6 +58,8 @@ fn incident_row(r: &AnyRow) -> Result<IncidentRow, sqlx::Error> {
         assigned_to: opt_text(r, "assigned_to")?,
         resolved_by: opt_text(r, "resolved_by")?,
         resolve_reason: opt_text(r, "resolve_reason")?,
+        occurrences: int(r, "occurrences")?,
+        last_ms: r.try_get::<Option<i64>, _>("last_ms")?,
     })
 }
 
@@ -90,12 +97,62 @@ pub struct NewIncident<'a> {
     pub detail: String,
 }
 
+/// Folds a recurrence into the open incident of the same cause at the same
+/// place, if there is one: answers its id.
+async fn fold_into_open(
+    conn: &mut AnyConnection,
+    site_id: &str,
+    kind: &str,
+    locker_id: Option<&str>,
+    compartment: Option<&str>,
+    parcel_id: Option<&str>,
+    now: Millis,
+) -> Result<Option<String>, OpError> {
+    let open = sqlx::query(
+        "SELECT id FROM incidents WHERE site_id = $1 AND kind = $2 AND resolved_ms IS NULL \
+         AND (locker_id = $3 OR (locker_id IS NULL AND $3 IS NULL)) \
+         AND (compartment_label = $4 OR (compartment_label IS NULL AND $4 IS NULL)) \
+         AND (parcel_id = $5 OR (parcel_id IS NULL AND $5 IS NULL)) ORDER BY created_ms DESC, id LIMIT 1",
+    )
+    .bind(site_id.to_string())
+    .bind(kind.to_string())
+    .bind(locker_id.map(str::to_string))
+    .bind(compartment.map(str::to_string))
+    .bind(parcel_id.map(str::to_string))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(open) = open else { return Ok(None) };
+    let id = text(&open, "id")?;
+    sqlx::query("UPDATE incidents SET occurrences = occurrences + 1, last_ms = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.clone())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(id))
+}
+
+/// Raises an incident for a device's locker, or folds it into the open one
+/// of the same cause there.
 pub async fn raise_incident(
     conn: &mut AnyConnection,
     i: &NewIncident<'_>,
     now: Millis,
 ) -> Result<(), OpError> {
     let place = device_place(conn, i.device_id).await?;
+    if fold_into_open(
+        conn,
+        &place.site_id,
+        i.kind,
+        Some(&place.locker_id),
+        i.compartment_label,
+        i.parcel_id,
+        now,
+    )
+    .await?
+    .is_some()
+    {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO incidents (id, site_id, locker_id, device_id, compartment_label, parcel_id, kind, detail, created_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -114,7 +171,8 @@ pub async fn raise_incident(
     Ok(())
 }
 
-/// Raises a site-level incident (no device involved).
+/// Raises a site-level incident (no device involved), or folds it into the
+/// open one of the same cause; answers the incident's id.
 pub async fn raise_site_incident(
     conn: &mut AnyConnection,
     id: &str,
@@ -123,7 +181,10 @@ pub async fn raise_site_incident(
     kind: &str,
     detail: &str,
     now: Millis,
-) -> Result<(), OpError> {
+) -> Result<String, OpError> {
+    if let Some(open) = fold_into_open(conn, site_id, kind, None, None, parcel_id, now).await? {
+        return Ok(open);
+    }
     sqlx::query(
         "INSERT INTO incidents (id, site_id, parcel_id, kind, detail, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -135,7 +196,7 @@ pub async fn raise_site_incident(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(id.to_string())
 }
 
 /// Marks an incident of a site resolved (the first resolution stands).

@@ -41,6 +41,10 @@ pub struct Incident {
     pub resolved_ms: Option<i64>,
     pub resolved_by: Option<String>,
     pub resolve_reason: Option<String>,
+    /// How often the cause happened here while the incident was open.
+    pub occurrences: i64,
+    /// When it last happened.
+    pub last_ms: Option<i64>,
 }
 
 impl From<IncidentRow> for Incident {
@@ -62,6 +66,8 @@ impl From<IncidentRow> for Incident {
             resolved_ms: i.resolved_ms,
             resolved_by: i.resolved_by,
             resolve_reason: i.resolve_reason,
+            occurrences: i.occurrences,
+            last_ms: i.last_ms,
         }
     }
 }

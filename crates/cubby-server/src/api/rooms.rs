@@ -539,12 +539,13 @@ pub(crate) async fn report_not_found(
         entries.len()
     );
     let (iid, site_id, pid, now) = (
-        incident_id.clone(),
+        incident_id,
         parcel.site_id.clone(),
         parcel.id.clone(),
         now_ms(),
     );
-    state
+    // A second report while the first is open folds into it: its id.
+    let incident_id = state
         .store
         .transact(move |conn| {
             Box::pin(async move {

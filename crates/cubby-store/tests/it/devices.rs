@@ -186,10 +186,14 @@ pub async fn commands_are_queued_numbered_answered_and_expired(config: StoreConf
         .await
         .unwrap();
     assert_eq!(expired, (1, 0));
-    assert_eq!(
-        incident_kinds(&store, &site).await,
-        vec!["unlock_not_done", "unlock_not_done"]
-    );
+    // The same cause at the same door while its incident is open: folded.
+    assert_eq!(incident_kinds(&store, &site).await, vec!["unlock_not_done"]);
+    let mut conn = store.reader().await.unwrap();
+    let open = db::incidents::incidents(&mut conn, None, Some(&site.site_id), 10)
+        .await
+        .unwrap();
+    assert_eq!(open[0].occurrences, 2);
+    drop(conn);
 }
 
 pub async fn journals_are_stored_once_and_act_on_parcels(config: StoreConfig) {
