@@ -544,32 +544,33 @@ async fn publish_caches(
             site_id,
             journal_seq,
         } = device;
-        let (labels, creds, view, passes, expected, doors, grants, site, held, drop_offs, awaiting) = {
+        let (
+            (labels, creds, view, passes, expected, doors, grants),
+            (site, held, drop_offs, awaiting, (_, policy)),
+        ) = {
             let mut conn = state.store.reader().await?;
             (
-                db::devices::compartment_labels(&mut conn, &locker_id).await?,
-                db::devices::cache_credentials(&mut conn, &locker_id).await?,
-                cubby_store::lockers::allocation_view(&mut conn, &locker_id).await?,
-                db::couriers::cache_courier_passes(&mut conn, &locker_id, now).await?,
-                db::couriers::expected_parcels(&mut conn, &locker_id).await?,
-                db::access::doors_of_device(&mut conn, &device_id).await?,
-                db::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
-                cubby_store::tenants::site(&mut conn, &site_id).await?,
-                db::reservations::held_at_site(&mut conn, &site_id, now).await?,
-                db::parcels::cache_drop_offs(&mut conn, &locker_id, now).await?,
-                db::parcels::awaiting_carrier_at_locker(&mut conn, &locker_id).await?,
+                (
+                    db::devices::compartment_labels(&mut conn, &locker_id).await?,
+                    db::devices::cache_credentials(&mut conn, &locker_id).await?,
+                    cubby_store::lockers::allocation_view(&mut conn, &locker_id).await?,
+                    db::couriers::cache_courier_passes(&mut conn, &locker_id, now).await?,
+                    db::couriers::expected_parcels(&mut conn, &locker_id).await?,
+                    db::access::doors_of_device(&mut conn, &device_id).await?,
+                    db::access::cache_grants(&mut conn, &device_id, journal_seq, now).await?,
+                ),
+                (
+                    cubby_store::tenants::site(&mut conn, &site_id).await?,
+                    db::reservations::held_at_site(&mut conn, &site_id, now).await?,
+                    db::parcels::cache_drop_offs(&mut conn, &locker_id, now).await?,
+                    db::parcels::awaiting_carrier_at_locker(&mut conn, &locker_id).await?,
+                    db::schedule::site_policy(&mut conn, &site_id).await?,
+                ),
             )
         };
         // Where staff keep expired parcels, a courier's pass takes only
         // residents' returns and shipments.
-        let keep_expired = {
-            let mut conn = state.store.reader().await?;
-            db::schedule::site_policy(&mut conn, &site_id)
-                .await?
-                .1
-                .at_expiry
-                == cubby_domain::policy::AtExpiry::KeepForStaff
-        };
+        let keep_expired = policy.at_expiry == cubby_domain::policy::AtExpiry::KeepForStaff;
         let awaiting_carrier: Vec<AwaitingCarrier> = awaiting
             .into_iter()
             .filter(|p| !(keep_expired && p.state == cubby_domain::lifecycle::ParcelState::Expired))

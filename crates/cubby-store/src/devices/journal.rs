@@ -314,10 +314,10 @@ pub(super) async fn act_on(
             .await?;
             // Every use of a courier pass is in the security audit log,
             // whether or not the deposit could be reconciled.
-            let reason = match &problem {
-                None => format!("deposited parcel {parcel_id}"),
-                Some((_, detail)) => detail.clone(),
-            };
+            let reason = problem.as_ref().map_or_else(
+                || format!("deposited parcel {parcel_id}"),
+                |(_, d)| d.clone(),
+            );
             audit_pass_use(
                 conn,
                 device_id,
@@ -368,10 +368,10 @@ pub(super) async fn act_on(
                 e.at_ms,
             )
             .await?;
-            let reason = match &problem {
-                None => format!("took parcel {parcel_id} for its carrier"),
-                Some((_, detail)) => detail.clone(),
-            };
+            let reason = problem.as_ref().map_or_else(
+                || format!("took parcel {parcel_id} for its carrier"),
+                |(_, d)| d.clone(),
+            );
             audit_pass_use(
                 conn,
                 device_id,

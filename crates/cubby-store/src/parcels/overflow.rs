@@ -143,6 +143,35 @@ pub(crate) async fn refuse_if_moved_to_point(
     }
 }
 
+/// Records where a parcel not yet arrived goes now, in its chain.
+async fn mark_redirected(
+    conn: &mut AnyConnection,
+    p: &ParcelRow,
+    locker_id: &str,
+    place: &str,
+    actor: &str,
+    now: Millis,
+) -> Result<(), OpError> {
+    sqlx::query("UPDATE parcels SET redirected_to = $1, updated_ms = $2 WHERE id = $3")
+        .bind(locker_id.to_string())
+        .bind(now)
+        .bind(p.id.clone())
+        .execute(&mut *conn)
+        .await?;
+    append_event(
+        conn,
+        &p.site_id,
+        &p.id,
+        "redirected",
+        actor,
+        now,
+        place,
+        "redirected before arrival",
+    )
+    .await?;
+    Ok(())
+}
+
 /// The parcel to redirect, under its row lock.
 async fn locked_parcel(conn: &mut AnyConnection, parcel_id: &str) -> Result<ParcelRow, OpError> {
     sqlx::query(locked!(conn, "SELECT id FROM parcels WHERE id = $1"))
@@ -175,21 +204,13 @@ pub async fn redirect(
             "only a parcel that has not arrived yet can be redirected",
         ));
     }
-    sqlx::query("UPDATE parcels SET redirected_to = $1, updated_ms = $2 WHERE id = $3")
-        .bind(locker.id.clone())
-        .bind(now)
-        .bind(p.id.clone())
-        .execute(&mut *conn)
-        .await?;
-    append_event(
+    mark_redirected(
         conn,
-        &p.site_id,
-        &p.id,
-        "redirected",
+        &p,
+        &locker.id,
+        &format!("locker {}", locker.name),
         actor,
         now,
-        &format!("locker {}", locker.name),
-        "redirected before arrival",
     )
     .await?;
     parcel(conn, parcel_id)
@@ -271,20 +292,13 @@ pub async fn redirect_to_point(
         now,
     )
     .await?;
-    sqlx::query("UPDATE parcels SET redirected_to = $1 WHERE id = $2")
-        .bind(locker.id.clone())
-        .bind(p.id.clone())
-        .execute(&mut *conn)
-        .await?;
-    append_event(
+    mark_redirected(
         conn,
-        &p.site_id,
-        &p.id,
-        "redirected",
+        &p,
+        &locker.id,
+        &format!("pick-up point {} / locker {}", point.name, locker.name),
         actor,
         now,
-        &format!("pick-up point {} / locker {}", point.name, locker.name),
-        "redirected before arrival",
     )
     .await?;
     super::apply_transition(
